@@ -1,0 +1,1 @@
+"""Shop events and aggregates: pure pydantic models, no Kafka and no Faust."""
