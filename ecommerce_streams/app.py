@@ -1,0 +1,49 @@
+"""The Faust application: one object, configured from the environment."""
+
+import faust
+
+from ecommerce_streams.exactly_once import ExactlyOnceTransport
+from ecommerce_streams.settings import Settings
+
+
+class ShopApp(faust.App):
+    """Faust app wired to the exactly-once transport for both consuming and producing."""
+
+    def _new_transport(self) -> ExactlyOnceTransport:
+        return ExactlyOnceTransport(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self) -> ExactlyOnceTransport:
+        return ExactlyOnceTransport(self.conf.broker_producer, self)
+
+
+def create_app(settings: Settings) -> ShopApp:
+    """Build the app for these settings (topics, tables and agents attach to it)."""
+    return ShopApp(
+        settings.app_id,
+        version=settings.app_version,
+        broker=f"kafka://{settings.bootstrap}",
+        store="rocksdb://",
+        processing_guarantee=settings.processing_guarantee,
+        datadir=str(settings.datadir),
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        web_tables_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        topic_allow_declare=True,
+        table_standby_replicas=0,
+        broker_commit_interval=settings.commit_interval_seconds,
+        consumer_auto_offset_reset="earliest",
+        consumer_metadata_max_age_ms=5_000,
+        producer_metadata_max_age_ms=5_000,
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+        logging_config=None,
+    )
+
+
+settings = Settings()
+app = create_app(settings)

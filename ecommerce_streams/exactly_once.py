@@ -1,0 +1,280 @@
+"""Exactly-once processing on top of Faust: the one place where commit ordering lives.
+
+Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
+assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
+commits consumer offsets inside those transactions. Read against its code
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), four gaps
+break the guarantee; each is closed here by a small subclass, never a fork:
+
+1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
+   the producer of the *destination* partition, so ``ReserveStock`` emitted while
+   processing ``orders`` partition 3 for a sku on partition 5 commits with partition
+   5's offsets, and sends to topics the app does not consume leave outside any
+   transaction. :class:`SourceTransactionManager` picks the producer of the partition
+   the current event came from, so every output commits with its input's offset.
+2. **Table changelogs are committed late or never.** Tables write their changelog with
+   ``send_soon`` into a buffer drained by a background task; the EOS commit does not
+   wait for it, so a changelog record can land in the *next* transaction (or be lost
+   with the process). :class:`SettlingProducer` tracks every buffered record and the
+   commit waits until each one is acknowledged before sending offsets.
+3. **Commits race with processing.** The commit timer fires while an agent is half way
+   through an event: that event's outputs already sit in the transaction, its offset
+   does not, so a crash after the commit replays it and duplicates its outputs.
+   :class:`ProcessingGate` makes commits and units of work take turns: an agent
+   processes and acknowledges each event inside :func:`unit_of_work`, and
+   :class:`GatedConsumer` commits only between units.
+4. **Failures are logged, not fatal.** Faust only crashes on ``ProducerFenced``; any
+   other error in begin/commit is logged and processing continues on a broken
+   transaction, while the local RocksDB state is already ahead of what Kafka
+   committed. Here any error in a unit of work or a commit *poisons* the gate (no
+   further commit can happen) and crashes the worker. Local state is never trusted
+   after a crash: :func:`discard_local_state` wipes it at start-up and the tables are
+   restored from their read-committed changelogs.
+
+The commit, in order (``GatedConsumer.commit``):
+
+    close the gate to new units  ->  wait for units in flight to finish
+    ->  wait until every buffered changelog record is acknowledged (SettlingProducer)
+    ->  per transactional producer: send offsets of its partitions, commit, begin next
+    ->  only then persist the committed changelog offsets locally (Faust's on_commit)
+    ->  open the gate
+
+Zombies are fenced by the per-partition transactional id: a worker that takes over a
+partition initialises the same id, which aborts the previous owner's open
+transaction and makes its next commit fail with ``ProducerFenced`` (a crash, above).
+"""
+
+import asyncio
+import logging
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import faust
+from faust.transport.consumer import TransactionManager
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, AppT, EventT
+from faust.types.tuples import FutureMessage, RecordMetadata
+
+logger = logging.getLogger(__name__)
+
+
+class TransactionPoisoned(RuntimeError):
+    """A unit of work or commit failed: nothing more may commit in this process."""
+
+
+class ProcessingGate:
+    """Lets units of work (one event each) and transaction commits take turns."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._open = asyncio.Event()
+        self._open.set()
+        self._commit_lock = asyncio.Lock()
+        self.poisoned: BaseException | None = None
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[None]:
+        """Hold the gate open while one event is processed."""
+        while not self._open.is_set():
+            await self._open.wait()
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        except BaseException as exc:
+            self.poison(exc)
+            raise
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Close the gate, wait for units in flight, and hold it closed for a commit."""
+        async with self._commit_lock:
+            self._raise_if_poisoned()
+            self._open.clear()
+            try:
+                await self._idle.wait()
+                self._raise_if_poisoned()
+                try:
+                    yield
+                except BaseException as exc:
+                    self.poison(exc)
+                    raise
+            finally:
+                self._open.set()
+
+    def poison(self, exc: BaseException) -> None:
+        """Forbid every further commit in this process."""
+        if self.poisoned is None and not isinstance(exc, asyncio.CancelledError):
+            logger.error("exactly-once: no further commit in this process after %r", exc)
+            self.poisoned = exc
+
+    def _raise_if_poisoned(self) -> None:
+        if self.poisoned is not None:
+            raise TransactionPoisoned(
+                f"refusing to commit after an earlier failure: {self.poisoned!r}"
+            ) from self.poisoned
+
+
+def gate_of(app: AppT) -> ProcessingGate:
+    """The app's processing gate, created on first use."""
+    gate = getattr(app, "_es_processing_gate", None)
+    if gate is None:
+        gate = ProcessingGate()
+        app._es_processing_gate = gate  # type: ignore[attr-defined]
+    return gate
+
+
+@asynccontextmanager
+async def unit_of_work(app: AppT, event: EventT) -> AsyncIterator[None]:
+    """Process one event atomically: acknowledge it only when its effects are all sent.
+
+    The stream must be opened with ``stream.noack()`` so that this is the only ack.
+    An exception poisons the gate and crashes the worker, so the half-done event's
+    transaction is never committed.
+    """
+    try:
+        async with gate_of(app).unit():
+            yield
+            event.ack()
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        await app.crash(exc)
+        raise
+
+
+class SettlingProducer(faust_aiokafka.Producer):
+    """Producer that can wait until every buffered (``send_soon``) record is delivered."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._unsettled: set[FutureMessage] = set()
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        """Buffer a record (table changelogs) and remember it until it is acknowledged."""
+        self._unsettled.add(fut)
+        fut.add_done_callback(self._unsettled.discard)
+        super().send_soon(fut)
+
+    async def settle(self) -> None:
+        """Wait until every buffered record is acknowledged; raise if one failed."""
+        while self._unsettled:
+            pending = list(self._unsettled)
+            await asyncio.wait(pending)
+            for fut in pending:
+                if not fut.cancelled() and fut.exception() is not None:
+                    raise fut.exception()  # type: ignore[misc]
+
+
+class SourceTransactionManager(TransactionManager):
+    """Transactions keyed by the partition of the event being processed (gaps 1 and 4)."""
+
+    def _transactional_id(self, tp: TP) -> str:
+        group = self.app.assignor.group_for_topic(tp.topic)
+        return f"{self.app.conf.id}-{group}-{tp.partition}"
+
+    def _owner_of_send(self, topic: str, partition: int | None) -> str | None:
+        event = faust.current_event()
+        if event is not None:
+            return self._transactional_id(event.message.tp)
+        if partition is None:
+            return None
+        # No event in context: the table changelog buffer or a timer. Changelogs are
+        # written to the partition of the event that changed the table, which is also
+        # the partition of that event's producer (all topics share one partition count).
+        return self._transactional_id(TP(topic, partition))
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Send inside the transaction of the event being processed."""
+        p = self.consumer.key_partition(topic, key, partition)
+        owner = self._owner_of_send(topic, p)
+        if owner is None:
+            raise TransactionPoisoned(f"send to {topic!r} outside any event and partition")
+        return await self.producer.send(
+            topic, key, value, p, timestamp, headers, transactional_id=owner
+        )
+
+    async def _start_transactions(self, tids: Iterable[str]) -> None:
+        await super()._start_transactions(tids)
+        started = self.producer._transaction_producers  # type: ignore[attr-defined]
+        missing = [tid for tid in tids if tid not in started]
+        if missing:
+            exc = TransactionPoisoned(f"could not begin transactions {missing}")
+            gate_of(self.app).poison(exc)
+            await self.app.crash(exc)
+            raise exc
+
+    async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        """Commit each partition's offsets in its own transaction; any failure is fatal."""
+        by_transaction: dict[str, dict[TP, int]] = {}
+        for tp, offset in offsets.items():
+            by_transaction.setdefault(self._transactional_id(tp), {})[tp] = offset
+        started = self.producer._transaction_producers  # type: ignore[attr-defined]
+        missing = [tid for tid in by_transaction if tid not in started]
+        try:
+            if missing:
+                raise TransactionPoisoned(f"no open transaction for {missing}")
+            await self.producer.commit_transactions(
+                by_transaction,
+                self.app.conf.id,
+                start_new_transaction=start_new_transaction,
+            )
+        except BaseException as exc:
+            gate_of(self.app).poison(exc)
+            await self.app.crash(exc)
+            raise
+        return True
+
+
+class GatedConsumer(faust_aiokafka.Consumer):
+    """Consumer whose commits wait for a quiet gate and settled changelogs (gaps 2, 3)."""
+
+    async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        """Commit acknowledged offsets between units of work, after changelogs settle."""
+        if not self.in_transaction:
+            return await super().commit(topics, start_new_transaction=start_new_transaction)
+        async with gate_of(self.app).exclusive():
+            producer = self.app.producer
+            if isinstance(producer, SettlingProducer):
+                await producer.settle()
+            return await super().commit(topics, start_new_transaction=start_new_transaction)
+
+
+class ExactlyOnceTransport(faust_aiokafka.Transport):
+    """The aiokafka transport with the corrected consumer, producer and transactions."""
+
+    Consumer: ClassVar[type] = GatedConsumer
+    Producer: ClassVar[type] = SettlingProducer
+    TransactionManager: ClassVar[type] = SourceTransactionManager
+
+
+def discard_local_state(tabledir: Path) -> bool:
+    """Delete local table state so tables restore from their read-committed changelogs.
+
+    After a crash the RocksDB files may hold writes of transactions that were aborted;
+    Faust would keep them and re-read only the changelog tail. Returns whether
+    anything was deleted.
+    """
+    if not tabledir.exists():
+        return False
+    shutil.rmtree(tabledir)
+    return True

@@ -1,0 +1,25 @@
+"""Prometheus metrics of a worker: what it processed, dropped and dead-lettered."""
+
+from prometheus_client import Counter, Histogram
+
+events_processed = Counter(
+    "es_events_processed",
+    "Input events applied, by stage, topic and event type.",
+    ["stage", "topic", "event_type"],
+)
+duplicates_dropped = Counter(
+    "es_duplicates_dropped",
+    "Input events dropped because their event id was already applied.",
+    ["stage", "topic"],
+)
+dead_letters_sent = Counter(
+    "es_dead_letters",
+    "Input messages sent to dead-letters, by stage and reason category.",
+    ["stage", "topic", "category"],
+)
+end_to_end_latency = Histogram(
+    "es_end_to_end_latency_seconds",
+    "From an input's log timestamp to the moment its derived events were sent.",
+    ["stage"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)

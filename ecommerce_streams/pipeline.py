@@ -1,0 +1,61 @@
+"""The path every input event takes: decode, deduplicate, decide, store, send.
+
+Agents differ only in their ``decide`` step (look up state, call the aggregate's pure
+``apply``, store the new state, return the derived events). Everything that can go
+wrong with *input* becomes a dead letter here, so no agent ever raises on bad data.
+"""
+
+import time
+from collections.abc import Callable, Iterable
+
+from faust.types import EventT
+
+from ecommerce_streams import metrics, topics
+from ecommerce_streams.dead_letters import send_dead_letter
+from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
+from models.refusal import Refused
+from tables import seen
+
+Decide = Callable[[Envelope], Iterable[Envelope]]
+
+
+async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
+    """Apply one input event exactly once, or dead-letter it with its reason."""
+    message = event.message
+    try:
+        envelope = decode_event(message.value)
+    except InvalidEvent as invalid:
+        await send_dead_letter(event, stage=stage, error=invalid.reason, category="invalid")
+        return
+    key = message.key.decode(errors="replace") if message.key is not None else None
+    if key != envelope.data.key:
+        await send_dead_letter(
+            event,
+            stage=stage,
+            error=f"message key {key!r} does not match {envelope.event_type} key "
+            f"{envelope.data.key!r}",
+            category="misrouted",
+        )
+        return
+    seen.purge_expired(event)
+    if seen.is_duplicate(stage, envelope.event_id, event):
+        metrics.duplicates_dropped.labels(stage, message.topic).inc()
+        return
+    try:
+        derived = list(decide(envelope))
+    except Refused as refused:
+        await send_dead_letter(event, stage=stage, error=refused.reason, category="refused")
+        return
+    seen.remember(stage, envelope.event_id, event)
+    await publish(derived)
+    metrics.events_processed.labels(stage, message.topic, envelope.event_type).inc()
+    if derived:
+        metrics.end_to_end_latency.labels(stage).observe(time.time() - message.timestamp)
+
+
+async def publish(derived: Iterable[Envelope]) -> None:
+    """Send each derived event to its topic, keyed by its payload's partition key."""
+    for envelope in derived:
+        await topics.destination(envelope.data).send(
+            key=envelope.data.key.encode(), value=encode_event(envelope)
+        )

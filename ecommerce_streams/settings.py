@@ -1,0 +1,60 @@
+"""Configuration from ``ES_*`` environment variables (pydantic-settings)."""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ecommerce_streams.topic_names import TopicNames
+
+
+class Settings(BaseSettings):
+    """Every knob of a worker; each field is the ``ES_<NAME>`` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ES_", frozen=True)
+
+    broker: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers (host:port,...). Unset: the embedded broker.",
+    )
+    kafka_port: int = Field(default=9092, description="Client port of the embedded broker.")
+    kafka_controller_port: int = Field(
+        default=9093, description="Controller port of the embedded broker."
+    )
+    app_id: str = Field(default="ecommerce-streams", description="Faust app id = consumer group.")
+    app_version: int = Field(default=1, description="Bump to rebuild every table from scratch.")
+    topic_prefix: str = Field(default="", description="Prefix of every topic name.")
+    partitions: int = Field(default=8, ge=1, le=1024, description="Partitions per topic.")
+    replication: int = Field(default=1, ge=1, description="Replication factor of new topics.")
+    processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
+        default="exactly_once", description="Faust processing guarantee."
+    )
+    datadir: Path = Field(default=Path("var/worker"), description="Local state of this worker.")
+    web_host: str = Field(default="127.0.0.1", description="Web server bind address.")
+    web_port: int = Field(default=6066, description="Web server port of this worker.")
+    dedup_window_seconds: float = Field(
+        default=300.0, gt=0, description="How long an event id is remembered for deduplication."
+    )
+    dedup_purge_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often expired event ids are deleted."
+    )
+    commit_interval_seconds: float = Field(
+        default=0.5, gt=0, description="Offset/transaction commit interval (latency vs throughput)."
+    )
+    api_token: str | None = Field(
+        default=None, description="Bearer token required by POST /events."
+    )
+    max_body_bytes: int = Field(default=1_048_576, description="Largest POST /events body.")
+    log_level: str = Field(default="info", description="Worker log level.")
+
+    @cached_property
+    def topics(self) -> TopicNames:
+        """Topic names under the configured prefix."""
+        return TopicNames(self.topic_prefix)
+
+    @property
+    def bootstrap(self) -> str:
+        """Bootstrap servers: ES_BROKER, or the embedded broker on 127.0.0.1."""
+        return self.broker or f"127.0.0.1:{self.kafka_port}"

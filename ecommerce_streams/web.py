@@ -1,0 +1,49 @@
+"""HTTP endpoints every worker serves: health and readiness."""
+
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from ecommerce_streams.app import app
+
+
+def readiness() -> dict[str, Any]:
+    """What the worker still waits for before it processes events."""
+    consumer_started = app.consumer.state == "running" if app.in_worker else False
+    tables = app.tables
+    return {
+        "consumer_running": consumer_started,
+        "rebalancing": bool(app.rebalancing),
+        "in_recovery": bool(app.in_recovery),
+        "tables_recovered": bool(tables.actives_ready),
+        "assigned_partitions": len(app.assignor.assigned_actives()) if app.in_worker else 0,
+    }
+
+
+def is_ready(state: dict[str, Any]) -> bool:
+    """Ready: consuming, not rebalancing, every active table partition recovered."""
+    return (
+        state["consumer_running"]
+        and not state["rebalancing"]
+        and not state["in_recovery"]
+        and state["tables_recovered"]
+    )
+
+
+@app.page("/health")
+class Health(View):
+    """Liveness: the process serves HTTP."""
+
+    async def get(self, request: Request) -> Response:
+        """Always 200 while the event loop runs."""
+        return self.json({"status": "ok"})
+
+
+@app.page("/ready")
+class Ready(View):
+    """Readiness: 503 until the worker has its assignment and its tables are recovered."""
+
+    async def get(self, request: Request) -> Response:
+        """200 with the readiness facts, or 503 with the same facts."""
+        state = readiness()
+        return self.json(state, status=200 if is_ready(state) else 503)

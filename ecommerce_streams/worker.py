@@ -1,0 +1,45 @@
+"""Start one Faust worker of the platform (its own datadir and web port)."""
+
+import logging
+import sys
+
+from ecommerce_streams.app import app, settings
+from ecommerce_streams.exactly_once import discard_local_state
+from ecommerce_streams.topic_setup import ensure_topics_sync
+
+logger = logging.getLogger(__name__)
+
+
+def load_services() -> None:
+    """Import every agent, table and page so they register with the app."""
+    import agents.inventory
+    import agents.notifications
+    import agents.orders
+    import ecommerce_streams.views
+    import ecommerce_streams.web
+
+    del agents, ecommerce_streams  # imported for their registrations only
+
+
+def run_worker() -> None:
+    """Create topics, drop untrusted local state, and run the worker until stopped."""
+    ensure_topics_sync(
+        settings.bootstrap,
+        settings.topics,
+        partitions=settings.partitions,
+        replication=settings.replication,
+    )
+    if settings.processing_guarantee == "exactly_once" and discard_local_state(app.conf.tabledir):
+        logger.info("discarded local table state; restoring from changelogs")
+    load_services()
+    sys.argv = [
+        "ecommerce-streams",
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "--web-port",
+        str(settings.web_port),
+        "--web-host",
+        settings.web_host,
+    ]
+    app.main()

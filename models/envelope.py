@@ -1,0 +1,156 @@
+"""The envelope every topic message travels in, its JSON codec, and derived events."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid5
+
+import orjson
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
+
+from models.base import Record
+from models.events import PAYLOAD_TYPES, AnyPayload, Payload
+from models.fields import UtcDatetime
+
+NAMESPACE = UUID("5b0e6f0a-8c55-4c8e-9a4e-3f1d2c7b9e61")
+"""The uuid5 namespace of derived event ids."""
+
+SCHEMA_VERSION = 1
+MAX_EVENT_BYTES = 1024 * 1024
+_MAX_REPORTED_PROBLEMS = 10
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+Source = Literal["web", "mobile", "payments-gateway", "warehouse", "ecommerce-streams"]
+CorrelationId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
+SchemaVersion = Annotated[int, Field(strict=True, ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]
+
+
+class Envelope(Record):
+    """One event on a topic: who, when and why, around a payload chosen by ``event_type``."""
+
+    event_id: UUID
+    event_type: str
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    source: Source
+    occurred_at: UtcDatetime
+    correlation_id: CorrelationId
+    causation_id: UUID | None = None
+    data: AnyPayload
+
+    @field_validator("event_type")
+    @classmethod
+    def _known_event_type(cls, event_type: str) -> str:
+        """Accept only the event types the shop defines."""
+        if event_type not in PAYLOAD_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+        return event_type
+
+    @field_validator("data", mode="wrap")
+    @classmethod
+    def _payload_of_event_type(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Validate ``data`` as the payload class that ``event_type`` names."""
+        event_type = info.data.get("event_type")
+        if event_type is None:
+            return value  # event_type itself is invalid and already reported
+        payload_class = PAYLOAD_TYPES[event_type]
+        if type(value) is payload_class:
+            return value
+        return payload_class.model_validate(value)
+
+    @classmethod
+    def of(
+        cls,
+        data: Payload,
+        *,
+        event_id: UUID,
+        source: Source,
+        occurred_at: datetime,
+        correlation_id: str | None = None,
+        causation_id: UUID | None = None,
+    ) -> "Envelope":
+        """Wrap a payload; the correlation id defaults to the payload's partition key."""
+        return cls(
+            event_id=event_id,
+            event_type=data.event_type,
+            source=source,
+            occurred_at=occurred_at,
+            correlation_id=data.key if correlation_id is None else correlation_id,
+            causation_id=causation_id,
+            data=data,
+        )
+
+
+class InvalidEvent(ValueError):
+    """Bytes that are not a valid shop event; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _describe(problem: ErrorDetails) -> str:
+    """Write one validation problem as ``path.to.field: message``."""
+    path = ".".join(str(part) for part in problem["loc"]) or "(envelope)"
+    message = problem["msg"]
+    if problem["type"] == "value_error":
+        message = str(problem.get("ctx", {}).get("error", message))
+    return f"{path}: {message}"
+
+
+def _reason(error: ValidationError) -> str:
+    """Summarise a validation error as a list of failing field paths."""
+    problems = error.errors(include_url=False, include_input=False)
+    described = [_describe(problem) for problem in problems[:_MAX_REPORTED_PROBLEMS]]
+    if len(problems) > _MAX_REPORTED_PROBLEMS:
+        described.append(f"... and {len(problems) - _MAX_REPORTED_PROBLEMS} more")
+    return "; ".join(described)
+
+
+def decode_event(raw: bytes) -> Envelope:
+    """Parse and validate a topic message value, raising InvalidEvent for anything else."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent(f"not UTF-8 JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidEvent(f"not a JSON object but {_JSON_KINDS[type(document)]}")
+    try:
+        return Envelope.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidEvent(_reason(exc)) from None
+
+
+def encode_event(env: Envelope) -> bytes:
+    """Write an envelope as compact JSON that decode_event reads back unchanged."""
+    return orjson.dumps(env.model_dump(mode="json"))
+
+
+def derive(cause: Envelope, data: Payload, *, seq: int = 0) -> Envelope:
+    """Wrap a payload caused by ``cause``, with an id that replays reproduce exactly."""
+    return Envelope(
+        event_id=uuid5(NAMESPACE, f"{cause.event_id}/{data.event_type}/{seq}"),
+        event_type=data.event_type,
+        source="ecommerce-streams",
+        occurred_at=cause.occurred_at,
+        correlation_id=cause.correlation_id,
+        causation_id=cause.event_id,
+        data=data,
+    )

@@ -1,0 +1,69 @@
+"""Table ``seen``: event ids already applied by each stage, for deduplication.
+
+Entries expire after ``ES_DEDUP_WINDOW_SECONDS`` of *event-log* time (the Kafka
+timestamps of the messages being processed), so a replay makes the same decisions.
+Expired entries are deleted by the purge, which runs inside the processing of an
+event of the same partition: a Faust table can only be written from stream context,
+and that keeps each deletion in the same transaction as the event that triggered it.
+RocksDB's TTL option is never used: it drops live entries at compaction.
+"""
+
+from faust.types import EventT
+
+from ecommerce_streams.app import app, settings
+
+seen = app.Table(
+    "seen",
+    key_type=str,
+    value_type=float,
+    partitions=settings.partitions,
+    help="First-seen log time per '<stage>/<event id>'.",
+)
+
+_next_purge_at: dict[int, float] = {}
+
+
+def seen_key(stage: str, event_id: object) -> str:
+    """Key of one event id as seen by one stage."""
+    return f"{stage}/{event_id}"
+
+
+def is_duplicate(stage: str, event_id: object, event: EventT) -> bool:
+    """Whether this stage applied the event id within the window before this message."""
+    first_seen = seen.get(seen_key(stage, event_id))
+    if first_seen is None:
+        return False
+    return event.message.timestamp - first_seen < settings.dedup_window_seconds
+
+
+def remember(stage: str, event_id: object, event: EventT) -> None:
+    """Record that this stage applied the event id, at the message's log time."""
+    seen[seen_key(stage, event_id)] = event.message.timestamp
+
+
+def purge_expired(event: EventT) -> int:
+    """Delete this partition's entries older than the window, at most once per interval."""
+    partition = event.message.partition
+    now = event.message.timestamp
+    if now < _next_purge_at.get(partition, 0.0):
+        return 0
+    _next_purge_at[partition] = now + settings.dedup_purge_interval_seconds
+    horizon = now - settings.dedup_window_seconds
+    expired = [key for key, first_seen in _partition_items(partition) if first_seen < horizon]
+    for key in expired:
+        del seen[key]
+    return len(expired)
+
+
+def _partition_items(partition: int) -> list[tuple[str, float]]:
+    """Entries stored in one partition's RocksDB (the store keeps one DB per partition)."""
+    store = seen.data  # faust.stores.rocksdb.Store
+    db = store._db_for_partition(partition)
+    return [
+        (_text(store._decode_key(key)), float(store._decode_value(value)))
+        for key, value in store._visible_items(db)
+    ]
+
+
+def _text(key: str | bytes) -> str:
+    return key.decode() if isinstance(key, bytes) else key

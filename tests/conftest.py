@@ -1,0 +1,44 @@
+"""Shared fixtures: one real embedded Kafka broker per test run, isolated deployments."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from ecommerce_streams.harness import Deployment
+from ecommerce_streams.kafka import EmbeddedKafka, free_port
+from ecommerce_streams.kafka.environment import default_home
+from ecommerce_streams.topic_setup import ensure_topics
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedKafka]:
+    """The run's one embedded broker, on free ports, with jars from the shared cache."""
+    broker = EmbeddedKafka(
+        port=free_port(),
+        controller_port=free_port(),
+        home=tmp_path_factory.mktemp("kafka"),
+        dist_dir=default_home() / "dist",
+    )
+    broker.start(timeout=180)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def broker(kafka: EmbeddedKafka) -> str:
+    """Bootstrap address of the run's broker."""
+    return kafka.bootstrap
+
+
+@pytest.fixture
+async def deployment(broker: str, tmp_path: Path) -> AsyncIterator[Deployment]:
+    """An isolated copy of the platform (own app id and topics), workers stopped after."""
+    shop = Deployment(bootstrap=broker, workdir=tmp_path / "deployment")
+    await ensure_topics(broker, shop.topics, partitions=shop.partitions)
+    try:
+        yield shop
+    finally:
+        shop.stop()

@@ -1,0 +1,141 @@
+"""Waiting for the pipeline: verify reads until every order has ended and the outputs are quiet."""
+
+from datetime import UTC, datetime
+from types import TracebackType
+from uuid import UUID
+
+import pytest
+
+from ecommerce_streams.load import LoadSummary
+from ecommerce_streams.topic_names import TopicNames
+from ecommerce_streams.verify import Record, verifier, verify
+from ecommerce_streams.verify.settling import OrderProgress
+from models.dead_letter import DeadLetter
+from models.envelope import Envelope, derive, encode_event
+from models.events import OrderLine, OrderPlaced, OrderRejected, Payload, PaymentDeclined
+
+NAMES = TopicNames(prefix="t-")
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _input(data: Payload, n: int) -> Envelope:
+    return Envelope.of(data, event_id=UUID(int=n), source="web", occurred_at=AT)
+
+
+PLACED = _input(
+    OrderPlaced(
+        order_id="o-1",
+        customer_id="c-1",
+        lines=(OrderLine(sku="SKU-1", qty=1, unit_price="9.99"),),
+        currency="EUR",
+        total="9.99",
+        shipping_address="4 Dock Road, Cobh",
+    ),
+    1,
+)
+DECLINED = _input(PaymentDeclined(order_id="o-1", payment_id="p-1", reason="card expired"), 2)
+REJECTED = derive(
+    DECLINED, OrderRejected(order_id="o-1", customer_id="c-1", reason="payment_declined")
+)
+
+
+def _record(topic: str, offset: int, envelope: Envelope) -> Record:
+    return Record(topic, 0, offset, envelope.data.key.encode(), encode_event(envelope))
+
+
+def test_progress_waits_for_every_placed_order_to_end() -> None:
+    progress = OrderProgress()
+    progress.placed([_record(NAMES.orders, 0, PLACED)])
+    assert progress.open_orders() == {"o-1"}
+    progress.decided([_record(NAMES.order_events, 0, REJECTED)])
+    assert progress.open_orders() == set()
+
+
+def test_progress_does_not_wait_for_a_dead_lettered_placement() -> None:
+    progress = OrderProgress()
+    progress.placed([_record(NAMES.orders, 5, PLACED)])
+    letter = DeadLetter.of(
+        encode_event(PLACED),
+        b"o-1",
+        source_topic=NAMES.orders,
+        partition=0,
+        offset=5,
+        error="already placed with different content",
+        stage="orders",
+        failed_at=AT,
+    )
+    progress.dead_lettered([Record(NAMES.dead_letters, 0, 0, b"o-1", letter.to_bytes())])
+    assert progress.open_orders() == set()
+
+
+def test_progress_waits_for_expected_orders_even_before_they_are_read() -> None:
+    progress = OrderProgress(expected={"o-1", "o-2"})
+    progress.decided([_record(NAMES.order_events, 0, REJECTED)])
+    assert progress.open_orders() == {"o-2"}
+
+
+class ScriptedReader:
+    """Stands in for TopicReader: each catch-up reveals the next batch of records."""
+
+    batches: list[dict[str, list[Record]]] = []
+    catch_ups = 0
+
+    def __init__(self, bootstrap: str, topics: tuple[str, ...]) -> None:
+        self.records: dict[str, list[Record]] = {topic: [] for topic in topics}
+
+    async def __aenter__(self) -> "ScriptedReader":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def catch_up(self, *, deadline: float | None = None) -> int:
+        ScriptedReader.catch_ups += 1
+        if not ScriptedReader.batches:
+            return 0
+        batch = ScriptedReader.batches.pop(0)
+        for topic, records in batch.items():
+            self.records[topic].extend(records)
+        return sum(len(records) for records in batch.values())
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> type[ScriptedReader]:
+    """Replace Kafka reading by a script, and poll quickly."""
+    ScriptedReader.batches = []
+    ScriptedReader.catch_ups = 0
+    monkeypatch.setattr(verifier, "TopicReader", ScriptedReader)
+    monkeypatch.setattr(verifier, "POLL_INTERVAL", 0.01)
+    return ScriptedReader
+
+
+async def test_verify_waits_for_the_terminal_event_then_passes(
+    scripted: type[ScriptedReader],
+) -> None:
+    scripted.batches = [
+        {NAMES.orders: [_record(NAMES.orders, 0, PLACED)]},
+        {NAMES.payments: [_record(NAMES.payments, 0, DECLINED)]},
+        {},
+        {NAMES.order_events: [_record(NAMES.order_events, 0, REJECTED)]},
+    ]
+    report = await verify("unused:9092", NAMES, timeout=5.0, settle=0.05)
+    assert scripted.catch_ups >= 5
+    assert report.settled
+    assert report.ok, report.render()
+    assert report.rejected == {"payment_declined": 1}
+
+
+async def test_verify_gives_up_at_the_timeout_and_names_the_open_orders(
+    scripted: type[ScriptedReader],
+) -> None:
+    scripted.batches = [{NAMES.orders: [_record(NAMES.orders, 0, PLACED)]}]
+    expected = LoadSummary(order_ids={"o-1"})
+    report = await verify("unused:9092", NAMES, expected=expected, timeout=0.2, settle=0.05)
+    assert not report.settled
+    assert "order o-1 has no terminal event on order-events" in report.violations
+    assert "had not settled" in report.render()
