@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     app_id: str = Field(default="ecommerce-streams", description="Faust app id = consumer group.")
     app_version: int = Field(default=1, description="Bump to rebuild every table from scratch.")
     topic_prefix: str = Field(default="", description="Prefix of every topic name.")
+    replay: bool = Field(
+        default=False,
+        description="Replay worker: derived topics go to '<prefix>replay-v<version>.' copies.",
+    )
     partitions: int = Field(default=8, ge=1, le=1024, description="Partitions per topic.")
     replication: int = Field(default=1, ge=1, description="Replication factor of new topics.")
     processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
@@ -47,12 +51,16 @@ class Settings(BaseSettings):
         default=None, description="Bearer token required by POST /events."
     )
     max_body_bytes: int = Field(default=1_048_576, description="Largest POST /events body.")
+    max_inflight_requests: int = Field(
+        default=64, ge=1, description="POST /events requests served at once; more get 503."
+    )
     log_level: str = Field(default="info", description="Worker log level.")
 
     @cached_property
     def topics(self) -> TopicNames:
-        """Topic names under the configured prefix."""
-        return TopicNames(self.topic_prefix)
+        """Topic names under the configured prefix (a replay's own derived topics if replaying)."""
+        names = TopicNames(self.topic_prefix)
+        return names.replay(self.app_version) if self.replay else names
 
     @property
     def bootstrap(self) -> str:

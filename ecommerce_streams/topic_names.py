@@ -1,9 +1,11 @@
 """The names of every topic the platform reads or writes, under one optional prefix.
 
-A prefix lets several isolated deployments (or test runs) share one cluster.
+A prefix lets several isolated deployments (or test runs) share one cluster. A replay
+(``ecommerce-streams replay``) reads the same source topics but writes every derived
+topic under its own prefix, so live consumers never see its events twice.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -11,9 +13,19 @@ class TopicNames:
     """Topic names for one deployment."""
 
     prefix: str = ""
+    derived_prefix: str | None = None
+    """Prefix of the derived topics (commands, results, outputs); None: ``prefix``."""
 
     def _name(self, base: str) -> str:
         return f"{self.prefix}{base}"
+
+    def _derived(self, base: str) -> str:
+        prefix = self.prefix if self.derived_prefix is None else self.derived_prefix
+        return f"{prefix}{base}"
+
+    def replay(self, version: int) -> "TopicNames":
+        """The names a replay into app version ``version`` uses: same sources, own outputs."""
+        return replace(self, derived_prefix=f"{self.prefix}replay-v{version}.")
 
     @property
     def orders(self) -> str:
@@ -33,37 +45,42 @@ class TopicNames:
     @property
     def inventory_commands(self) -> str:
         """Reserve, release and commit commands, keyed by sku."""
-        return self._name("inventory-commands")
+        return self._derived("inventory-commands")
 
     @property
     def inventory_results(self) -> str:
         """Reservation outcomes, keyed by order id."""
-        return self._name("inventory-results")
+        return self._derived("inventory-results")
 
     @property
     def order_events(self) -> str:
         """Order decisions (confirmed, rejected, cancelled, refunds), keyed by order id."""
-        return self._name("order-events")
+        return self._derived("order-events")
 
     @property
     def shipments(self) -> str:
         """Shipment requests, keyed by order id."""
-        return self._name("shipments")
+        return self._derived("shipments")
 
     @property
     def notifications(self) -> str:
         """Customer notifications, keyed by customer id."""
-        return self._name("notifications")
+        return self._derived("notifications")
 
     @property
     def analytics(self) -> str:
         """Windowed revenue and order counts, keyed by metric."""
-        return self._name("analytics")
+        return self._derived("analytics")
 
     @property
     def dead_letters(self) -> str:
         """Events that could not be applied, with their reason, keyed by original key."""
-        return self._name("dead-letters")
+        return self._derived("dead-letters")
+
+    @property
+    def dead_letters_redriven(self) -> str:
+        """Which dead letters were sent back to their source topic, keyed by letter."""
+        return self._name("dead-letters-redriven")
 
     def sources(self) -> tuple[str, ...]:
         """Topics the shop's own systems write to."""

@@ -5,14 +5,14 @@ Time is simulated. Orders arrive every ~100 ms of shop time; each order's paymen
 0.05..0.4 s after their order and before its payment. Messages are emitted in shop-time
 order, so one order's events arrive out of order across topics. Every random choice is
 drawn from generators seeded by the profile, one per concern, so the same profile gives
-the same bytes and changing one ratio does not reshuffle the orders.
+the same bytes, and changing the duplicate or malformed ratio leaves the orders alone.
 """
 
 import heapq
 import itertools
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID, uuid5
@@ -166,7 +166,7 @@ class _Traffic:
                 continue
             if self.duplicates_rng.random() < self.profile.duplicate_ratio:
                 again = at + self.duplicates_rng.randint(*DUPLICATE_DELAY_MS)
-                self._schedule(again, _as_duplicate(message))
+                self._schedule(again, replace(message, kind="duplicate"))
             if self.last_order and self.malformed_rng.random() < self.profile.malformed_ratio:
                 self._schedule(at + self.malformed_rng.randint(*MALFORMED_DELAY_MS), self._spoil())
 
@@ -222,9 +222,3 @@ _SOURCES: dict[TopicRole, Source] = {
     "payments": "payments-gateway",
     "inventory": "warehouse",
 }
-
-
-def _as_duplicate(message: Outgoing) -> Outgoing:
-    return Outgoing(
-        message.topic_role, message.key, message.value, "duplicate", message.event_id, message.label
-    )

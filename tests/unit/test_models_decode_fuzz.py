@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
 from models.events import PAYLOAD_TYPES, OrderLine, OrderPlaced
 
-FUZZ = settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = (
     st.none()

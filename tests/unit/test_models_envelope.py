@@ -243,3 +243,21 @@ def test_derived_event_carries_the_cause_and_its_time() -> None:
 def test_envelope_is_immutable() -> None:
     with pytest.raises(ValidationError):
         envelope().correlation_id = "o-2"  # type: ignore[misc]
+
+
+def test_deeply_nested_json_is_refused_not_crashing() -> None:
+    with pytest.raises(InvalidEvent, match="not UTF-8 JSON"):
+        decode_event(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_payload_instance_of_another_type_than_event_type_is_rejected() -> None:
+    command = ReserveStock(order_id="o-1", sku="MUG-RED", qty=2)
+    with pytest.raises(ValidationError, match="instance of OrderPlaced"):
+        Envelope(
+            event_id=EVENT_ID,
+            event_type="OrderPlaced",
+            source="web",
+            occurred_at=AT,
+            correlation_id="o-1",
+            data=command,
+        )

@@ -1,0 +1,119 @@
+"""Compare two app versions' tables key by key, as their changelogs hold them.
+
+Values are compared as JSON documents (Faust writes table keys and values as JSON), so
+a difference in key order or spacing is not a difference. Table ``seen`` is compared
+by key only: its values are the log times of the messages that carried each event id,
+and a replay re-derives its internal messages (commands, results, order events) at a
+later time, so equal decisions carry different times.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ecommerce_streams.changelogs import TABLES, TableState, read_tables
+
+KEYS_ONLY: frozenset[str] = frozenset({"seen"})
+"""Tables whose values are not part of the comparison."""
+
+
+@dataclass(frozen=True)
+class KeyDifference:
+    """One key whose value differs between the versions (None: absent from that version)."""
+
+    table: str
+    key: str
+    expected: Any
+    actual: Any
+
+    def __str__(self) -> str:
+        if self.actual is None:
+            return f"{self.table} {self.key}: only in the baseline: {_show(self.expected)}"
+        if self.expected is None:
+            return f"{self.table} {self.key}: only in the candidate: {_show(self.actual)}"
+        return (
+            f"{self.table} {self.key}: baseline {_show(self.expected)} "
+            f"!= candidate {_show(self.actual)}"
+        )
+
+
+@dataclass(frozen=True)
+class TableComparison:
+    """The differences between a baseline version's tables and a candidate's."""
+
+    baseline: int
+    candidate: int
+    keys: Mapping[str, tuple[int, int]]
+    differences: list[KeyDifference] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """Whether every compared table holds the same keys and values in both versions."""
+        return not self.differences
+
+    def render(self) -> str:
+        """A report: keys per table and version, then every difference."""
+        lines = [f"tables of v{self.baseline} (baseline) vs v{self.candidate} (candidate):"]
+        for table, (baseline_keys, candidate_keys) in self.keys.items():
+            count = sum(1 for d in self.differences if d.table == table)
+            scope = " (keys only)" if table in KEYS_ONLY else ""
+            lines.append(
+                f"  {table}{scope}: {baseline_keys} vs {candidate_keys} keys, "
+                f"{count} difference(s)"
+            )
+        lines.extend(f"  {difference}" for difference in self.differences)
+        lines.append("identical" if self.identical else f"{len(self.differences)} difference(s)")
+        return "\n".join(lines)
+
+
+def compare_states(table: str, baseline: TableState, candidate: TableState) -> list[KeyDifference]:
+    """Every key of one table that is missing from one side or holds another value."""
+    differences = []
+    for raw_key in sorted(baseline.keys() | candidate.keys()):
+        expected, actual = _document(baseline.get(raw_key)), _document(candidate.get(raw_key))
+        if table in KEYS_ONLY and expected is not None and actual is not None:
+            continue
+        if expected != actual:
+            differences.append(KeyDifference(table, _key_text(raw_key), expected, actual))
+    return differences
+
+
+async def compare_versions(
+    bootstrap: str,
+    app_id: str,
+    *,
+    baseline: int,
+    candidate: int,
+    tables: Iterable[str] = TABLES,
+) -> TableComparison:
+    """Read both versions' changelogs and compare every table key by key."""
+    tables = tuple(tables)
+    old = await read_tables(bootstrap, app_id, baseline, tables)
+    new = await read_tables(bootstrap, app_id, candidate, tables)
+    differences = [
+        difference
+        for table in tables
+        for difference in compare_states(table, old.tables[table], new.tables[table])
+    ]
+    keys = {table: (len(old.tables[table]), len(new.tables[table])) for table in tables}
+    return TableComparison(baseline, candidate, keys, differences)
+
+
+def _document(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode(errors="replace")
+
+
+def _key_text(raw: bytes) -> str:
+    key = _document(raw)
+    return key if isinstance(key, str) else raw.decode(errors="replace")
+
+
+def _show(document: Any) -> str:
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
