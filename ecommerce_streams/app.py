@@ -1,24 +1,31 @@
 """The Faust application: one object, configured from the environment."""
 
 import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from ecommerce_streams.exactly_once import ExactlyOnceTransport
+from ecommerce_streams.exactly_once import ExactlyOnceTransport, Repair, parse_repairs
 from ecommerce_streams.settings import Settings
 
 
 class ShopApp(faust.App):
     """Faust app wired to the exactly-once transport for both consuming and producing."""
 
-    def _new_transport(self) -> ExactlyOnceTransport:
-        return ExactlyOnceTransport(self.conf.broker_consumer, self)
+    exactly_once_repairs: frozenset[Repair] = frozenset(Repair)
 
-    def _new_producer_transport(self) -> ExactlyOnceTransport:
-        return ExactlyOnceTransport(self.conf.broker_producer, self)
+    def _new_transport(self) -> faust_aiokafka.Transport:
+        return self._transport_class(self.conf.broker_consumer, self)
+
+    def _new_producer_transport(self) -> faust_aiokafka.Transport:
+        return self._transport_class(self.conf.broker_producer, self)
+
+    @property
+    def _transport_class(self) -> type[faust_aiokafka.Transport]:
+        return ExactlyOnceTransport if self.exactly_once_repairs else faust_aiokafka.Transport
 
 
 def create_app(settings: Settings) -> ShopApp:
     """Build the app for these settings (topics, tables and agents attach to it)."""
-    return ShopApp(
+    shop = ShopApp(
         settings.app_id,
         version=settings.app_version,
         broker=f"kafka://{settings.bootstrap}",
@@ -43,6 +50,8 @@ def create_app(settings: Settings) -> ShopApp:
         value_serializer="raw",
         logging_config=None,
     )
+    shop.exactly_once_repairs = parse_repairs(settings.exactly_once_repairs)
+    return shop
 
 
 settings = Settings()

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -146,11 +146,14 @@ async def run_schedule(
     workers: int = 2,
     partitions: int = 4,
     verify_timeout: float = 300.0,
+    extra_env: Mapping[str, str] | None = None,
 ) -> ChaosRun:
     """Run one fault schedule against a fresh deployment and verify the outcome."""
     began = time.monotonic()
     run = ChaosRun(seed=seed, faults=list(faults), orders=orders)
-    deployment = Deployment(bootstrap=bootstrap, workdir=workdir, partitions=partitions)
+    deployment = Deployment(
+        bootstrap=bootstrap, workdir=workdir, partitions=partitions, extra_env=extra_env or {}
+    )
     chaos = Chaos(deployment, kafka, random.Random(seed))
     profile = LoadProfile(orders=orders, seed=seed)
     messages = list(generate(profile))
@@ -190,3 +193,41 @@ def render_row(index: int, run: ChaosRun) -> str:
         f"{index:>3}  seed={run.seed:<6} orders={run.orders:<6} "
         f"restarts={run.restarts:<3} {run.seconds:6.1f}s  violations={violations}  {faults}"
     )
+
+
+async def run_campaign(*, runs: int, seed: int, orders: int, faults: int) -> bool:
+    """Run ``runs`` random schedules on the embedded broker, one row each; True if all held."""
+    import tempfile
+
+    from ecommerce_streams.kafka import free_port
+    from ecommerce_streams.kafka.environment import default_home
+
+    rng = random.Random(seed)
+    workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-chaos-"))
+    kafka = EmbeddedKafka(
+        port=free_port(),
+        controller_port=free_port(),
+        home=workdir / "kafka",
+        dist_dir=default_home() / "dist",
+    )
+    kafka.start(timeout=180)
+    failed = 0
+    try:
+        print(f"chaos: {runs} runs, {orders} orders and {faults} faults each, seed {seed}")
+        for index in range(1, runs + 1):
+            run = await run_schedule(
+                bootstrap=kafka.bootstrap,
+                workdir=workdir / f"run-{index}",
+                faults=random_schedule(rng, faults),
+                orders=orders,
+                seed=rng.randrange(1_000_000),
+                kafka=kafka,
+            )
+            print(render_row(index, run), flush=True)
+            if not run.ok:
+                failed += 1
+                print(run.report.render(limit=20) if run.report else "no report", flush=True)
+    finally:
+        kafka.stop()
+    print(f"{runs - failed}/{runs} runs without violations")
+    return failed == 0

@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+from datetime import datetime
 
 import click
 
@@ -145,6 +146,241 @@ def demo(orders: int, workers: int, rate: float | None) -> None:
         sys.exit(demo_main(orders=orders, workers=workers, rate=rate))
     except BrokerError as error:
         _fail(str(error))
+
+
+def _log_time(text: str | None) -> datetime | None:
+    """An ISO-8601 log time for the --*-datetime options; a time without offset is UTC."""
+    from ecommerce_streams.consumer_group import parse_log_time
+
+    try:
+        return parse_log_time(text)
+    except ValueError as invalid:
+        raise click.BadParameter(str(invalid)) from None
+
+
+@main.command()
+@click.option("--version", type=int, required=True, help="New app version (above ES_APP_VERSION).")
+@click.option("--from-earliest", is_flag=True, help="Read the sources from the start (default).")
+@click.option("--from-datetime", default=None, help="Read the sources from this log time (ISO).")
+@click.option("--workers", default=1, show_default=True, help="Replay worker processes.")
+@click.option("--workdir", default=None, help="State and logs [default: var/replay-v<N>].")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds to catch up.")
+@click.option("--compare/--no-compare", default=False, help="Compare with the live tables after.")
+def replay(
+    version: int,
+    from_earliest: bool,
+    from_datetime: str | None,
+    workers: int,
+    workdir: str | None,
+    timeout: float,
+    compare: bool,
+) -> None:
+    """Rebuild every table from the source topics into app version N, beside the live workers.
+
+    Derived events go to '<prefix>replay-v<N>.' copies of the derived topics, never to the
+    live ones. Exits when the replay has consumed everything.
+    """
+    from pathlib import Path
+
+    from ecommerce_streams.replay import ReplayRefused
+    from ecommerce_streams.replay import replay as run_replay
+
+    if from_earliest and from_datetime:
+        raise click.UsageError("give --from-earliest or --from-datetime, not both")
+    settings = _settings()
+    try:
+        result = asyncio.run(
+            run_replay(
+                settings,
+                version,
+                since=_log_time(from_datetime),
+                workers=workers,
+                workdir=Path(workdir or f"var/replay-v{version}"),
+                timeout=timeout,
+                say=click.echo,
+            )
+        )
+    except ReplayRefused as refused:
+        _fail(str(refused))
+    click.echo(f"tables of v{version} are in the changelogs of {result.group!r}")
+    if not compare:
+        click.echo(f"compare them: ecommerce-streams compare --version {version}")
+        return
+    _compare(settings, version, settings.app_version, ())
+
+
+@main.command()
+@click.option("--version", type=int, required=True, help="The version to check (e.g. a replay).")
+@click.option("--against", type=int, default=None, help="Baseline version [default: live].")
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="Tables to compare (repeatable) [default: orders, stock, reservations; seen: keys].",
+)
+def compare(version: int, against: int | None, tables: tuple[str, ...]) -> None:
+    """Compare two versions' tables key by key from their changelogs; exit 1 on any difference."""
+    settings = _settings()
+    _compare(settings, version, settings.app_version if against is None else against, tables)
+
+
+def _compare(settings: Settings, version: int, baseline: int, tables: tuple[str, ...]) -> None:
+    from ecommerce_streams.changelogs import TABLES
+    from ecommerce_streams.table_comparison import BUSINESS_TABLES, compare_versions
+
+    unknown = sorted(set(tables) - set(TABLES))
+    if unknown:
+        raise click.BadParameter(f"unknown tables {unknown}; tables are {list(TABLES)}")
+    comparison = asyncio.run(
+        compare_versions(
+            settings.bootstrap,
+            settings.app_id,
+            baseline=baseline,
+            candidate=version,
+            tables=tables or BUSINESS_TABLES,
+        )
+    )
+    click.echo(comparison.render())
+    sys.exit(0 if comparison.identical else 1)
+
+
+@main.command()
+@click.option("--to-earliest", is_flag=True, help="Rewind to the start of the sources.")
+@click.option("--to-datetime", default=None, help="Rewind to this log time (ISO; naive = UTC).")
+@click.option("--version", type=int, default=None, help="App version [default: ES_APP_VERSION].")
+def reset(to_earliest: bool, to_datetime: str | None, version: int | None) -> None:
+    """Move a stopped consumer group's source-topic offsets; refuses while it has members."""
+    from ecommerce_streams.consumer_group import GroupIsActive, describe_offsets, group_id, rewind
+
+    if to_earliest == (to_datetime is not None):
+        raise click.UsageError("give exactly one of --to-earliest or --to-datetime")
+    settings = _settings()
+    version = settings.app_version if version is None else version
+    group = group_id(settings.app_id, version)
+    try:
+        offsets = asyncio.run(
+            rewind(settings.bootstrap, group, settings.topics.sources(), _log_time(to_datetime))
+        )
+    except GroupIsActive as active:
+        _fail(str(active))
+    click.echo(f"consumer group {group!r} now starts at:")
+    for line in describe_offsets(offsets):
+        click.echo(f"  {line}")
+    click.secho(
+        "Warning: the tables still hold the state built from the old positions, and events "
+        "read again are applied on top of it. To rebuild the tables from the sources run "
+        f"`ecommerce-streams replay --version {version + 1}` and move to that version.",
+        fg="yellow",
+        err=True,
+    )
+
+
+@main.group()
+def dlq() -> None:
+    """The dead-letter queue: list, show and redrive dead letters."""
+
+
+@dlq.command("list")
+def dlq_list() -> None:
+    """One line per letter: id, origin, stage, error, start of the message, redrive."""
+    from ecommerce_streams.dead_letter_queue import read_queue
+
+    settings = _settings()
+    queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
+    for queued in queue:
+        click.echo(queued.summary())
+    redriven = sum(1 for q in queue if q.redrive is not None)
+    click.echo(f"{len(queue)} dead letter(s), {redriven} redriven", err=True)
+
+
+@dlq.command("show")
+@click.argument("letter")
+def dlq_show(letter: str) -> None:
+    """Show one letter (<partition>:<offset>, or its offset) in full, message decoded."""
+    from ecommerce_streams.dead_letter_queue import find, read_queue
+
+    settings = _settings()
+    queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
+    try:
+        click.echo(find(queue, letter).details())
+    except LookupError as missing:
+        _fail(str(missing.args[0]))
+
+
+@dlq.command("redrive")
+@click.option("--offset", "letters", multiple=True, help="Letter <partition>:<offset> (repeat).")
+@click.option("--all", "everything", is_flag=True, help="Every letter not redriven yet.")
+@click.option("--fix-with", default=None, help="File with the fixed message (one --offset).")
+@click.option("--again", is_flag=True, help="Resend letters already redriven (with --offset).")
+def dlq_redrive(
+    letters: tuple[str, ...], everything: bool, fix_with: str | None, again: bool
+) -> None:
+    """Resend letters to their source topic with their key and event id (effects stay once)."""
+    from pathlib import Path
+
+    from ecommerce_streams.consumer_group import group_id
+    from ecommerce_streams.dead_letter_queue import (
+        RedriveRefused,
+        find,
+        plan_resend,
+        read_queue,
+        redrive,
+    )
+
+    if bool(letters) == everything:
+        raise click.UsageError("give --offset (one or more) or --all")
+    if fix_with and len(letters) != 1:
+        raise click.UsageError("--fix-with needs exactly one --offset")
+    if again and everything:
+        raise click.UsageError("--again works with --offset only")
+    settings = _settings()
+    queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
+    fix = Path(fix_with).read_bytes() if fix_with else None
+    planned, refused = [], []
+    chosen = [q for q in queue if q.redrive is None] if everything else []
+    try:
+        chosen += [find(queue, wanted) for wanted in letters]
+    except LookupError as missing:
+        _fail(str(missing.args[0]))
+    for queued in chosen:
+        try:
+            planned.append(plan_resend(queued, fix, again=again))
+        except RedriveRefused as refusal:
+            refused.append(str(refusal))
+    if refused and not everything:
+        _fail("nothing redriven:\n" + "\n".join(refused))
+    done = asyncio.run(
+        redrive(
+            settings.bootstrap,
+            settings.topics,
+            planned,
+            transactional_id=f"{group_id(settings.app_id, settings.app_version)}-dlq-redrive",
+            partitions=settings.partitions,
+            replication=settings.replication,
+        )
+    )
+    for record in done:
+        fixed = " (fixed)" if record.fixed else ""
+        click.echo(
+            f"redriven {record.letter} -> "
+            f"{record.source_topic}[{record.partition}]@{record.offset}{fixed}"
+        )
+    for refusal in refused:
+        click.echo(f"skipped {refusal}", err=True)
+
+
+@main.command()
+@click.option("--runs", default=20, show_default=True, help="Randomized schedules to run.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the schedules and traffic.")
+@click.option("--orders", default=5000, show_default=True, help="Orders per run.")
+@click.option("--faults", default=4, show_default=True, help="Faults per schedule.")
+def chaos(runs: int, seed: int, orders: int, faults: int) -> None:
+    """Run randomized fault schedules on the embedded broker; exit 1 on any violation."""
+    from ecommerce_streams.chaos import run_campaign
+
+    sys.exit(
+        0 if asyncio.run(run_campaign(runs=runs, seed=seed, orders=orders, faults=faults)) else 1
+    )
 
 
 if __name__ == "__main__":

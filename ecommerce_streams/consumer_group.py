@@ -10,9 +10,9 @@ its feet even if it joins between our membership check and the commit.
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -24,6 +24,17 @@ CAUGHT_UP_POLL_SECONDS = 1.0
 def group_id(app_id: str, version: int) -> str:
     """The consumer group (= Faust app id) of ``app_id`` at ``version``, as Faust names it."""
     return FaustSettings(app_id, version=version).id
+
+
+def parse_log_time(text: str | None) -> datetime | None:
+    """An ISO-8601 date-time (None stays None); one without a UTC offset is taken as UTC."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO-8601 date-time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -165,15 +176,26 @@ async def is_caught_up(bootstrap: str, group: str, topics: Iterable[str]) -> boo
 
 
 async def wait_caught_up(
-    bootstrap: str, group: str, topics: Sequence[str], *, timeout: float
+    bootstrap: str,
+    group: str,
+    topics: Sequence[str],
+    *,
+    timeout: float,
+    check: Callable[[], None] | None = None,
 ) -> float:
-    """Wait until :func:`is_caught_up`; return the seconds waited (TimeoutError after timeout)."""
+    """Wait until :func:`is_caught_up`; return the seconds waited (TimeoutError after timeout).
+
+    ``check`` runs before every poll and may raise to give up early (a worker died).
+    """
     started = time.monotonic()
-    while not await is_caught_up(bootstrap, group, topics):
+    while True:
+        if check is not None:
+            check()
+        if await is_caught_up(bootstrap, group, topics):
+            return time.monotonic() - started
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"group {group!r} not caught up on {list(topics)} after {timeout}s")
         await asyncio.sleep(CAUGHT_UP_POLL_SECONDS)
-    return time.monotonic() - started
 
 
 async def partitions_of(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:

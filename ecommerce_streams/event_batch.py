@@ -94,7 +94,10 @@ def _read_event(index: int, document: Any) -> SourceEvent | list[FieldError]:
     try:
         envelope = Envelope.model_validate(document)
     except ValidationError as exc:
-        return [_field_error(index, problem) for problem in exc.errors(include_url=False, include_input=False)]
+        return [
+            _field_error(index, problem)
+            for problem in exc.errors(include_url=False, include_input=False)
+        ]
     value = encode_event(envelope)
     if len(value) > MAX_EVENT_BYTES:
         return [FieldError(index, "", f"event is {len(value)} bytes, over {MAX_EVENT_BYTES}")]

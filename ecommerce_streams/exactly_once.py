@@ -49,6 +49,7 @@ import logging
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,7 +59,36 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, EventT
 from faust.types.tuples import FutureMessage, RecordMetadata
 
+from ecommerce_streams import metrics
+
 logger = logging.getLogger(__name__)
+
+
+class Repair(StrEnum):
+    """The gaps closed here; each can be switched off to show what it prevents."""
+
+    SOURCE_TRANSACTIONS = "source-transactions"
+    SETTLED_CHANGELOGS = "settled-changelogs"
+    COMMIT_GATE = "commit-gate"
+    FAIL_FAST = "fail-fast"
+    FRESH_STATE = "fresh-state"
+
+
+def parse_repairs(spec: str) -> frozenset[Repair]:
+    """``all``, ``none``, or a comma list of repair names; ``-name`` removes one from all."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if names in (["all"], []):
+        return frozenset(Repair)
+    if names == ["none"]:
+        return frozenset()
+    if all(name.startswith("-") for name in names):
+        return frozenset(Repair) - {Repair(name[1:]) for name in names}
+    return frozenset(Repair(name) for name in names)
+
+
+def repaired(app: AppT, repair: Repair) -> bool:
+    """Whether the app runs with this repair (all of them unless told otherwise)."""
+    return repair in getattr(app, "exactly_once_repairs", frozenset(Repair))
 
 
 class TransactionPoisoned(RuntimeError):
@@ -119,6 +149,7 @@ class ProcessingGate:
 
     def _raise_if_poisoned(self) -> None:
         if self.poisoned is not None:
+            metrics.transactions_aborted.inc()
             raise TransactionPoisoned(
                 f"refusing to commit after an earlier failure: {self.poisoned!r}"
             ) from self.poisoned
@@ -141,6 +172,10 @@ async def unit_of_work(app: AppT, event: EventT) -> AsyncIterator[None]:
     An exception poisons the gate and crashes the worker, so the half-done event's
     transaction is never committed.
     """
+    if not repaired(app, Repair.FAIL_FAST):
+        yield
+        event.ack()
+        return
     try:
         async with gate_of(app).unit():
             yield
@@ -167,6 +202,8 @@ class SettlingProducer(faust_aiokafka.Producer):
 
     async def settle(self) -> None:
         """Wait until every buffered record is acknowledged; raise if one failed."""
+        if not repaired(self.app, Repair.SETTLED_CHANGELOGS):
+            return
         while self._unsettled:
             pending = list(self._unsettled)
             await asyncio.wait(pending)
@@ -205,6 +242,8 @@ class SourceTransactionManager(TransactionManager):
         transactional_id: str | None = None,
     ) -> Awaitable[RecordMetadata]:
         """Send inside the transaction of the event being processed."""
+        if not repaired(self.app, Repair.SOURCE_TRANSACTIONS):
+            return await super().send(topic, key, value, partition, timestamp, headers)
         p = self.consumer.key_partition(topic, key, partition)
         owner = self._owner_of_send(topic, p)
         if owner is None:
@@ -215,6 +254,8 @@ class SourceTransactionManager(TransactionManager):
 
     async def _start_transactions(self, tids: Iterable[str]) -> None:
         await super()._start_transactions(tids)
+        if not repaired(self.app, Repair.FAIL_FAST):
+            return
         started = self.producer._transaction_producers  # type: ignore[attr-defined]
         missing = [tid for tid in tids if tid not in started]
         if missing:
@@ -225,6 +266,8 @@ class SourceTransactionManager(TransactionManager):
 
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         """Commit each partition's offsets in its own transaction; any failure is fatal."""
+        if not repaired(self.app, Repair.FAIL_FAST):
+            return await super().commit(offsets, start_new_transaction)
         by_transaction: dict[str, dict[TP, int]] = {}
         for tp, offset in offsets.items():
             by_transaction.setdefault(self._transactional_id(tp), {})[tp] = offset
@@ -239,9 +282,11 @@ class SourceTransactionManager(TransactionManager):
                 start_new_transaction=start_new_transaction,
             )
         except BaseException as exc:
+            metrics.transactions_aborted.inc()
             gate_of(self.app).poison(exc)
             await self.app.crash(exc)
             raise
+        metrics.transactions_committed.inc(len(by_transaction))
         return True
 
 
@@ -250,7 +295,7 @@ class GatedConsumer(faust_aiokafka.Consumer):
 
     async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         """Commit acknowledged offsets between units of work, after changelogs settle."""
-        if not self.in_transaction:
+        if not self.in_transaction or not repaired(self.app, Repair.COMMIT_GATE):
             return await super().commit(topics, start_new_transaction=start_new_transaction)
         async with gate_of(self.app).exclusive():
             producer = self.app.producer

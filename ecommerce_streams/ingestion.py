@@ -56,11 +56,12 @@ class EventProducer:
         except (KafkaError, OSError) as exc:
             await asyncio.gather(*deliveries, return_exceptions=True)
             raise _broker_unavailable(exc) from exc
-        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        for outcome in outcomes:
+        receipts: list[RecordMetadata] = []
+        for outcome in await asyncio.gather(*deliveries, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise _broker_unavailable(outcome) from outcome
-        return outcomes  # type: ignore[return-value]  # no exceptions left
+            receipts.append(outcome)
+        return receipts
 
     async def stop(self) -> None:
         """Flush and close the producer if it was ever started."""

@@ -1,4 +1,4 @@
-"""Prometheus metrics of a worker: what it processed, dropped and dead-lettered."""
+"""Prometheus metrics of a worker: events ingested, processed, dropped, dead-lettered; commits."""
 
 from prometheus_client import Counter, Histogram
 
@@ -16,6 +16,19 @@ dead_letters_sent = Counter(
     "es_dead_letters",
     "Input messages sent to dead-letters, by stage and reason category.",
     ["stage", "topic", "category"],
+)
+events_ingested = Counter(
+    "es_events_ingested",
+    "Source events accepted by POST /events and acknowledged by the broker.",
+    ["topic", "event_type"],
+)
+transactions_committed = Counter(
+    "es_transactions_committed",
+    "Kafka transactions committed (one per transactional producer and commit).",
+)
+transactions_aborted = Counter(
+    "es_transactions_aborted",
+    "Commits that failed or were refused after a failure; their transactions never commit.",
 )
 end_to_end_latency = Histogram(
     "es_end_to_end_latency_seconds",

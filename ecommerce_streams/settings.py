@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
         default="exactly_once", description="Faust processing guarantee."
     )
+    exactly_once_repairs: str = Field(
+        default="all",
+        description="Fixes of Faust's transaction gaps: all, none, a comma list, or -name "
+        "to drop one (only to show what each prevents).",
+    )
     datadir: Path = Field(default=Path("var/worker"), description="Local state of this worker.")
     web_host: str = Field(default="127.0.0.1", description="Web server bind address.")
     web_port: int = Field(default=6066, description="Web server port of this worker.")

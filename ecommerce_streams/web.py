@@ -8,15 +8,20 @@ from ecommerce_streams.app import app
 
 
 def readiness() -> dict[str, Any]:
-    """What the worker still waits for before it processes events."""
+    """What the worker still waits for before it processes events, and what it owns."""
     consumer_started = app.consumer.state == "running" if app.in_worker else False
     tables = app.tables
+    actives = app.assignor.assigned_actives() if app.in_worker else set()
+    partitions: dict[str, list[int]] = {}
+    for tp in sorted(actives):
+        partitions.setdefault(tp.topic, []).append(tp.partition)
     return {
         "consumer_running": consumer_started,
         "rebalancing": bool(app.rebalancing),
         "in_recovery": bool(app.in_recovery),
         "tables_recovered": bool(tables.actives_ready),
-        "assigned_partitions": len(app.assignor.assigned_actives()) if app.in_worker else 0,
+        "assigned_partitions": len(actives),
+        "partitions": partitions,
     }
 
 

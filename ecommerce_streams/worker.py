@@ -4,7 +4,7 @@ import logging
 import sys
 
 from ecommerce_streams.app import app, settings
-from ecommerce_streams.exactly_once import discard_local_state
+from ecommerce_streams.exactly_once import Repair, discard_local_state, repaired
 from ecommerce_streams.topic_setup import ensure_topics_sync
 
 logger = logging.getLogger(__name__)
@@ -15,6 +15,8 @@ def load_services() -> None:
     import agents.inventory
     import agents.notifications
     import agents.orders
+    import ecommerce_streams.ingestion
+    import ecommerce_streams.metrics_page
     import ecommerce_streams.views
     import ecommerce_streams.web
 
@@ -29,7 +31,11 @@ def run_worker() -> None:
         partitions=settings.partitions,
         replication=settings.replication,
     )
-    if settings.processing_guarantee == "exactly_once" and discard_local_state(app.conf.tabledir):
+    if (
+        repaired(app, Repair.FRESH_STATE)
+        and settings.processing_guarantee == "exactly_once"
+        and discard_local_state(app.conf.tabledir)
+    ):
         logger.info("discarded local table state; restoring from changelogs")
     load_services()
     sys.argv = [
