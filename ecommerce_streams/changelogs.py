@@ -5,7 +5,9 @@ Faust names a table's changelog ``{app id}-{table}-changelog`` (``faust/tables/b
 version 2, see :func:`ecommerce_streams.consumer_group.group_id`). Read to its end with
 ``read_committed``, a changelog gives the latest committed value of every key; a record
 without a value (a tombstone) deletes its key. Compaction may or may not have run: the
-answer is the same either way.
+answer is the same either way. A key is identified together with its partition: Faust
+writes a change to the partition of the event that made it, so a table fed from a
+topic keyed otherwise (``windows``, fed by order events) holds one entry per partition.
 """
 
 from collections.abc import Iterable, Mapping
@@ -14,11 +16,17 @@ from dataclasses import dataclass
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.verify.reading import TopicReader
 
-TABLES: tuple[str, ...] = ("orders", "stock", "reservations", "seen")
-"""Every table of the app (``tables/``), in the order reports list them."""
+TableState = dict[tuple[int, bytes], bytes]
+"""(partition, serialized key) -> serialized latest value, of one table."""
 
-TableState = dict[bytes, bytes]
-"""Serialized key -> serialized latest value of one table."""
+
+def app_tables() -> tuple[str, ...]:
+    """The name of every table the app declares, in declaration order."""
+    from ecommerce_streams.app import app
+    from ecommerce_streams.worker import load_services
+
+    load_services()
+    return tuple(app.tables)
 
 
 def changelog_topic(app_id: str, version: int, table: str) -> str:
@@ -41,7 +49,7 @@ class ChangelogContents:
 
 
 async def read_tables(
-    bootstrap: str, app_id: str, version: int, tables: Iterable[str] = TABLES
+    bootstrap: str, app_id: str, version: int, tables: Iterable[str]
 ) -> ChangelogContents:
     """Read the tables' changelogs (read_committed) to their end; a missing one is empty."""
     topics = {changelog_topic(app_id, version, table): table for table in tables}
@@ -54,10 +62,11 @@ async def read_tables(
         for record in reader.records[topic]:
             records += 1
             size += len(record.key or b"") + len(record.value or b"")
+            key = (record.partition, record.key or b"")
             if record.value is None:
-                state.pop(record.key or b"", None)
+                state.pop(key, None)
             else:
-                state[record.key or b""] = record.value
+                state[key] = record.value
     return ChangelogContents(states, records, size)
 
 

@@ -216,7 +216,7 @@ def replay(
     "--table",
     "tables",
     multiple=True,
-    help="Tables to compare (repeatable) [default: orders, stock, reservations; seen: keys].",
+    help="Tables to compare (repeatable) [default: all but seen; seen compares keys].",
 )
 def compare(version: int, against: int | None, tables: tuple[str, ...]) -> None:
     """Compare two versions' tables key by key from their changelogs; exit 1 on any difference."""
@@ -225,19 +225,20 @@ def compare(version: int, against: int | None, tables: tuple[str, ...]) -> None:
 
 
 def _compare(settings: Settings, version: int, baseline: int, tables: tuple[str, ...]) -> None:
-    from ecommerce_streams.changelogs import TABLES
-    from ecommerce_streams.table_comparison import BUSINESS_TABLES, compare_versions
+    from ecommerce_streams.changelogs import app_tables
+    from ecommerce_streams.table_comparison import compare_versions, compared_by_default
 
-    unknown = sorted(set(tables) - set(TABLES))
+    known = app_tables()
+    unknown = sorted(set(tables) - set(known))
     if unknown:
-        raise click.BadParameter(f"unknown tables {unknown}; tables are {list(TABLES)}")
+        raise click.BadParameter(f"unknown tables {unknown}; tables are {list(known)}")
     comparison = asyncio.run(
         compare_versions(
             settings.bootstrap,
             settings.app_id,
             baseline=baseline,
             candidate=version,
-            tables=tables or BUSINESS_TABLES,
+            tables=tables or compared_by_default(known),
         )
     )
     click.echo(comparison.render())

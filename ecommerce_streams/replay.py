@@ -27,7 +27,6 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ecommerce_streams.changelogs import TABLES, changelog_topic
 from ecommerce_streams.consumer_group import (
     active_members,
     committed_offsets,
@@ -78,8 +77,8 @@ async def check_version_is_new(settings: Settings, version: int) -> None:
         await admin.close()
     changelogs = sorted(
         topic
-        for topic in (changelog_topic(settings.app_id, version, table) for table in TABLES)
-        if topic in existing
+        for topic in existing
+        if topic.startswith(f"{group}-") and topic.endswith("-changelog")
     )
     members = await active_members(settings.bootstrap, group)
     offsets = await committed_offsets(settings.bootstrap, group)

@@ -3,13 +3,13 @@
 Values are compared as JSON documents (Faust writes table keys and values as JSON), so
 a difference in key order or spacing is not a difference.
 
-The business tables (orders, stock, reservations) are compared by default. Table
-``seen``, the deduplication memory, is left out unless asked for, and then compared by
-key only. Its values are the log times of the messages that carried each event id, and
-a replay re-derives its internal messages later. Its keys include the ids of derived
-commands, which name the event that *completed* a decision (``CommitStock`` is caused
-by whichever of the last reservation and the payment came last), so two equal runs that
-read their topics in another interleaving remember different ids.
+Every table but ``seen`` is compared by default. Table ``seen``, the deduplication
+memory, is left out unless asked for, and then compared by key only. Its values are the
+log times of the messages that carried each event id, and a replay re-derives its
+internal messages later. Its keys include the ids of derived commands, which name the
+event that *completed* a decision (``CommitStock`` is caused by whichever of the last
+reservation and the payment came last), so two equal runs that read their topics in
+another interleaving remember different ids.
 """
 
 from collections.abc import Iterable, Mapping
@@ -23,28 +23,43 @@ from ecommerce_streams.changelogs import TableState, read_tables
 KEYS_ONLY: frozenset[str] = frozenset({"seen"})
 """Tables whose values are not part of the comparison."""
 
-BUSINESS_TABLES: tuple[str, ...] = ("orders", "stock", "reservations")
-"""Tables compared when none are named."""
+
+def compared_by_default(tables: Iterable[str]) -> tuple[str, ...]:
+    """The tables compared when none are named: all but the keys-only ones."""
+    return tuple(table for table in tables if table not in KEYS_ONLY)
 
 
 @dataclass(frozen=True)
 class KeyDifference:
-    """One key whose value differs between the versions (None: absent from that version)."""
+    """One key whose value differs between the versions (None: absent from that version).
+
+    Written as the fields that differ, baseline first: ``status "rejected" != "confirmed"``.
+    """
 
     table: str
+    partition: int
     key: str
     expected: Any
     actual: Any
 
     def __str__(self) -> str:
+        where = f"{self.table} {self.key} [{self.partition}]"
         if self.actual is None:
-            return f"{self.table} {self.key}: only in the baseline: {_show(self.expected)}"
+            return f"{where}: only in the baseline: {_show(self.expected)}"
         if self.expected is None:
-            return f"{self.table} {self.key}: only in the candidate: {_show(self.actual)}"
-        return (
-            f"{self.table} {self.key}: baseline {_show(self.expected)} "
-            f"!= candidate {_show(self.actual)}"
-        )
+            return f"{where}: only in the candidate: {_show(self.actual)}"
+        if isinstance(self.expected, dict) and isinstance(self.actual, dict):
+            fields = sorted(
+                name
+                for name in self.expected.keys() | self.actual.keys()
+                if self.expected.get(name) != self.actual.get(name)
+            )
+            changes = "; ".join(
+                f"{name} {_show(self.expected.get(name))} != {_show(self.actual.get(name))}"
+                for name in fields
+            )
+            return f"{where}: {changes}"
+        return f"{where}: {_show(self.expected)} != {_show(self.actual)}"
 
 
 @dataclass(frozen=True)
@@ -78,12 +93,15 @@ class TableComparison:
 def compare_states(table: str, baseline: TableState, candidate: TableState) -> list[KeyDifference]:
     """Every key of one table that is missing from one side or holds another value."""
     differences = []
-    for raw_key in sorted(baseline.keys() | candidate.keys()):
-        expected, actual = _document(baseline.get(raw_key)), _document(candidate.get(raw_key))
+    for partition, raw_key in sorted(baseline.keys() | candidate.keys()):
+        where = (partition, raw_key)
+        expected, actual = _document(baseline.get(where)), _document(candidate.get(where))
         if table in KEYS_ONLY and expected is not None and actual is not None:
             continue
         if expected != actual:
-            differences.append(KeyDifference(table, _key_text(raw_key), expected, actual))
+            differences.append(
+                KeyDifference(table, partition, _key_text(raw_key), expected, actual)
+            )
     return differences
 
 
@@ -93,7 +111,7 @@ async def compare_versions(
     *,
     baseline: int,
     candidate: int,
-    tables: Iterable[str] = BUSINESS_TABLES,
+    tables: Iterable[str],
 ) -> TableComparison:
     """Read both versions' changelogs and compare every table key by key."""
     tables = tuple(tables)

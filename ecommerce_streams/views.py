@@ -48,12 +48,21 @@ async def answer_from_owner(
             return view.json({"error": f"{key} not found"}, status=404)
         return view.json(render(value))
     timeout = aiohttp.ClientTimeout(total=5)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.get(f"{owner.rstrip('/')}{request.path}", headers={ROUTED_HEADER: "1"}) as reply,
-    ):
-        body = await reply.read()
-        return view.bytes(body, content_type="application/json", status=reply.status)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(
+                f"{owner.rstrip('/')}{request.path}", headers={ROUTED_HEADER: "1"}
+            ) as reply,
+        ):
+            body = await reply.read()
+    except (aiohttp.ClientError, TimeoutError):  # the owner died or hangs: until a rebalance
+        return view.json(
+            {"error": f"the worker that owns {key} does not answer, retry"},
+            status=503,
+            headers={"Retry-After": "1"},
+        )
+    return view.bytes(body, content_type="application/json", status=reply.status)
 
 
 @app.page("/orders/{order_id}")

@@ -12,6 +12,7 @@ logger = logging.getLogger(__name__)
 
 def load_services() -> None:
     """Import every agent, table and page so they register with the app."""
+    import agents.analytics
     import agents.inventory
     import agents.notifications
     import agents.orders

@@ -17,6 +17,7 @@ from models.fields import (
     ReceivedQuantity,
     Sku,
     TemplateName,
+    UtcDatetime,
 )
 from models.money import Money
 
@@ -284,6 +285,27 @@ class NotificationRequested(Payload):
         return self.customer_id
 
 
+# --- topic "analytics", key metric ----------------------------------------------------------
+
+
+class MetricRecorded(Payload):
+    """An amount added to one metric's tumbling window (revenue per currency, order counts)."""
+
+    topic: ClassVar[str] = "analytics"
+
+    metric: Annotated[
+        str, Field(strict=True, min_length=1, max_length=64, pattern=r"^[a-z0-9_.A-Z-]+$")
+    ]
+    window_start: UtcDatetime
+    window_seconds: Annotated[int, Field(strict=True, ge=1, le=86_400)]
+    amount: Money
+
+    @property
+    def key(self) -> str:
+        """Partition by metric name."""
+        return self.metric
+
+
 OrderInput = (
     OrderPlaced
     | OrderCancellationRequested
@@ -305,6 +327,7 @@ AnyPayload = (
     | OrderOutcome
     | ShipmentRequested
     | NotificationRequested
+    | MetricRecorded
 )
 
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
@@ -328,5 +351,6 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
         RefundRequested,
         ShipmentRequested,
         NotificationRequested,
+        MetricRecorded,
     )
 }

@@ -10,6 +10,8 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
 T = TypeVar("T")
+Samples = Mapping[tuple[str, tuple[tuple[str, str], ...]], float]
+"""Scraped metric samples by (sample name, sorted labels)."""
 
 
 async def post(
@@ -65,8 +67,8 @@ async def poll(url: str, done: Callable[[int, Any], bool], *, timeout: float = 6
     return body
 
 
-async def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of ``{url}/metrics`` by (sample name, sorted labels)."""
+async def scrape(url: str) -> Samples:
+    """Every sample of ``{url}/metrics``, parsed as Prometheus text."""
     async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
         assert response.status == 200
         text = await response.text()
@@ -77,7 +79,7 @@ async def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], floa
     }
 
 
-def total(samples: Mapping[tuple[str, tuple], float], name: str, **labels: str) -> float:
+def total(samples: Samples, name: str, **labels: str) -> float:
     """Sum of the samples called ``name`` whose labels include ``labels``."""
     return sum(
         value

@@ -129,3 +129,20 @@ def keys() -> Iterator[str]:
     """Fresh keys nobody has written."""
     while True:
         yield unique("never-seen")
+
+
+async def test_a_key_whose_owner_died_is_a_503_to_retry_not_a_server_error(
+    shop: TwoWorkers,
+) -> None:
+    """Runs last in this module: it kills worker b."""
+    order_id = await post_until_owned_by(
+        shop.b, shop.a, "orders", lambda key: order_placed(key, "SKU-VIEW"), "ord"
+    )
+    shop.b.kill()  # the group notices only after the session timeout: a still routes to b
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{shop.a.url}/orders/{order_id}") as response,
+    ):
+        assert (response.status, response.content_type) == (503, "application/json")
+        assert response.headers["Retry-After"] == "1"

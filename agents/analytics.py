@@ -1,0 +1,28 @@
+"""The analytics agent: revenue and order counts per minute from order outcomes."""
+
+from collections.abc import Iterable
+
+from ecommerce_streams import topics
+from ecommerce_streams.app import app
+from ecommerce_streams.exactly_once import unit_of_work
+from ecommerce_streams.pipeline import apply_event
+from models import analytics
+from models.envelope import Envelope
+from tables.analytics import windows
+
+
+def decide(outcome: Envelope) -> Iterable[Envelope]:
+    """Add the outcome's increments to their windows and publish them."""
+    increments = analytics.measure(outcome)
+    for increment in increments:
+        key = analytics.window_key(increment.data)
+        windows[key] = analytics.add(windows.get(key), increment.data)
+    return increments
+
+
+@app.agent(topics.order_events, name="analytics")
+async def record_analytics(stream) -> None:
+    """order-events -> analytics."""
+    async for event in stream.noack().events():
+        async with unit_of_work(app, event):
+            await apply_event(event, stage="analytics", decide=decide)

@@ -1,0 +1,46 @@
+"""A replay reads the live sources but writes every derived topic to its own copies."""
+
+from ecommerce_streams.app import app, settings
+from ecommerce_streams.changelogs import app_tables, changelog_topic
+from ecommerce_streams.consumer_group import group_id
+from ecommerce_streams.replay import consumed_topics
+from ecommerce_streams.settings import Settings
+from ecommerce_streams.topic_names import TopicNames
+from ecommerce_streams.worker import load_services
+
+
+def test_a_replay_reads_the_live_sources_and_writes_derived_topics_under_its_version() -> None:
+    live = TopicNames("shop.")
+    replay = live.replay(2)
+
+    assert replay.sources() == live.sources()
+    assert replay.inventory_commands == "shop.replay-v2.inventory-commands"
+    assert replay.dead_letters == "shop.replay-v2.dead-letters"
+    assert not set(replay.outputs()) & set(live.all())
+
+
+def test_replay_settings_route_the_workers_topics_to_the_replay_copies() -> None:
+    settings = Settings(topic_prefix="shop.", app_version=3, replay=True)
+
+    assert settings.topics == TopicNames("shop.").replay(3)
+    assert Settings(topic_prefix="shop.", app_version=3).topics == TopicNames("shop.")
+
+
+def test_the_replay_waits_for_exactly_the_topics_the_agents_consume() -> None:
+    load_services()
+    consumed = {topic for agent in app.agents.values() for topic in agent.channel.topics}
+
+    assert set(consumed_topics(settings.topics)) == consumed
+
+
+def test_versions_get_their_own_group_and_changelogs_as_faust_names_them() -> None:
+    load_services()
+
+    assert group_id("shop", 1) == "shop"
+    assert group_id("shop", 2) == "shop-v2"
+    assert changelog_topic("shop", 2, "orders") == "shop-v2-orders-changelog"
+    assert app_tables() == tuple(app.tables)
+    orders_table = app.tables["orders"]
+    assert orders_table.changelog_topic.get_topic_name() == changelog_topic(
+        app.conf.name, app.conf.version, "orders"
+    )
