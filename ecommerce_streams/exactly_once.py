@@ -46,7 +46,10 @@ transaction and makes its next commit fail with ``ProducerFenced`` (a crash, abo
 
 import asyncio
 import logging
+import os
 import shutil
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from enum import StrEnum
@@ -244,7 +247,9 @@ class SourceTransactionManager(TransactionManager):
         """Send inside the transaction of the event being processed."""
         if not repaired(self.app, Repair.SOURCE_TRANSACTIONS):
             return await super().send(topic, key, value, partition, timestamp, headers)
-        p = self.consumer.key_partition(topic, key, partition)
+        # An explicit partition (table changelogs) is kept as is: the consumer's
+        # key_partition returns None for topics it has no metadata for yet.
+        p = partition if partition is not None else self.consumer.key_partition(topic, key)
         owner = self._owner_of_send(topic, p)
         if owner is None:
             raise TransactionPoisoned(f"send to {topic!r} outside any event and partition")
@@ -310,6 +315,30 @@ class ExactlyOnceTransport(faust_aiokafka.Transport):
     Consumer: ClassVar[type] = GatedConsumer
     Producer: ClassVar[type] = SettlingProducer
     TransactionManager: ClassVar[type] = SourceTransactionManager
+
+
+def exit_after_crash(app: AppT, grace_seconds: float = 20.0) -> threading.Thread:
+    """Make sure a crashed worker process exits, so that its supervisor restarts it.
+
+    Faust marks the app crashed and starts a graceful shutdown, which can hang waiting
+    for streams that will never ack (seen after a broker restart). A process that
+    neither works nor exits is invisible to an orchestrator. This daemon thread exits
+    the process ``grace_seconds`` after the crash (or the gate's poisoning) if the
+    shutdown has not finished. Nothing is committed on that path, which is safe:
+    the open transactions are aborted when the partitions' next owner fences them.
+    """
+
+    def watch() -> None:
+        gate = gate_of(app)
+        while not (app._crashed.is_set() or gate.poisoned is not None):  # type: ignore[attr-defined]
+            time.sleep(0.5)
+        time.sleep(grace_seconds)
+        logger.critical("exactly-once: crashed worker did not stop in %ss; exiting", grace_seconds)
+        os._exit(70)
+
+    thread = threading.Thread(target=watch, name="exit-after-crash", daemon=True)
+    thread.start()
+    return thread
 
 
 def discard_local_state(tabledir: Path) -> bool:

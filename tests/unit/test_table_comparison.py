@@ -24,7 +24,7 @@ def test_a_key_missing_from_one_version_is_reported_with_the_side_that_has_it() 
 
     assert described == [
         'orders ord-2 [0]: only in the baseline: {"status":"pending"}',
-        'orders ord-3 [1]: only in the candidate: {"status":"pending"}',
+        'orders ord-3 [0]: only in the candidate: {"status":"pending"}',
     ]
 
 
@@ -37,7 +37,7 @@ def test_a_changed_value_is_reported_field_by_field_baseline_first() -> None:
     [difference] = compare_states("orders", baseline, candidate)
 
     assert str(difference) == (
-        'orders ord-1 [2]: reason "out_of_stock" != null; status "rejected" != "confirmed"'
+        'orders ord-1 [0]: reason "out_of_stock" != null; status "rejected" != "confirmed"'
     )
 
 

@@ -1,0 +1,102 @@
+"""The processing gate: commits happen only between units of work, never after a failure."""
+
+import asyncio
+
+import pytest
+
+from ecommerce_streams.exactly_once import (
+    ProcessingGate,
+    Repair,
+    TransactionPoisoned,
+    parse_repairs,
+)
+
+
+async def test_commit_waits_until_the_unit_in_flight_finishes() -> None:
+    gate = ProcessingGate()
+    order: list[str] = []
+    unit_started = asyncio.Event()
+    finish_unit = asyncio.Event()
+
+    async def unit() -> None:
+        async with gate.unit():
+            unit_started.set()
+            await finish_unit.wait()
+            order.append("unit done")
+
+    async def commit() -> None:
+        async with gate.exclusive():
+            order.append("commit")
+
+    worker = asyncio.create_task(unit())
+    await unit_started.wait()
+    committer = asyncio.create_task(commit())
+    await asyncio.sleep(0)
+    assert order == []
+    finish_unit.set()
+    await asyncio.gather(worker, committer)
+    assert order == ["unit done", "commit"]
+
+
+async def test_no_unit_starts_while_a_commit_holds_the_gate() -> None:
+    gate = ProcessingGate()
+    order: list[str] = []
+    committing = asyncio.Event()
+    finish_commit = asyncio.Event()
+
+    async def commit() -> None:
+        async with gate.exclusive():
+            committing.set()
+            await finish_commit.wait()
+            order.append("commit done")
+
+    async def unit() -> None:
+        async with gate.unit():
+            order.append("unit")
+
+    committer = asyncio.create_task(commit())
+    await committing.wait()
+    worker = asyncio.create_task(unit())
+    await asyncio.sleep(0)
+    assert order == []
+    finish_commit.set()
+    await asyncio.gather(committer, worker)
+    assert order == ["commit done", "unit"]
+
+
+async def test_a_failed_unit_forbids_every_later_commit() -> None:
+    gate = ProcessingGate()
+    with pytest.raises(ValueError):
+        async with gate.unit():
+            raise ValueError("half-processed event")
+
+    with pytest.raises(TransactionPoisoned):
+        async with gate.exclusive():
+            pytest.fail("a commit ran after a failed unit of work")
+
+
+async def test_a_failed_commit_forbids_every_later_commit() -> None:
+    gate = ProcessingGate()
+    with pytest.raises(RuntimeError):
+        async with gate.exclusive():
+            raise RuntimeError("commit_transaction failed")
+
+    with pytest.raises(TransactionPoisoned):
+        async with gate.exclusive():
+            pytest.fail("a commit ran after a failed commit")
+
+
+def test_all_repairs_are_on_by_default() -> None:
+    assert parse_repairs("all") == frozenset(Repair)
+    assert parse_repairs("") == frozenset(Repair)
+
+
+def test_repairs_can_be_dropped_one_by_one_or_all_at_once() -> None:
+    assert parse_repairs("-commit-gate") == frozenset(Repair) - {Repair.COMMIT_GATE}
+    assert parse_repairs("none") == frozenset()
+    assert parse_repairs("fail-fast,fresh-state") == {Repair.FAIL_FAST, Repair.FRESH_STATE}
+
+
+def test_an_unknown_repair_name_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        parse_repairs("-no-such-repair")
