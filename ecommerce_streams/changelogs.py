@@ -10,8 +10,12 @@ writes a change to the partition of the event that made it, so a table fed from 
 topic keyed otherwise (``windows``, fed by order events) holds one entry per partition.
 """
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.verify.reading import TopicReader
@@ -32,6 +36,46 @@ def app_tables() -> tuple[str, ...]:
 def changelog_topic(app_id: str, version: int, table: str) -> str:
     """The changelog topic of ``table`` in ``app_id`` at ``version``."""
     return f"{group_id(app_id, version)}-{table}-changelog"
+
+
+async def ensure_changelogs(
+    bootstrap: str,
+    app_id: str,
+    version: int,
+    tables: Iterable[str],
+    *,
+    partitions: int,
+    replication: int = 1,
+) -> list[str]:
+    """Create the missing changelog topics (compacted, as Faust would); return those created.
+
+    Faust declares changelogs itself while a worker starts, but its first partition
+    assignment can run before the broker's metadata shows a topic it just created: the
+    assignor ignores the "missing" changelog, and the first write to that table crashes
+    the worker with PartitionsMismatch. Topics created before the worker starts avoid it.
+    """
+    wanted = [changelog_topic(app_id, version, table) for table in tables]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        missing = [topic for topic in wanted if topic not in set(await admin.list_topics())]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            topic,
+                            partitions,
+                            replication,
+                            topic_configs={"cleanup.policy": "compact"},
+                        )
+                        for topic in missing
+                    ],
+                    timeout_ms=30_000,
+                )
+    finally:
+        await admin.close()
+    return missing
 
 
 @dataclass(frozen=True)

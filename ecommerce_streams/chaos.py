@@ -152,7 +152,10 @@ async def run_schedule(
     began = time.monotonic()
     run = ChaosRun(seed=seed, faults=list(faults), orders=orders)
     deployment = Deployment(
-        bootstrap=bootstrap, workdir=workdir, partitions=partitions, extra_env=extra_env or {}
+        bootstrap=bootstrap,
+        workdir=workdir,
+        partitions=partitions,
+        extra_env={"ES_STALL_TIMEOUT_SECONDS": "30", **(extra_env or {})},
     )
     chaos = Chaos(deployment, kafka, random.Random(seed))
     profile = LoadProfile(orders=orders, seed=seed)

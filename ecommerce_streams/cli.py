@@ -384,5 +384,20 @@ def chaos(runs: int, seed: int, orders: int, faults: int) -> None:
     )
 
 
+@main.command(
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    }
+)
+@click.pass_context
+def bench(ctx: click.Context) -> None:
+    """Benchmark the pipeline against its ceilings (= python -m bench; try --help)."""
+    from bench.__main__ import main as run_bench
+
+    sys.exit(run_bench(ctx.args))
+
+
 if __name__ == "__main__":
     main()

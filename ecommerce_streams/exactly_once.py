@@ -109,6 +109,16 @@ class ProcessingGate:
         self._open.set()
         self._commit_lock = asyncio.Lock()
         self.poisoned: BaseException | None = None
+        self.last_progress = time.monotonic()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a unit of work or a commit is under way."""
+        return bool(self._in_flight) or not self._open.is_set()
+
+    def stalled_for(self) -> float:
+        """Seconds the gate has been busy without a unit or commit finishing (0 if idle)."""
+        return time.monotonic() - self.last_progress if self.busy else 0.0
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[None]:
@@ -124,6 +134,7 @@ class ProcessingGate:
             raise
         finally:
             self._in_flight -= 1
+            self.last_progress = time.monotonic()
             if not self._in_flight:
                 self._idle.set()
 
@@ -142,6 +153,7 @@ class ProcessingGate:
                     self.poison(exc)
                     raise
             finally:
+                self.last_progress = time.monotonic()
                 self._open.set()
 
     def poison(self, exc: BaseException) -> None:
@@ -257,7 +269,10 @@ class SourceTransactionManager(TransactionManager):
             topic, key, value, p, timestamp, headers, transactional_id=owner
         )
 
+    _ended: bool = False
+
     async def _start_transactions(self, tids: Iterable[str]) -> None:
+        self._ended = False
         await super()._start_transactions(tids)
         if not repaired(self.app, Repair.FAIL_FAST):
             return
@@ -273,6 +288,12 @@ class SourceTransactionManager(TransactionManager):
         """Commit each partition's offsets in its own transaction; any failure is fatal."""
         if not repaired(self.app, Repair.FAIL_FAST):
             return await super().commit(offsets, start_new_transaction)
+        if self._ended:
+            # After the final commit of a revocation or shutdown nothing may commit
+            # until the next assignment begins new transactions.
+            logger.info("exactly-once: no open transactions; not committing %s", offsets)
+            return False
+        self._ended = not start_new_transaction
         by_transaction: dict[str, dict[TP, int]] = {}
         for tp, offset in offsets.items():
             by_transaction.setdefault(self._transactional_id(tp), {})[tp] = offset
@@ -317,26 +338,38 @@ class ExactlyOnceTransport(faust_aiokafka.Transport):
     TransactionManager: ClassVar[type] = SourceTransactionManager
 
 
-def exit_after_crash(app: AppT, grace_seconds: float = 20.0) -> threading.Thread:
-    """Make sure a crashed worker process exits, so that its supervisor restarts it.
+def exit_when_stuck(
+    app: AppT, *, grace_seconds: float = 20.0, stall_seconds: float = 60.0
+) -> threading.Thread:
+    """Make sure a crashed or stalled worker process exits, so its supervisor restarts it.
 
     Faust marks the app crashed and starts a graceful shutdown, which can hang waiting
-    for streams that will never ack (seen after a broker restart). A process that
-    neither works nor exits is invisible to an orchestrator. This daemon thread exits
-    the process ``grace_seconds`` after the crash (or the gate's poisoning) if the
-    shutdown has not finished. Nothing is committed on that path, which is safe:
-    the open transactions are aborted when the partitions' next owner fences them.
+    for streams that will never ack; and a transactional call to a broker that came
+    back can wait forever while the consumer thread keeps heartbeating, so the
+    group never moves the partitions away. A process that neither works nor exits is
+    invisible to an orchestrator. This daemon thread exits the process
+    ``grace_seconds`` after a crash, or once a unit of work or a commit has made no
+    progress for ``stall_seconds``. Nothing is committed on that path, which is safe:
+    open transactions are aborted when the partitions' next owner fences them.
     """
 
+    gate = gate_of(app)  # created here, before the event loop can race to create another
+
     def watch() -> None:
-        gate = gate_of(app)
-        while not (app._crashed.is_set() or gate.poisoned is not None):  # type: ignore[attr-defined]
+        while True:
             time.sleep(0.5)
-        time.sleep(grace_seconds)
-        logger.critical("exactly-once: crashed worker did not stop in %ss; exiting", grace_seconds)
+            if app._crashed.is_set() or gate.poisoned is not None:  # type: ignore[attr-defined]
+                time.sleep(grace_seconds)
+                reason = f"crashed worker did not stop in {grace_seconds}s"
+                break
+            if gate.stalled_for() > stall_seconds:
+                reason = f"no unit of work or commit finished for {stall_seconds}s"
+                break
+        logger.critical("exactly-once: %s; exiting so the worker is restarted", reason)
+        logging.shutdown()
         os._exit(70)
 
-    thread = threading.Thread(target=watch, name="exit-after-crash", daemon=True)
+    thread = threading.Thread(target=watch, name="exit-when-stuck", daemon=True)
     thread.start()
     return thread
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from ecommerce_streams.changelogs import app_tables, ensure_changelogs
 from ecommerce_streams.consumer_group import (
     active_members,
     committed_offsets,
@@ -143,6 +144,14 @@ async def replay(
     group = group_id(settings.app_id, version)
     await ensure_topics(
         settings.bootstrap, names, partitions=settings.partitions, replication=settings.replication
+    )
+    await ensure_changelogs(
+        settings.bootstrap,
+        settings.app_id,
+        version,
+        app_tables(),
+        partitions=settings.partitions,
+        replication=settings.replication,
     )
     await rewind(settings.bootstrap, group, names.sources(), since)
     say(f"group {group!r} reads {', '.join(names.sources())} from {since or 'the beginning'}")

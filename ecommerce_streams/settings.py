@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     commit_interval_seconds: float = Field(
         default=0.5, gt=0, description="Offset/transaction commit interval (latency vs throughput)."
     )
+    producer_linger_seconds: float = Field(
+        default=0.0, ge=0, description="How long the producer waits to batch sends into a request."
+    )
+    stall_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A worker whose event or commit makes no progress this long exits.",
+    )
     api_token: str | None = Field(
         default=None, description="Bearer token required by POST /events."
     )

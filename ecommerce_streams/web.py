@@ -22,7 +22,23 @@ def readiness() -> dict[str, Any]:
         "tables_recovered": bool(tables.actives_ready),
         "assigned_partitions": len(actives),
         "partitions": partitions,
+        "changelogs_in_metadata": consumer_started and changelogs_in_metadata(),
     }
+
+
+def changelogs_in_metadata() -> bool:
+    """Whether no table's changelog is seen with 0 partitions by the consumer's metadata.
+
+    On a first start Faust creates the changelogs itself, and the group leader's metadata
+    snapshot can list them with 0 partitions until the next refresh
+    (``consumer_metadata_max_age_ms``) and rebalance; an event that writes a table in
+    that window crashes the worker with PartitionsMismatch (``Table``'s source check).
+    A changelog missing from the snapshot (None) is not checked, so it is harmless.
+    """
+    return all(
+        app.consumer.topic_partitions(table.changelog_topic_name) != 0
+        for table in app.tables.values()
+    )
 
 
 def is_ready(state: dict[str, Any]) -> bool:

@@ -4,7 +4,7 @@ import logging
 import sys
 
 from ecommerce_streams.app import app, settings
-from ecommerce_streams.exactly_once import Repair, discard_local_state, exit_after_crash, repaired
+from ecommerce_streams.exactly_once import Repair, discard_local_state, exit_when_stuck, repaired
 from ecommerce_streams.topic_setup import ensure_topics_sync
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def run_worker() -> None:
         logger.info("discarded local table state; restoring from changelogs")
     load_services()
     if repaired(app, Repair.FAIL_FAST):
-        exit_after_crash(app)
+        exit_when_stuck(app, stall_seconds=settings.stall_timeout_seconds)
     sys.argv = [
         "ecommerce-streams",
         "worker",

@@ -3,19 +3,37 @@
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from ecommerce_streams.harness import Deployment, WorkerProcess
 from ecommerce_streams.topic_setup import ensure_topics
+from tests.web_client import eventually, get_json
 
 
 @asynccontextmanager
 async def running(
     broker: str, workdir: Path, workers: int, env: Mapping[str, str] | None = None
 ) -> AsyncIterator[tuple[Deployment, list[WorkerProcess]]]:
-    """Create an isolated deployment's topics, start ``workers`` ready workers, stop them after."""
+    """Create an isolated deployment's topics, start ``workers`` ready workers, stop them after.
+
+    Ready here also means the consumer's metadata knows every changelog: until then the
+    first event that writes a table crashes a freshly started worker (see
+    ``ecommerce_streams.web.changelogs_in_metadata``), and ``/ready`` does not wait for it.
+    """
     deployment = Deployment(bootstrap=broker, workdir=workdir, extra_env=dict(env or {}))
     await ensure_topics(broker, deployment.topics, partitions=deployment.partitions)
     try:
-        yield deployment, await deployment.start_workers(workers)
+        started = await deployment.start_workers(workers)
+
+        async def readiness() -> list[tuple[int, str, Any]]:
+            return [await get_json(f"{worker.url}/ready") for worker in started]
+
+        await eventually(
+            readiness,
+            lambda answers: all(
+                status == 200 and state["changelogs_in_metadata"] for status, _, state in answers
+            ),
+        )
+        yield deployment, started
     finally:
         deployment.stop()

@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ecommerce_streams.changelogs import app_tables, ensure_changelogs
 from ecommerce_streams.consumer_group import partitions_of, wait_caught_up
-from ecommerce_streams.harness import Deployment
+from ecommerce_streams.harness import Deployment, WorkerProcess
 from ecommerce_streams.replay import consumed_topics
 
 
@@ -29,6 +30,18 @@ async def run_cli(env: dict[str, str], *args: str, timeout: float = 240.0) -> tu
     return process.returncode or 0, output.decode(errors="replace")
 
 
+async def start_workers(deployment: Deployment, count: int) -> list[WorkerProcess]:
+    """Create the deployment's changelogs first (see ``ensure_changelogs``), then start workers."""
+    await ensure_changelogs(
+        deployment.bootstrap,
+        deployment.app_id,
+        1,
+        app_tables(),
+        partitions=deployment.partitions,
+    )
+    return await deployment.start_workers(count)
+
+
 async def processed_everything(deployment: Deployment, timeout: float = 120.0) -> None:
     """Wait until the live group has consumed every record of every topic it reads."""
     await wait_caught_up(
@@ -36,17 +49,21 @@ async def processed_everything(deployment: Deployment, timeout: float = 120.0) -
     )
 
 
-async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:
-    """Per topic, the sum of its partitions' end offsets (records and transaction markers)."""
+async def partition_ends(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
+    """The end offset of every partition of the topics."""
     partitions = await partitions_of(bootstrap, topics)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        ends = await consumer.end_offsets(partitions)
+        return dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:
+    """Per topic, the sum of its partitions' end offsets (records and transaction markers)."""
     totals = dict.fromkeys(topics, 0)
-    for tp, end in ends.items():
+    for tp, end in (await partition_ends(bootstrap, topics)).items():
         totals[tp.topic] += end
     return totals
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the order pipeline against a plain transactional ceiling (``python -m bench``)."""

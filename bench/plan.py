@@ -1,0 +1,36 @@
+"""How big a benchmark run is: the default run (~15 min on 2 cores) and ``--quick`` (~3 min)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one run; every case uses the same ones."""
+
+    orders: int
+    latency_seconds: float
+    ceiling_passes: int
+    commit_intervals: tuple[float, ...]
+    commit_sweep_orders: int
+    partitions: int = 4
+    seed: int = 1
+    workers: tuple[int, ...] = (1, 2)
+    guarantees: tuple[str, ...] = ("exactly_once", "at_least_once")
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra ``ES_*`` settings for every worker (e.g. to compare tunings)."""
+
+
+FULL = Plan(
+    orders=3000,
+    latency_seconds=30.0,
+    ceiling_passes=4,
+    commit_intervals=(0.1, 2.0),
+    commit_sweep_orders=1500,
+)
+QUICK = Plan(
+    orders=500,
+    latency_seconds=10.0,
+    ceiling_passes=2,
+    commit_intervals=(),
+    commit_sweep_orders=0,
+)

@@ -1,0 +1,150 @@
+"""Profile one worker under load with py-spy and list where its main thread spends time.
+
+The worker drains a backlog of orders (as in the throughput case) while ``py-spy record``
+samples it from outside, so nothing in the worker changes. The speedscope file opens in
+https://www.speedscope.app; :func:`hot_spots` sums its samples per function, both *self*
+(the function itself is on top of the stack) and *inclusive* (anywhere on the stack).
+"""
+
+import asyncio
+import collections
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.machine import load_average
+from bench.tailing import CommittedTail
+from ecommerce_streams.harness import Deployment
+from ecommerce_streams.load import LoadProfile, send_load
+from ecommerce_streams.topic_setup import ensure_topics
+
+SAMPLE_RATE = 50
+
+
+def py_spy() -> str:
+    """The py-spy executable next to this Python, or on PATH."""
+    beside = Path(sys.executable).with_name("py-spy")
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
+    return found
+
+
+def hot_spots(speedscope: Path, top: int = 15) -> dict[str, list[tuple[float, str]]]:
+    """The main thread's top functions by self and by inclusive share of samples."""
+    document = json.loads(speedscope.read_text())
+    frames = document["shared"]["frames"]
+    profile = next(p for p in document["profiles"] if "MainThread" in p["name"])
+    total = sum(profile["weights"]) or 1.0
+    own: collections.Counter[int] = collections.Counter()
+    anywhere: collections.Counter[int] = collections.Counter()
+    for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
+        if stack:
+            own[stack[-1]] += weight
+            for frame in set(stack):
+                anywhere[frame] += weight
+
+    def name(index: int) -> str:
+        frame = frames[index]
+        where = frame.get("file", "").split("site-packages/")[-1].split("/work/main/")[-1]
+        return f"{frame['name']} ({where}:{frame.get('line', '')})"
+
+    return {
+        "self": [(round(100 * w / total, 1), name(f)) for f, w in own.most_common(top)],
+        "inclusive": [
+            (round(100 * w / total, 1), name(f))
+            for f, w in anywhere.most_common(top + 25)
+            if "/asyncio/" not in name(f) and "click" not in name(f)
+        ][:top],
+    }
+
+
+async def profile_worker(
+    bootstrap: str,
+    out: Path,
+    *,
+    orders: int,
+    guarantee: str = "exactly_once",
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Drain ``orders`` with one worker under py-spy; return throughput and hot spots."""
+    workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-profile-"))
+    deployment = Deployment(
+        bootstrap=bootstrap,
+        workdir=workdir,
+        partitions=4,
+        processing_guarantee=guarantee,
+        extra_env=env or {},
+    )
+    topics = deployment.topics
+    await ensure_topics(bootstrap, topics, partitions=4)
+    sent = await send_load(bootstrap, topics, LoadProfile(orders=orders))
+    tail = CommittedTail(
+        bootstrap,
+        [topics.inventory_commands, topics.order_events],
+        decisions_topic=topics.order_events,
+        expected=sent.order_ids,
+    )
+    await tail.start(from_end=False)
+    try:
+        [worker] = await deployment.start_workers(1)
+        spy = await asyncio.create_subprocess_exec(
+            py_spy(),
+            "record",
+            "--pid",
+            str(worker.pid),
+            "--rate",
+            str(SAMPLE_RATE),
+            "--format",
+            "speedscope",
+            "--output",
+            str(out),
+            "--nonblocking",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        began = time.time()
+        decided = await tail.wait_decided(timeout=600)
+        spy.send_signal(signal.SIGINT)  # py-spy writes the file and exits
+        await asyncio.wait_for(spy.wait(), 60)
+        first = min(a.timestamp for a in tail.arrivals)
+        seconds = max(tail.decided.values()) - first
+    finally:
+        await tail.stop()
+        deployment.stop()
+    return {
+        "guarantee": guarantee,
+        "env": env or {},
+        "orders": orders,
+        "source_messages": sent.messages,
+        "complete": decided,
+        "seconds": round(seconds, 2),
+        "source_events_per_second": round(sent.messages / seconds),
+        "profiled_seconds": round(time.time() - began, 1),
+        "load_average": load_average(),
+        "hot_spots": hot_spots(out),
+    }
+
+
+def render_hot_spots(result: dict[str, Any]) -> str:
+    """A profile's throughput and top functions as markdown."""
+    lines = [
+        f"**{result['label']}** ({result['guarantee']}, env {result['env'] or 'defaults'}): "
+        f"{result['source_events_per_second']:,} source events/s over {result['orders']:,} "
+        f"orders, load average {result['load_average']}",
+        "",
+        "| self % | function | | inclusive % | function |",
+        "|---:|---|---|---:|---|",
+    ]
+    spots = result["hot_spots"]
+    for (own, own_name), (anywhere, anywhere_name) in zip(
+        spots["self"], spots["inclusive"], strict=False
+    ):
+        lines.append(f"| {own} | `{own_name}` | | {anywhere} | `{anywhere_name}` |")
+    return "\n".join(lines) + "\n"

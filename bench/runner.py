@@ -1,0 +1,139 @@
+"""One whole benchmark run: broker, ceilings, the pipeline cases, then the results files."""
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.ceiling import measure_ceilings
+from bench.chart import draw
+from bench.machine import load_average, machine_info
+from bench.pipeline import Case, run_case
+from bench.plan import Plan
+from bench.report import render_markdown, write_json
+from bench.targets import evaluate
+from ecommerce_streams.kafka import EmbeddedKafka, free_port
+from ecommerce_streams.kafka.environment import default_home
+from ecommerce_streams.kafka.versions import kafka_version_from_env
+from ecommerce_streams.load import LoadProfile, generate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+T = TypeVar("T")
+
+
+async def with_broker(
+    bootstrap: str | None,
+    work: Callable[[str], Awaitable[T]],
+    say: Callable[[str], None] = print,
+) -> T:
+    """Run ``work(bootstrap)`` on the given broker, or on our own embedded one meanwhile."""
+    if bootstrap is not None:
+        return await work(bootstrap)
+    home = Path(tempfile.mkdtemp(prefix="ecommerce-streams-bench-kafka-"))
+    kafka = EmbeddedKafka(
+        port=free_port(), controller_port=free_port(), home=home, dist_dir=default_home() / "dist"
+    )
+    say(f"starting Kafka {kafka.version} in {home}")
+    started = await asyncio.to_thread(kafka.start, timeout=180)
+    try:
+        return await work(started)
+    finally:
+        await asyncio.to_thread(kafka.stop)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def run_benchmark(
+    plan: Plan,
+    plan_name: str,
+    *,
+    out_dir: Path = RESULTS,
+    bootstrap: str | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the ceilings and every case of the plan, then write the results files."""
+    began = time.monotonic()
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "plan_name": plan_name,
+        "plan": asdict(plan),
+        "machine": machine_info(kafka_version_from_env() if bootstrap is None else "external"),
+    }
+    say(f"machine: {results['machine']}")
+
+    async def measure(broker: str) -> None:
+        workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-bench-"))
+        try:
+            await _measure(broker, workdir, plan, results, say)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    await with_broker(bootstrap, measure, say)
+    results["load_average_end"] = load_average()
+    results["duration_seconds"] = round(time.monotonic() - began, 1)
+    results["targets"] = evaluate(results)
+    _write(results, out_dir)
+    return results
+
+
+async def _measure(
+    bootstrap: str, workdir: Path, plan: Plan, results: dict[str, Any], say: Callable[[str], None]
+) -> None:
+    messages = list(generate(LoadProfile(orders=plan.orders, seed=plan.seed)))
+    say(f"ceilings over {len(messages):,} messages x {plan.ceiling_passes}")
+    results["ceilings"] = await measure_ceilings(
+        bootstrap, messages, partitions=plan.partitions, passes=plan.ceiling_passes
+    )
+    results["ceilings"]["load_average"] = load_average()
+    say(f"ceilings: {results['ceilings']}")
+    results["cases"] = []
+    for guarantee in plan.guarantees:
+        for workers in plan.workers:
+            case = Case(
+                guarantee=guarantee,
+                workers=workers,
+                orders=plan.orders,
+                latency_seconds=plan.latency_seconds,
+                partitions=plan.partitions,
+                seed=plan.seed,
+                extra_env=dict(plan.env),
+            )
+            say(f"case {case.name}")
+            results["cases"].append(
+                await run_case(bootstrap, workdir / case.name.replace(" ", "-"), case, say)
+            )
+    results["commit_sweep"] = await _commit_sweep(bootstrap, workdir, plan, say)
+
+
+async def _commit_sweep(
+    bootstrap: str, workdir: Path, plan: Plan, say: Callable[[str], None]
+) -> list[dict[str, Any]]:
+    """Exactly-once, one worker, at other commit intervals (no restore): the trade-off."""
+    rows = []
+    for interval in plan.commit_intervals:
+        case = Case(
+            guarantee="exactly_once",
+            workers=1,
+            orders=plan.commit_sweep_orders,
+            latency_seconds=plan.latency_seconds / 2,
+            partitions=plan.partitions,
+            seed=plan.seed,
+            extra_env={**plan.env, "ES_COMMIT_INTERVAL_SECONDS": str(interval)},
+            restore=False,
+        )
+        say(f"commit sweep: ES_COMMIT_INTERVAL_SECONDS={interval}")
+        row = await run_case(bootstrap, workdir / f"commit-{interval}", case, say)
+        row["commit_interval_seconds"] = interval
+        rows.append(row)
+    return rows
+
+
+def _write(results: dict[str, Any], out_dir: Path) -> None:
+    dated = write_json(results, out_dir)
+    chart = draw(results, out_dir / "latest.png")
+    markdown = render_markdown(results, json_name=dated.name, chart_name=chart.name)
+    (out_dir / "latest.md").write_text(markdown)
