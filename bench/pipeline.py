@@ -16,6 +16,8 @@ The case runs on a fresh deployment (own app id and topics) and measures, in ord
 """
 
 import shutil
+import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.latency import trace
 from bench.machine import load_average
 from bench.memory import rss_mb
+from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
 from ecommerce_streams.changelogs import changelog_topic, read_tables
 from ecommerce_streams.consumer_group import group_id
@@ -73,45 +76,57 @@ async def run_case(bootstrap: str, workdir: Path, case: Case, say=print) -> dict
     result["partitions"] = case.partitions
     result["env"] = dict(case.extra_env)
     await ensure_topics(bootstrap, topics, partitions=case.partitions)
+    deployment.workdir.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(deployment)
     try:
-        backlog_profile = LoadProfile(orders=case.orders, seed=case.seed)
-        backlog = await send_load(bootstrap, topics, backlog_profile)
-        say(f"  {case.name}: backlog of {backlog.messages:,} messages sent")
-        outputs = [topics.inventory_commands, topics.inventory_results, topics.order_events]
-        tail = CommittedTail(
-            bootstrap, outputs, decisions_topic=topics.order_events, expected=backlog.order_ids
-        )
-        await tail.start(from_end=False)
-        started = time.time()
-        await deployment.start_workers(case.workers)
-        ready = time.time()
-        rss_at_ready = [rss_mb(w.pid) for w in deployment.workers]
-        decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
-        await tail.stop()
-        rss_after_backlog = [rss_mb(w.pid) for w in deployment.workers]
-        result["startup_seconds"] = round(ready - started, 2)
-        result["throughput"] = _throughput(tail, backlog.messages, started, decided)
-        result["load_average_throughput"] = load_average()
-        say(f"  {case.name}: throughput {result['throughput']}")
+        with supervisor:
+            backlog_profile = LoadProfile(orders=case.orders, seed=case.seed)
+            backlog = await send_load(bootstrap, topics, backlog_profile)
+            say(f"  {case.name}: backlog of {backlog.messages:,} messages sent")
+            outputs = [topics.inventory_commands, topics.inventory_results, topics.order_events]
+            tail = CommittedTail(
+                bootstrap, outputs, decisions_topic=topics.order_events, expected=backlog.order_ids
+            )
+            await tail.start(from_end=False)
+            started = time.time()
+            for _ in range(case.workers):
+                deployment.add_worker().start()
+            await supervisor.wait_ready()
+            ready = time.time()
+            rss_at_ready = [rss_mb(w.pid) for w in deployment.workers]
+            decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
+            await tail.stop()
+            rss_after_backlog = [rss_mb(w.pid) for w in deployment.workers]
+            result["startup_seconds"] = round(ready - started, 2)
+            result["throughput"] = _throughput(tail, backlog.messages, started, decided)
+            result["load_average_throughput"] = load_average()
+            say(f"  {case.name}: throughput {result['throughput']}")
 
-        maximum = result["throughput"]["source_events_per_second"]
-        rate = case.offered_rate or max(20.0, round(maximum / 2))
-        result["latency"] = await _latency(bootstrap, deployment, case, rate)
-        result["load_average_latency"] = load_average()
-        say(f"  {case.name}: latency {result['latency']}")
+            maximum = result["throughput"]["source_events_per_second"]
+            rate = case.offered_rate or max(20.0, round(maximum / 2))
+            result["latency"] = await _latency(bootstrap, deployment, case, rate)
+            result["load_average_latency"] = load_average()
+            say(f"  {case.name}: latency {result['latency']}")
 
-        rss_at_end = [rss_mb(w.pid) for w in deployment.workers]
-        result["rss_mb"] = _memory(
-            rss_at_ready, rss_after_backlog, rss_at_end, case.orders, result["latency"]["orders"]
-        )
-        report = await verify(bootstrap, topics, timeout=120.0)
-        result["verified"] = {"ok": report.ok, "violations": len(report.violations)}
-        say(f"  {case.name}: rss {result['rss_mb']}, invariants ok={report.ok}")
-        if case.restore:
-            result["restore"] = await _restore(bootstrap, deployment, result["startup_seconds"])
-            say(f"  {case.name}: restore {result['restore']}")
+            rss_at_end = [rss_mb(w.pid) for w in deployment.workers]
+            result["rss_mb"] = _memory(
+                rss_at_ready,
+                rss_after_backlog,
+                rss_at_end,
+                case.orders,
+                result["latency"]["orders"],
+            )
+            report = await verify(bootstrap, topics, timeout=120.0)
+            result["verified"] = {"ok": report.ok, "violations": len(report.violations)}
+            say(f"  {case.name}: rss {result['rss_mb']}, invariants ok={report.ok}")
+            if case.restore:
+                result["restore"] = await _restore(
+                    bootstrap, deployment, supervisor, result["startup_seconds"]
+                )
+                say(f"  {case.name}: restore {result['restore']}")
     finally:
-        deployment.stop()
+        stop_workers(deployment)
+    result["crash_restarts"] = supervisor.restarts
     result["load_average_end"] = load_average()
     return result
 
@@ -213,7 +228,9 @@ def _memory(
     }
 
 
-async def _restore(bootstrap: str, deployment: Deployment, empty_startup: float) -> dict[str, Any]:
+async def _restore(
+    bootstrap: str, deployment: Deployment, supervisor: Supervisor, empty_startup: float
+) -> dict[str, Any]:
     """Stop the workers, delete their local state, start them again; time until /ready."""
     prefix = f"{group_id(deployment.app_id, APP_VERSION)}-"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -229,13 +246,14 @@ async def _restore(bootstrap: str, deployment: Deployment, empty_startup: float)
     ]
     assert all(changelog_topic(deployment.app_id, APP_VERSION, t) in listed for t in tables)
     volume = await read_tables(bootstrap, deployment.app_id, APP_VERSION, tables)
-    deployment.stop()
-    for worker in deployment.workers:
-        shutil.rmtree(worker.datadir, ignore_errors=True)
-    began = time.time()
-    for worker in deployment.workers:
-        worker.start()
-    await deployment.wait_ready(timeout=600.0)
+    with supervisor.paused():
+        stop_workers(deployment)
+        for worker in deployment.workers:
+            shutil.rmtree(worker.datadir, ignore_errors=True)
+        began = time.time()
+        for worker in deployment.workers:
+            worker.start()
+    await supervisor.wait_ready()
     seconds = time.time() - began
     net = max(seconds - empty_startup, 0.1)
     return {
@@ -249,3 +267,18 @@ async def _restore(bootstrap: str, deployment: Deployment, empty_startup: float)
         "records_per_second": round(volume.records / net),
         "megabytes_per_second": round(volume.bytes / 1e6 / net, 3),
     }
+
+
+def stop_workers(deployment: Deployment, timeout: float = 60.0) -> None:
+    """SIGTERM every worker at once, then wait for each (SIGKILL after ``timeout``)."""
+    for worker in deployment.workers:
+        if worker.running and worker.process is not None:
+            worker.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for worker in deployment.workers:
+        if worker.process is None:
+            continue
+        try:
+            worker.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()

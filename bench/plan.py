@@ -14,8 +14,13 @@ class Plan:
     commit_sweep_orders: int
     partitions: int = 4
     seed: int = 1
-    workers: tuple[int, ...] = (1, 2)
-    guarantees: tuple[str, ...] = ("exactly_once", "at_least_once")
+    cases: tuple[tuple[str, int], ...] = (
+        ("exactly_once", 1),
+        ("exactly_once", 2),
+        ("at_least_once", 1),
+        ("at_least_once", 2),
+    )
+    """(processing guarantee, worker processes) of each pipeline case, in run order."""
     env: tuple[tuple[str, str], ...] = ()
     """Extra ``ES_*`` settings for every worker (e.g. to compare tunings)."""
 
@@ -25,12 +30,13 @@ FULL = Plan(
     latency_seconds=30.0,
     ceiling_passes=4,
     commit_intervals=(0.1, 2.0),
-    commit_sweep_orders=1500,
+    commit_sweep_orders=1000,
 )
 QUICK = Plan(
-    orders=500,
-    latency_seconds=10.0,
+    orders=300,
+    latency_seconds=8.0,
     ceiling_passes=2,
     commit_intervals=(),
     commit_sweep_orders=0,
+    cases=(("exactly_once", 1), ("exactly_once", 2), ("at_least_once", 1)),
 )

@@ -52,6 +52,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -202,18 +203,40 @@ async def unit_of_work(app: AppT, event: EventT) -> AsyncIterator[None]:
         raise
 
 
-class SettlingProducer(faust_aiokafka.Producer):
-    """Producer that can wait until every buffered (``send_soon``) record is delivered."""
+#: The partition of the event whose buffered table write is being sent right now.
+_buffered_source: ContextVar[TP | None] = ContextVar("es_buffered_source", default=None)
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._unsettled: set[FutureMessage] = set()
+
+class SettlingProducer(faust_aiokafka.Producer):
+    """Producer whose buffered (``send_soon``) records keep their event's transaction.
+
+    Tables write changelogs with ``send_soon`` from the agent, and a background task
+    sends them later, when no event is current. Each record therefore remembers the
+    partition of the event that wrote it, and is sent in that partition's transaction.
+    The commit waits (:meth:`settle`) until every buffered record is acknowledged.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._unsettled: dict[FutureMessage, TP | None] = {}
+        super().__init__(*args, **kwargs)
+        self.buffer._send_pending = self._send_buffered  # type: ignore[method-assign]
 
     def send_soon(self, fut: FutureMessage) -> None:
-        """Buffer a record (table changelogs) and remember it until it is acknowledged."""
-        self._unsettled.add(fut)
-        fut.add_done_callback(self._unsettled.discard)
+        """Buffer a record (table changelogs), remembering the event that wrote it."""
+        event = faust.current_event()
+        self._unsettled[fut] = event.message.tp if event is not None else None
+        fut.add_done_callback(self._forget)
         super().send_soon(fut)
+
+    def _forget(self, fut: asyncio.Future[Any]) -> None:
+        self._unsettled.pop(fut, None)  # type: ignore[call-overload]
+
+    async def _send_buffered(self, fut: FutureMessage) -> None:
+        token = _buffered_source.set(self._unsettled.get(fut))
+        try:
+            await fut.message.channel.publish_message(fut, wait=False)
+        finally:
+            _buffered_source.reset(token)
 
     async def settle(self) -> None:
         """Wait until every buffered record is acknowledged; raise if one failed."""
@@ -236,13 +259,12 @@ class SourceTransactionManager(TransactionManager):
 
     def _owner_of_send(self, topic: str, partition: int | None) -> str | None:
         event = faust.current_event()
-        if event is not None:
-            return self._transactional_id(event.message.tp)
+        source = _buffered_source.get() or (event.message.tp if event is not None else None)
+        if source is not None:
+            return self._transactional_id(source)
         if partition is None:
             return None
-        # No event in context: the table changelog buffer or a timer. Changelogs are
-        # written to the partition of the event that changed the table, which is also
-        # the partition of that event's producer (all topics share one partition count).
+        # Neither an event nor a buffered table write: route by destination partition.
         return self._transactional_id(TP(topic, partition))
 
     async def send(

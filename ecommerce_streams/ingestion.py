@@ -5,7 +5,7 @@ Faust's transactional producers: an ingested event must never be committed or ab
 together with whatever the agents happen to be processing. A batch is validated in
 full before anything is sent. When a send fails the answer is 503 and some events of
 the batch may already be on their topic; sending the same batch again is safe because
-the agents drop events whose id they have already applied.
+the agents drop events whose id they applied within ``ES_DEDUP_WINDOW_SECONDS``.
 """
 
 import asyncio

@@ -26,11 +26,13 @@ def load_services() -> None:
 
 def run_worker() -> None:
     """Create topics, drop untrusted local state, and run the worker until stopped."""
+    load_services()
     ensure_topics_sync(
         settings.bootstrap,
         settings.topics,
         partitions=settings.partitions,
         replication=settings.replication,
+        changelogs=[table.changelog_topic.get_topic_name() for table in app.tables.values()],
     )
     if (
         repaired(app, Repair.FRESH_STATE)
@@ -38,7 +40,6 @@ def run_worker() -> None:
         and discard_local_state(app.conf.tabledir)
     ):
         logger.info("discarded local table state; restoring from changelogs")
-    load_services()
     if repaired(app, Repair.FAIL_FAST):
         exit_when_stuck(app, stall_seconds=settings.stall_timeout_seconds)
     sys.argv = [
