@@ -206,7 +206,7 @@ def test_invalid_event_is_a_value_error_carrying_its_reason() -> None:
 
 def test_every_payload_class_is_registered_under_its_own_name() -> None:
     assert all(cls.event_type == name == cls.__name__ for name, cls in PAYLOAD_TYPES.items())
-    assert len(PAYLOAD_TYPES) == 18
+    assert len(PAYLOAD_TYPES) == 19
 
 
 def test_derived_event_ids_are_deterministic() -> None:

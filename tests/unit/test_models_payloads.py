@@ -10,6 +10,7 @@ from models.currency import CURRENCIES
 from models.events import (
     PAYLOAD_TYPES,
     CommitStock,
+    MetricRecorded,
     NotificationRequested,
     OrderCancellationRequested,
     OrderCancelled,
@@ -223,6 +224,15 @@ def test_each_payload_is_keyed_by_what_it_is_partitioned_on() -> None:
                 customer_id="c-1", order_id="o-1", channel="email", template="order_confirmed"
             ),
             "c-1",
+        ),
+        (
+            MetricRecorded(
+                metric="revenue.EUR",
+                window_start="2026-01-01T00:00:00Z",
+                window_seconds=60,
+                amount="7.50",
+            ),
+            "revenue.EUR",
         ),
     ]
     assert [payload.key for payload, _ in expected] == [key for _, key in expected]
