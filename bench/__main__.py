@@ -50,9 +50,14 @@ def _profile(argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     speedscope = args.out / f"profile-{args.label}.speedscope.json"
 
-    async def profile(bootstrap: str) -> dict:
+    async def profile(bootstrap: str, broker_pid: int | None) -> dict:
         return await profile_worker(
-            bootstrap, speedscope, orders=args.orders, guarantee=args.guarantee, env=env
+            bootstrap,
+            speedscope,
+            orders=args.orders,
+            guarantee=args.guarantee,
+            env=env,
+            broker_pid=broker_pid,
         )
 
     result = asyncio.run(with_broker(args.bootstrap, profile))

@@ -6,19 +6,24 @@ The case runs on a fresh deployment (own app id and topics) and measures, in ord
 2. **Throughput**: a backlog of orders is sent first, then the workers drain it. The
    rate is source messages / (first derived record sent -> last order's terminal
    event received by a read_committed consumer), so it counts only inputs whose
-   outputs are committed.
+   outputs are committed. CPU seconds of the workers (and of the broker when it is
+   ours) over the same span give the CPU cost per event.
 3. **Latency**: a second stream of orders offered at a fixed rate (about half of the
    measured maximum), each terminal event traced back to its input (``latency.py``).
 4. **Memory**: every worker's VmRSS when ready, after the backlog and at the end.
 5. **Correctness**: the verifier's four invariants over everything sent.
 6. **Restore**: workers stopped, their datadirs deleted, started again; seconds until
    ``/ready``, against the changelogs' volume.
+
+A :class:`~bench.supervision.Supervisor` restarts workers that crash meanwhile; the
+count is part of the result.
 """
 
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +32,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.latency import trace
 from bench.machine import load_average
-from bench.memory import rss_mb
+from bench.process_usage import cpu_seconds, rss_mb, total_cpu_seconds
 from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
-from ecommerce_streams.changelogs import changelog_topic, read_tables
+from ecommerce_streams.changelogs import read_tables
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, order_id_of, send_load
@@ -39,6 +44,10 @@ from ecommerce_streams.verify import verify
 
 APP_VERSION = 1
 LATENCY_SEED_OFFSET = 1000
+MESSAGES_PER_ORDER = 2.3
+"""Source messages per order with the default load ratios (payments, dups, malformed)."""
+
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,13 @@ class Case:
         return f"{self.guarantee} x{self.workers}"
 
 
-async def run_case(bootstrap: str, workdir: Path, case: Case, say=print) -> dict[str, Any]:
+async def run_case(
+    bootstrap: str,
+    workdir: Path,
+    case: Case,
+    say: Say = print,
+    broker_pid: int | None = None,
+) -> dict[str, Any]:
     """Run the case on a fresh deployment and return its figures (see the module doc)."""
     deployment = Deployment(
         bootstrap=bootstrap,
@@ -70,59 +85,33 @@ async def run_case(bootstrap: str, workdir: Path, case: Case, say=print) -> dict
         processing_guarantee=case.guarantee,
         extra_env=case.extra_env,
     )
-    topics = deployment.topics
-    result: dict[str, Any] = {"case": case.name, "guarantee": case.guarantee}
-    result["workers"] = case.workers
-    result["partitions"] = case.partitions
-    result["env"] = dict(case.extra_env)
-    await ensure_topics(bootstrap, topics, partitions=case.partitions)
-    deployment.workdir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "case": case.name,
+        "guarantee": case.guarantee,
+        "workers": case.workers,
+        "partitions": case.partitions,
+        "env": dict(case.extra_env),
+    }
+    await ensure_topics(bootstrap, deployment.topics, partitions=case.partitions)
     supervisor = Supervisor(deployment)
     try:
         with supervisor:
-            backlog_profile = LoadProfile(orders=case.orders, seed=case.seed)
-            backlog = await send_load(bootstrap, topics, backlog_profile)
-            say(f"  {case.name}: backlog of {backlog.messages:,} messages sent")
-            outputs = [topics.inventory_commands, topics.inventory_results, topics.order_events]
-            tail = CommittedTail(
-                bootstrap, outputs, decisions_topic=topics.order_events, expected=backlog.order_ids
-            )
-            await tail.start(from_end=False)
-            started = time.time()
-            for _ in range(case.workers):
-                deployment.add_worker().start()
-            await supervisor.wait_ready()
-            ready = time.time()
-            rss_at_ready = [rss_mb(w.pid) for w in deployment.workers]
-            decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
-            await tail.stop()
-            rss_after_backlog = [rss_mb(w.pid) for w in deployment.workers]
-            result["startup_seconds"] = round(ready - started, 2)
-            result["throughput"] = _throughput(tail, backlog.messages, started, decided)
-            result["load_average_throughput"] = load_average()
+            await _drain_backlog(bootstrap, deployment, supervisor, case, result, broker_pid)
             say(f"  {case.name}: throughput {result['throughput']}")
-
             maximum = result["throughput"]["source_events_per_second"]
             rate = case.offered_rate or max(20.0, round(maximum / 2))
             result["latency"] = await _latency(bootstrap, deployment, case, rate)
             result["load_average_latency"] = load_average()
             say(f"  {case.name}: latency {result['latency']}")
-
-            rss_at_end = [rss_mb(w.pid) for w in deployment.workers]
-            result["rss_mb"] = _memory(
-                rss_at_ready,
-                rss_after_backlog,
-                rss_at_end,
-                case.orders,
-                result["latency"]["orders"],
-            )
-            report = await verify(bootstrap, topics, timeout=120.0)
+            rss = result.pop("_rss")
+            rss.append([rss_mb(w.pid) for w in deployment.workers])
+            result["rss_mb"] = _memory(*rss, case.orders, result["latency"]["orders"])
+            report = await verify(bootstrap, deployment.topics, timeout=120.0)
             result["verified"] = {"ok": report.ok, "violations": len(report.violations)}
             say(f"  {case.name}: rss {result['rss_mb']}, invariants ok={report.ok}")
             if case.restore:
-                result["restore"] = await _restore(
-                    bootstrap, deployment, supervisor, result["startup_seconds"]
-                )
+                empty_startup = result["startup_seconds"]
+                result["restore"] = await _restore(bootstrap, supervisor, empty_startup)
                 say(f"  {case.name}: restore {result['restore']}")
     finally:
         stop_workers(deployment)
@@ -131,13 +120,51 @@ async def run_case(bootstrap: str, workdir: Path, case: Case, say=print) -> dict
     return result
 
 
+async def _drain_backlog(
+    bootstrap: str,
+    deployment: Deployment,
+    supervisor: Supervisor,
+    case: Case,
+    result: dict[str, Any],
+    broker_pid: int | None,
+) -> None:
+    """Send the backlog, start the workers, time until every order is decided."""
+    topics = deployment.topics
+    backlog = await send_load(bootstrap, topics, LoadProfile(orders=case.orders, seed=case.seed))
+    outputs = [topics.inventory_commands, topics.inventory_results, topics.order_events]
+    tail = CommittedTail(
+        bootstrap, outputs, decisions_topic=topics.order_events, expected=backlog.order_ids
+    )
+    await tail.start(from_end=False)
+    try:
+        started = time.time()
+        for _ in range(case.workers):
+            deployment.add_worker().start()
+        await supervisor.wait_ready()
+        ready = time.time()
+        pids = [w.pid for w in deployment.workers]
+        rss_at_ready = [rss_mb(pid) for pid in pids]
+        cpu_before = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
+        decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
+        cpu_after = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
+    finally:
+        await tail.stop()
+    result["startup_seconds"] = round(ready - started, 2)
+    result["throughput"] = {
+        **_throughput(tail, backlog.messages, started, decided),
+        **_cpu(cpu_before, cpu_after, backlog.messages, case.workers, ready, tail),
+    }
+    result["load_average_throughput"] = load_average()
+    result["_rss"] = [rss_at_ready, [rss_mb(w.pid) for w in deployment.workers]]
+
+
 def _throughput(
     tail: CommittedTail, messages: int, started: float, decided: bool
 ) -> dict[str, Any]:
     first_output = min(a.timestamp for a in tail.arrivals)
     done = max(tail.decided.values())
     seconds = done - first_output
-    counts = {topic: 0 for topic in tail.topics}
+    counts = dict.fromkeys(tail.topics, 0)
     for arrival in tail.arrivals:
         counts[arrival.topic] += 1
     inventory_commands, inventory_results, order_events = (counts[t] for t in tail.topics)
@@ -156,12 +183,34 @@ def _throughput(
     }
 
 
+def _cpu(
+    before: tuple[float | None, float | None],
+    after: tuple[float | None, float | None],
+    messages: int,
+    workers: int,
+    ready: float,
+    tail: CommittedTail,
+) -> dict[str, Any]:
+    """CPU per source event of the workers (and of the broker), and how busy the workers were."""
+    figures: dict[str, Any] = {}
+    wall = max(tail.decided.values()) - ready
+    (worker_before, broker_before), (worker_after, broker_after) = before, after
+    if worker_before is not None and worker_after is not None:
+        used = worker_after - worker_before
+        figures["worker_cpu_ms_per_source_event"] = round(used / messages * 1000, 2)
+        figures["worker_cpu_utilisation"] = round(used / wall / workers, 2) if wall > 0 else None
+    if broker_before is not None and broker_after is not None:
+        used = broker_after - broker_before
+        figures["broker_cpu_ms_per_source_event"] = round(used / messages * 1000, 2)
+    return figures
+
+
 async def _latency(
     bootstrap: str, deployment: Deployment, case: Case, rate: float
 ) -> dict[str, Any]:
+    """Offer a new stream at ``rate`` messages/s; trace each decision back to its input."""
     topics = deployment.topics
-    per_order = 2.3  # messages per order with the default ratios (stock, dups, malformed)
-    orders = max(100, round(rate * case.latency_seconds / per_order))
+    orders = max(100, round(rate * case.latency_seconds / MESSAGES_PER_ORDER))
     profile = LoadProfile(orders=orders, seed=case.seed + LATENCY_SEED_OFFSET)
     expected = {order_id_of(profile, n) for n in range(orders)}
     watched = [
@@ -173,11 +222,13 @@ async def _latency(
     ]
     tail = CommittedTail(bootstrap, watched, decisions_topic=topics.order_events, expected=expected)
     await tail.start(from_end=True)
-    began = time.monotonic()
-    sent = await send_load(bootstrap, topics, profile, rate=rate)
-    send_seconds = time.monotonic() - began
-    decided = await tail.wait_decided(timeout=120.0)
-    await tail.stop()
+    try:
+        began = time.monotonic()
+        sent = await send_load(bootstrap, topics, profile, rate=rate)
+        send_seconds = time.monotonic() - began
+        decided = await tail.wait_decided(timeout=120.0)
+    finally:
+        await tail.stop()
     latencies = trace(tail.arrivals, {topics.orders, topics.payments}, topics.order_events)
     return {
         "offered_rate": rate,
@@ -228,23 +279,25 @@ def _memory(
     }
 
 
-async def _restore(
-    bootstrap: str, deployment: Deployment, supervisor: Supervisor, empty_startup: float
-) -> dict[str, Any]:
-    """Stop the workers, delete their local state, start them again; time until /ready."""
-    prefix = f"{group_id(deployment.app_id, APP_VERSION)}-"
+async def _changelog_tables(bootstrap: str, app_id: str) -> list[str]:
+    """Names of the tables whose changelog topics exist for this app id."""
+    prefix = f"{group_id(app_id, APP_VERSION)}-"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         listed = await admin.list_topics()
     finally:
         await admin.close()
-    tables = [
-        t[len(prefix) : -len("-changelog")]
-        for t in listed
-        if t.startswith(prefix) and t.endswith("-changelog")
-    ]
-    assert all(changelog_topic(deployment.app_id, APP_VERSION, t) in listed for t in tables)
+    suffix = "-changelog"
+    return sorted(
+        t[len(prefix) : -len(suffix)] for t in listed if t.startswith(prefix) and t.endswith(suffix)
+    )
+
+
+async def _restore(bootstrap: str, supervisor: Supervisor, empty_startup: float) -> dict[str, Any]:
+    """Stop the workers, delete their local state, start them again; time until /ready."""
+    deployment = supervisor.deployment
+    tables = await _changelog_tables(bootstrap, deployment.app_id)
     volume = await read_tables(bootstrap, deployment.app_id, APP_VERSION, tables)
     with supervisor.paused():
         stop_workers(deployment)
@@ -253,16 +306,18 @@ async def _restore(
         began = time.time()
         for worker in deployment.workers:
             worker.start()
+    restarts = supervisor.restarts
     await supervisor.wait_ready()
     seconds = time.time() - began
     net = max(seconds - empty_startup, 0.1)
     return {
-        "tables": sorted(tables),
+        "tables": tables,
         "keys": volume.keys,
         "records": volume.records,
         "megabytes": round(volume.bytes / 1e6, 3),
         "seconds_to_ready": round(seconds, 2),
         "seconds_net_of_empty_startup": round(net, 2),
+        "crash_restarts": supervisor.restarts - restarts,
         "keys_per_second": round(volume.keys / net),
         "records_per_second": round(volume.records / net),
         "megabytes_per_second": round(volume.bytes / 1e6 / net, 3),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import load_average
+from bench.process_usage import cpu_seconds
 from bench.tailing import CommittedTail
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, send_load
@@ -72,6 +73,7 @@ async def profile_worker(
     orders: int,
     guarantee: str = "exactly_once",
     env: dict[str, str] | None = None,
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
     """Drain ``orders`` with one worker under py-spy; return throughput and hot spots."""
     workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-profile-"))
@@ -110,7 +112,9 @@ async def profile_worker(
             stderr=subprocess.DEVNULL,
         )
         began = time.time()
+        cpu_before = (cpu_seconds(worker.pid), cpu_seconds(broker_pid))
         decided = await tail.wait_decided(timeout=600)
+        cpu_after = (cpu_seconds(worker.pid), cpu_seconds(broker_pid))
         spy.send_signal(signal.SIGINT)  # py-spy writes the file and exits
         await asyncio.wait_for(spy.wait(), 60)
         first = min(a.timestamp for a in tail.arrivals)
@@ -126,10 +130,18 @@ async def profile_worker(
         "complete": decided,
         "seconds": round(seconds, 2),
         "source_events_per_second": round(sent.messages / seconds),
+        "worker_cpu_ms_per_source_event": _per_event(cpu_before[0], cpu_after[0], sent.messages),
+        "broker_cpu_ms_per_source_event": _per_event(cpu_before[1], cpu_after[1], sent.messages),
         "profiled_seconds": round(time.time() - began, 1),
         "load_average": load_average(),
         "hot_spots": hot_spots(out),
     }
+
+
+def _per_event(before: float | None, after: float | None, messages: int) -> float | None:
+    if before is None or after is None:
+        return None
+    return round((after - before) / messages * 1000, 2)
 
 
 def render_hot_spots(result: dict[str, Any]) -> str:
@@ -137,7 +149,9 @@ def render_hot_spots(result: dict[str, Any]) -> str:
     lines = [
         f"**{result['label']}** ({result['guarantee']}, env {result['env'] or 'defaults'}): "
         f"{result['source_events_per_second']:,} source events/s over {result['orders']:,} "
-        f"orders, load average {result['load_average']}",
+        f"orders; worker CPU {result['worker_cpu_ms_per_source_event']} ms and broker CPU "
+        f"{result['broker_cpu_ms_per_source_event']} ms per source event; load average "
+        f"{result['load_average']}",
         "",
         "| self % | function | | inclusive % | function |",
         "|---:|---|---|---:|---|",

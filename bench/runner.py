@@ -28,12 +28,12 @@ T = TypeVar("T")
 
 async def with_broker(
     bootstrap: str | None,
-    work: Callable[[str], Awaitable[T]],
+    work: Callable[[str, int | None], Awaitable[T]],
     say: Callable[[str], None] = print,
 ) -> T:
-    """Run ``work(bootstrap)`` on the given broker, or on our own embedded one meanwhile."""
+    """Run ``work(bootstrap, broker pid)`` on the given broker (pid None), or on our own."""
     if bootstrap is not None:
-        return await work(bootstrap)
+        return await work(bootstrap, None)
     home = Path(tempfile.mkdtemp(prefix="ecommerce-streams-bench-kafka-"))
     kafka = EmbeddedKafka(
         port=free_port(), controller_port=free_port(), home=home, dist_dir=default_home() / "dist"
@@ -41,7 +41,7 @@ async def with_broker(
     say(f"starting Kafka {kafka.version} in {home}")
     started = await asyncio.to_thread(kafka.start, timeout=180)
     try:
-        return await work(started)
+        return await work(started, kafka.status()["pid"])
     finally:
         await asyncio.to_thread(kafka.stop)
         shutil.rmtree(home, ignore_errors=True)
@@ -65,9 +65,9 @@ async def run_benchmark(
     }
     say(f"machine: {results['machine']}")
 
-    async def measure(broker: str) -> None:
+    async def measure(broker: str, broker_pid: int | None) -> None:
         workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-bench-"))
-        await _measure(broker, workdir, plan, results, say)
+        await _measure(broker, broker_pid, workdir, plan, results, say)
         shutil.rmtree(workdir, ignore_errors=True)  # kept with the worker logs on failure
 
     await with_broker(bootstrap, measure, say)
@@ -79,7 +79,12 @@ async def run_benchmark(
 
 
 async def _measure(
-    bootstrap: str, workdir: Path, plan: Plan, results: dict[str, Any], say: Callable[[str], None]
+    bootstrap: str,
+    broker_pid: int | None,
+    workdir: Path,
+    plan: Plan,
+    results: dict[str, Any],
+    say: Callable[[str], None],
 ) -> None:
     messages = list(generate(LoadProfile(orders=plan.orders, seed=plan.seed)))
     say(f"ceilings over {len(messages):,} messages x {plan.ceiling_passes}")
@@ -101,13 +106,17 @@ async def _measure(
         )
         say(f"case {case.name}")
         results["cases"].append(
-            await run_case(bootstrap, workdir / case.name.replace(" ", "-"), case, say)
+            await run_case(bootstrap, workdir / case.name.replace(" ", "-"), case, say, broker_pid)
         )
-    results["commit_sweep"] = await _commit_sweep(bootstrap, workdir, plan, say)
+    results["commit_sweep"] = await _commit_sweep(bootstrap, broker_pid, workdir, plan, say)
 
 
 async def _commit_sweep(
-    bootstrap: str, workdir: Path, plan: Plan, say: Callable[[str], None]
+    bootstrap: str,
+    broker_pid: int | None,
+    workdir: Path,
+    plan: Plan,
+    say: Callable[[str], None],
 ) -> list[dict[str, Any]]:
     """Exactly-once, one worker, at other commit intervals (no restore): the trade-off."""
     rows = []
@@ -123,7 +132,7 @@ async def _commit_sweep(
             restore=False,
         )
         say(f"commit sweep: ES_COMMIT_INTERVAL_SECONDS={interval}")
-        row = await run_case(bootstrap, workdir / f"commit-{interval}", case, say)
+        row = await run_case(bootstrap, workdir / f"commit-{interval}", case, say, broker_pid)
         row["commit_interval_seconds"] = interval
         rows.append(row)
     return rows

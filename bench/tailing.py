@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 TERMINAL_EVENTS = frozenset({"OrderConfirmed", "OrderRejected", "OrderCancelled"})
-FETCH_WAIT_MS = 10
+FETCH_WAIT_MS = 100
 
 
 @dataclass(frozen=True)

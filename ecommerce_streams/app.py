@@ -42,6 +42,8 @@ def create_app(settings: Settings) -> ShopApp:
         topic_allow_declare=True,
         table_standby_replicas=0,
         broker_commit_interval=settings.commit_interval_seconds,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 5,
         producer_linger=settings.producer_linger_seconds,
         consumer_auto_offset_reset="earliest",
         consumer_metadata_max_age_ms=5_000,

@@ -10,12 +10,10 @@ writes a change to the partition of the event that made it, so a table fed from 
 topic keyed otherwise (``windows``, fed by order events) holds one entry per partition.
 """
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
 
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.verify.reading import TopicReader
@@ -38,46 +36,6 @@ def changelog_topic(app_id: str, version: int, table: str) -> str:
     return f"{group_id(app_id, version)}-{table}-changelog"
 
 
-async def ensure_changelogs(
-    bootstrap: str,
-    app_id: str,
-    version: int,
-    tables: Iterable[str],
-    *,
-    partitions: int,
-    replication: int = 1,
-) -> list[str]:
-    """Create the missing changelog topics (compacted, as Faust would); return those created.
-
-    Faust declares changelogs itself while a worker starts, but its first partition
-    assignment can run before the broker's metadata shows a topic it just created: the
-    assignor ignores the "missing" changelog, and the first write to that table crashes
-    the worker with PartitionsMismatch. Topics created before the worker starts avoid it.
-    """
-    wanted = [changelog_topic(app_id, version, table) for table in tables]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        missing = [topic for topic in wanted if topic not in set(await admin.list_topics())]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            topic,
-                            partitions,
-                            replication,
-                            topic_configs={"cleanup.policy": "compact"},
-                        )
-                        for topic in missing
-                    ],
-                    timeout_ms=30_000,
-                )
-    finally:
-        await admin.close()
-    return missing
-
-
 @dataclass(frozen=True)
 class ChangelogContents:
     """Everything read from some changelogs: latest state per table, and the volume read."""
@@ -85,6 +43,8 @@ class ChangelogContents:
     tables: Mapping[str, TableState]
     records: int
     bytes: int
+    missing: tuple[str, ...] = ()
+    """Changelog topics that do not exist (their tables read as empty)."""
 
     @property
     def keys(self) -> int:
@@ -97,6 +57,12 @@ async def read_tables(
 ) -> ChangelogContents:
     """Read the tables' changelogs (read_committed) to their end; a missing one is empty."""
     topics = {changelog_topic(app_id, version, table): table for table in tables}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        missing = tuple(sorted(set(topics) - set(await admin.list_topics())))
+    finally:
+        await admin.close()
     async with TopicReader(bootstrap, list(topics)) as reader:
         await reader.catch_up()
     states: dict[str, TableState] = {table: {} for table in topics.values()}
@@ -111,7 +77,7 @@ async def read_tables(
                 state.pop(key, None)
             else:
                 state[key] = record.value
-    return ChangelogContents(states, records, size)
+    return ChangelogContents(states, records, size, missing)
 
 
 @dataclass(frozen=True)

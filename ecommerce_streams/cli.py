@@ -182,6 +182,7 @@ def replay(
     """
     from pathlib import Path
 
+    from ecommerce_streams.harness import WorkerFailed
     from ecommerce_streams.replay import ReplayRefused
     from ecommerce_streams.replay import replay as run_replay
 
@@ -200,8 +201,8 @@ def replay(
                 say=click.echo,
             )
         )
-    except ReplayRefused as refused:
-        _fail(str(refused))
+    except (ReplayRefused, WorkerFailed, TimeoutError) as failure:
+        _fail(str(failure))
     click.echo(f"tables of v{version} are in the changelogs of {result.group!r}")
     if not compare:
         click.echo(f"compare them: ecommerce-streams compare --version {version}")
@@ -232,15 +233,18 @@ def _compare(settings: Settings, version: int, baseline: int, tables: tuple[str,
     unknown = sorted(set(tables) - set(known))
     if unknown:
         raise click.BadParameter(f"unknown tables {unknown}; tables are {list(known)}")
-    comparison = asyncio.run(
-        compare_versions(
-            settings.bootstrap,
-            settings.app_id,
-            baseline=baseline,
-            candidate=version,
-            tables=tables or compared_by_default(known),
+    try:
+        comparison = asyncio.run(
+            compare_versions(
+                settings.bootstrap,
+                settings.app_id,
+                baseline=baseline,
+                candidate=version,
+                tables=tables or compared_by_default(known),
+            )
         )
-    )
+    except LookupError as missing:
+        _fail(str(missing.args[0]))
     click.echo(comparison.render())
     sys.exit(0 if comparison.identical else 1)
 
@@ -320,13 +324,7 @@ def dlq_redrive(
     from pathlib import Path
 
     from ecommerce_streams.consumer_group import group_id
-    from ecommerce_streams.dead_letter_queue import (
-        RedriveRefused,
-        find,
-        plan_resend,
-        read_queue,
-        redrive,
-    )
+    from ecommerce_streams.dead_letter_queue import choose, plan_resends, read_queue, redrive
 
     if bool(letters) == everything:
         raise click.UsageError("give --offset (one or more) or --all")
@@ -336,20 +334,14 @@ def dlq_redrive(
         raise click.UsageError("--again works with --offset only")
     settings = _settings()
     queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
-    fix = Path(fix_with).read_bytes() if fix_with else None
-    planned, refused = [], []
-    chosen = [q for q in queue if q.redrive is None] if everything else []
     try:
-        chosen += [find(queue, wanted) for wanted in letters]
+        chosen = choose(queue, letters, everything=everything)
     except LookupError as missing:
         _fail(str(missing.args[0]))
-    for queued in chosen:
-        try:
-            planned.append(plan_resend(queued, fix, again=again))
-        except RedriveRefused as refusal:
-            refused.append(str(refusal))
+    fix = Path(fix_with).read_bytes() if fix_with else None
+    planned, refused = plan_resends(chosen, fix, again=again)
     if refused and not everything:
-        _fail("nothing redriven:\n" + "\n".join(refused))
+        _fail("nothing redriven:\n" + "\n".join(str(refusal) for refusal in refused))
     done = asyncio.run(
         redrive(
             settings.bootstrap,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError
 from faust.types.settings import Settings as FaustSettings
 
 CAUGHT_UP_POLL_SECONDS = 1.0
@@ -118,7 +119,8 @@ async def rewind(
 ) -> dict[TopicPartition, int]:
     """Commit the group's offsets of ``topics`` to ``when`` (None: earliest); return them.
 
-    Raises GroupIsActive, naming the members, while the group has any.
+    Raises GroupIsActive, naming the members, while the group has any (also when one
+    joined after the check: the broker then refuses the commit).
     """
     members = await active_members(bootstrap, group)
     if members:
@@ -131,6 +133,8 @@ async def rewind(
     try:
         consumer.assign(sorted(offsets))
         await consumer.commit(offsets)
+    except CommitFailedError:
+        raise GroupIsActive(group, await active_members(bootstrap, group)) from None
     finally:
         await consumer.stop()
     return offsets

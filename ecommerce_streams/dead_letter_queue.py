@@ -55,11 +55,10 @@ class QueuedLetter:
         """One line: id, origin, stage, error and the start of the original message."""
         letter = self.letter
         preview = letter.original()[:PREVIEW_CHARS].decode(errors="replace")
-        error = letter.error if len(letter.error) <= ERROR_CHARS else letter.error[:ERROR_CHARS]
         state = f"  [redriven {self.redrive.redriven_at:%Y-%m-%d %H:%M:%S}]" if self.redrive else ""
         return (
             f"{self.id}  {letter.source_topic}[{letter.partition}]@{letter.offset}  "
-            f"{letter.stage}  {error}  {preview!r}{state}"
+            f"{letter.stage}  {letter.error[:ERROR_CHARS]}  {preview!r}{state}"
         )
 
     def details(self) -> str:
@@ -130,6 +129,14 @@ def find(queue: Sequence[QueuedLetter], wanted: str) -> QueuedLetter:
     )
 
 
+def choose(
+    queue: Sequence[QueuedLetter], wanted: Sequence[str], *, everything: bool = False
+) -> list[QueuedLetter]:
+    """The letters named in ``wanted``, plus (``everything``) every one not redriven yet."""
+    chosen = [q for q in queue if q.redrive is None] if everything else []
+    return chosen + [find(queue, name) for name in wanted]
+
+
 class RedriveRefused(ValueError):
     """A letter that must not be redriven as asked; the message says why and what to do."""
 
@@ -178,6 +185,19 @@ def plan_resend(queued: QueuedLetter, fix: bytes | None = None, *, again: bool =
                 f"{original_id}; keep the original id so deduplication can work"
             )
     return Resend(queued, key, value, envelope.event_id, fixed=fix is not None)
+
+
+def plan_resends(
+    chosen: Iterable[QueuedLetter], fix: bytes | None = None, *, again: bool = False
+) -> tuple[list[Resend], list[RedriveRefused]]:
+    """Plan each chosen letter's resend; return the plans and the refusals."""
+    planned, refused = [], []
+    for queued in chosen:
+        try:
+            planned.append(plan_resend(queued, fix, again=again))
+        except RedriveRefused as refusal:
+            refused.append(refusal)
+    return planned, refused
 
 
 async def redrive(

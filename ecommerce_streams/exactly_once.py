@@ -291,10 +291,15 @@ class SourceTransactionManager(TransactionManager):
             topic, key, value, p, timestamp, headers, transactional_id=owner
         )
 
-    _ended: bool = False
+    def _open_transactions(self) -> list[str]:
+        producers = self.producer._transaction_producers  # type: ignore[attr-defined]
+        return [
+            tid
+            for tid, producer in producers.items()
+            if producer._txn_manager is not None and producer._txn_manager.is_in_transaction()
+        ]
 
     async def _start_transactions(self, tids: Iterable[str]) -> None:
-        self._ended = False
         await super()._start_transactions(tids)
         if not repaired(self.app, Repair.FAIL_FAST):
             return
@@ -310,12 +315,9 @@ class SourceTransactionManager(TransactionManager):
         """Commit each partition's offsets in its own transaction; any failure is fatal."""
         if not repaired(self.app, Repair.FAIL_FAST):
             return await super().commit(offsets, start_new_transaction)
-        if self._ended:
-            # After the final commit of a revocation or shutdown nothing may commit
-            # until the next assignment begins new transactions.
-            logger.info("exactly-once: no open transactions; not committing %s", offsets)
+        if self.app.should_stop and not self._open_transactions():
+            # Shutting down after the final commit ended every transaction.
             return False
-        self._ended = not start_new_transaction
         by_transaction: dict[str, dict[TP, int]] = {}
         for tp, offset in offsets.items():
             by_transaction.setdefault(self._transactional_id(tp), {})[tp] = offset
@@ -370,14 +372,17 @@ def exit_when_stuck(
     back can wait forever while the consumer thread keeps heartbeating, so the
     group never moves the partitions away. A process that neither works nor exits is
     invisible to an orchestrator. This daemon thread exits the process
-    ``grace_seconds`` after a crash, or once a unit of work or a commit has made no
-    progress for ``stall_seconds``. Nothing is committed on that path, which is safe:
+    ``grace_seconds`` after a crash, once a unit of work or a commit has made no
+    progress for ``stall_seconds``, or once a rebalance or table recovery has lasted
+    four times that (Faust's recovery can wait forever for changelog fetches that never
+    start). Nothing is committed on that path, which is safe:
     open transactions are aborted when the partitions' next owner fences them.
     """
 
     gate = gate_of(app)  # created here, before the event loop can race to create another
 
     def watch() -> None:
+        settling_since: float | None = None
         while True:
             time.sleep(0.5)
             if app._crashed.is_set() or gate.poisoned is not None:  # type: ignore[attr-defined]
@@ -386,6 +391,11 @@ def exit_when_stuck(
                 break
             if gate.stalled_for() > stall_seconds:
                 reason = f"no unit of work or commit finished for {stall_seconds}s"
+                break
+            settling = bool(app.rebalancing or app.in_recovery)
+            settling_since = (settling_since or time.monotonic()) if settling else None
+            if settling_since is not None and time.monotonic() - settling_since > 4 * stall_seconds:
+                reason = f"rebalance or table recovery unfinished after {4 * stall_seconds}s"
                 break
         logger.critical("exactly-once: %s; exiting so the worker is restarted", reason)
         logging.shutdown()

@@ -18,6 +18,7 @@ the live inventory agent act on every event twice. The copies can be checked wit
 """
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable
@@ -27,7 +28,6 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from ecommerce_streams.changelogs import app_tables, ensure_changelogs
 from ecommerce_streams.consumer_group import (
     active_members,
     committed_offsets,
@@ -101,8 +101,8 @@ def replay_worker(settings: Settings, version: int, workdir: Path, index: int) -
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ES_")}
     env.update(
-        (f"ES_{name.upper()}", str(value))
-        for name, value in settings.model_dump().items()
+        (f"ES_{name.upper()}", value if isinstance(value, str) else json.dumps(value))
+        for name, value in settings.model_dump(mode="json").items()
         if value is not None
     )
     env.update(
@@ -139,19 +139,10 @@ async def replay(
     earlier ones (a payment for an order placed before ``since``) find no state.
     """
     await check_version_is_new(settings, version)
-    live = TopicNames(settings.topic_prefix)
-    names = live.replay(version)
+    names = TopicNames(settings.topic_prefix).replay(version)
     group = group_id(settings.app_id, version)
     await ensure_topics(
         settings.bootstrap, names, partitions=settings.partitions, replication=settings.replication
-    )
-    await ensure_changelogs(
-        settings.bootstrap,
-        settings.app_id,
-        version,
-        app_tables(),
-        partitions=settings.partitions,
-        replication=settings.replication,
     )
     await rewind(settings.bootstrap, group, names.sources(), since)
     say(f"group {group!r} reads {', '.join(names.sources())} from {since or 'the beginning'}")

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     producer_linger_seconds: float = Field(
         default=0.0, ge=0, description="How long the producer waits to batch sends into a request."
     )
+    session_timeout_seconds: float = Field(
+        default=10.0,
+        ge=6,
+        description="How soon the group notices a dead worker and moves its partitions.",
+    )
     stall_timeout_seconds: float = Field(
         default=60.0,
         gt=0,

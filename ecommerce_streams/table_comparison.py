@@ -113,10 +113,17 @@ async def compare_versions(
     candidate: int,
     tables: Iterable[str],
 ) -> TableComparison:
-    """Read both versions' changelogs and compare every table key by key."""
+    """Read both versions' changelogs and compare every table key by key.
+
+    Raises LookupError when a version has none of the tables' changelogs: comparing
+    with a version that was never run would find two empty tables "identical".
+    """
     tables = tuple(tables)
     old = await read_tables(bootstrap, app_id, baseline, tables)
     new = await read_tables(bootstrap, app_id, candidate, tables)
+    for version, contents in ((baseline, old), (candidate, new)):
+        if tables and len(contents.missing) == len(tables):
+            raise LookupError(f"version {version} has no changelogs: {list(contents.missing)}")
     differences = [
         difference
         for table in tables

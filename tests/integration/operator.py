@@ -9,9 +9,8 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ecommerce_streams.changelogs import app_tables, ensure_changelogs
 from ecommerce_streams.consumer_group import partitions_of, wait_caught_up
-from ecommerce_streams.harness import Deployment, WorkerProcess
+from ecommerce_streams.harness import Deployment
 from ecommerce_streams.replay import consumed_topics
 
 
@@ -30,19 +29,7 @@ async def run_cli(env: dict[str, str], *args: str, timeout: float = 240.0) -> tu
     return process.returncode or 0, output.decode(errors="replace")
 
 
-async def start_workers(deployment: Deployment, count: int) -> list[WorkerProcess]:
-    """Create the deployment's changelogs first (see ``ensure_changelogs``), then start workers."""
-    await ensure_changelogs(
-        deployment.bootstrap,
-        deployment.app_id,
-        1,
-        app_tables(),
-        partitions=deployment.partitions,
-    )
-    return await deployment.start_workers(count)
-
-
-async def processed_everything(deployment: Deployment, timeout: float = 120.0) -> None:
+async def processed_everything(deployment: Deployment, timeout: float = 300.0) -> None:
     """Wait until the live group has consumed every record of every topic it reads."""
     await wait_caught_up(
         deployment.bootstrap, deployment.app_id, consumed_topics(deployment.topics), timeout=timeout

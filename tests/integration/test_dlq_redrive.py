@@ -14,13 +14,7 @@ from ecommerce_streams.harness import Deployment
 from ecommerce_streams.verify.reading import TopicReader
 from models.envelope import Envelope, Source, encode_event
 from models.events import OrderLine, OrderPlaced, Payload, PaymentAuthorized, StockReceived
-from tests.integration.operator import (
-    poll_view,
-    processed_everything,
-    run_cli,
-    start_workers,
-    view,
-)
+from tests.integration.operator import poll_view, processed_everything, run_cli, view
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +72,7 @@ async def derived_for(deployment: Deployment, order_id: str) -> dict[str, int]:
 async def test_redriving_a_fixed_dead_letter_takes_effect_once_even_when_redriven_again(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    [worker] = await start_workers(deployment, 1)
+    [worker] = await deployment.start_workers(1)
     topics, env = deployment.topics, deployment.env()
     order_id, event_id = f"ord-{uuid.uuid4().hex[:8]}", uuid.uuid4()
     order = placed(order_id, event_id)

@@ -10,12 +10,12 @@ import pytest
 from ecommerce_streams.changelogs import app_tables, read_tables, restore_rate
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, order_id_of, send_load
-from tests.integration.operator import processed_everything, start_workers, view
+from tests.integration.operator import processed_everything, view
 
 pytestmark = pytest.mark.integration
 
-PROFILE = LoadProfile(orders=400, seed=5)
-SAMPLED_ORDERS = [order_id_of(PROFILE, n) for n in range(0, PROFILE.orders, 8)]
+PROFILE = LoadProfile(orders=300, seed=5)
+SAMPLED_ORDERS = [order_id_of(PROFILE, n) for n in range(0, PROFILE.orders, 6)]
 
 
 def restore_seconds(log: str) -> float | None:
@@ -44,7 +44,7 @@ async def test_a_worker_whose_datadir_was_deleted_serves_the_same_state_after_re
     deployment: Deployment, guarantee: str
 ) -> None:
     deployment.processing_guarantee = guarantee
-    [worker] = await start_workers(deployment, 1)
+    [worker] = await deployment.start_workers(1)
     await send_load(deployment.bootstrap, deployment.topics, PROFILE)
     await processed_everything(deployment)
     contents = await read_tables(deployment.bootstrap, deployment.app_id, 1, app_tables())

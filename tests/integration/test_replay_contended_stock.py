@@ -7,7 +7,7 @@ import pytest
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, send_load
 from ecommerce_streams.verify import verify
-from tests.integration.operator import processed_everything, run_cli, start_workers
+from tests.integration.operator import processed_everything, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 async def test_replay_of_contended_stock_keeps_every_invariant_and_reports_each_difference(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    await start_workers(deployment, 2)
+    await deployment.start_workers(2)
     sent = await send_load(deployment.bootstrap, deployment.topics, LoadProfile(orders=300))
     await processed_everything(deployment)
 

@@ -7,7 +7,7 @@ import pytest
 from ecommerce_streams.consumer_group import group_id, rewind
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, send_load
-from tests.integration.operator import end_offsets, processed_everything, run_cli, start_workers
+from tests.integration.operator import end_offsets, processed_everything, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ rejected either way, but with or without released lines)."""
 async def test_replay_into_a_new_version_rebuilds_tables_identical_to_the_live_ones(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    await start_workers(deployment, 2)
+    await deployment.start_workers(2)
     await send_load(deployment.bootstrap, deployment.topics, UNCONTENDED)
     await processed_everything(deployment)
     live_outputs = deployment.topics.outputs()

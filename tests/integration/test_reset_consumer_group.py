@@ -11,12 +11,7 @@ from ecommerce_streams.consumer_group import active_members, committed_offsets
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, send_load
 from ecommerce_streams.replay import consumed_topics
-from tests.integration.operator import (
-    partition_ends,
-    processed_everything,
-    run_cli,
-    start_workers,
-)
+from tests.integration.operator import partition_ends, processed_everything, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +32,7 @@ def of_topics(offsets: dict[TopicPartition, int], topics: tuple[str, ...]) -> di
 async def test_reset_refuses_while_workers_run_and_rewinds_the_group_once_they_stop(
     deployment: Deployment,
 ) -> None:
-    [worker] = await start_workers(deployment, 1)
+    [worker] = await deployment.start_workers(1)
     sources = deployment.topics.sources()
     await send_load(deployment.bootstrap, deployment.topics, LoadProfile(orders=20, seed=1))
     first_batch_ends = await partition_ends(deployment.bootstrap, sources)

@@ -7,7 +7,13 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from ecommerce_streams.dead_letter_queue import QueuedLetter, RedriveRefused, find, plan_resend
+from ecommerce_streams.dead_letter_queue import (
+    QueuedLetter,
+    RedriveRefused,
+    choose,
+    find,
+    plan_resend,
+)
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, encode_event
 from models.events import OrderLine, OrderPlaced
@@ -114,3 +120,10 @@ def test_a_bare_offset_names_a_letter_only_when_one_partition_has_it() -> None:
         find(clash, "7")
     with pytest.raises(LookupError, match="no dead letter 9"):
         find(letters, "9")
+
+
+def test_all_chooses_only_letters_not_redriven_yet() -> None:
+    fresh, done = queued(b"x", offset=7), queued(b"y", offset=8, redriven=True)
+
+    assert choose([fresh, done], [], everything=True) == [fresh]
+    assert choose([fresh, done], ["1:8"]) == [done]

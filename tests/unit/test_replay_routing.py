@@ -1,9 +1,13 @@
 """A replay reads the live sources but writes every derived topic to its own copies."""
 
+from pathlib import Path
+
+import pytest
+
 from ecommerce_streams.app import app, settings
 from ecommerce_streams.changelogs import app_tables, changelog_topic
 from ecommerce_streams.consumer_group import group_id
-from ecommerce_streams.replay import consumed_topics
+from ecommerce_streams.replay import consumed_topics, replay_worker
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.worker import load_services
@@ -44,3 +48,29 @@ def test_versions_get_their_own_group_and_changelogs_as_faust_names_them() -> No
     assert orders_table.changelog_topic.get_topic_name() == changelog_topic(
         app.conf.name, app.conf.version, "orders"
     )
+
+
+def test_a_replay_worker_runs_with_the_live_settings_at_the_new_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    live = Settings(
+        broker="kafka-1:9092",
+        app_id="shop",
+        topic_prefix="shop.",
+        partitions=6,
+        dedup_window_seconds=90.0,
+        processing_guarantee="at_least_once",
+    )
+
+    worker = replay_worker(live, 4, tmp_path, 0)
+    for name, value in worker.env.items():
+        if name.startswith("ES_"):
+            monkeypatch.setenv(name, value)
+    seen_by_worker = Settings()
+
+    assert seen_by_worker.model_dump(exclude={"app_version", "replay", "datadir", "web_port"}) == (
+        live.model_dump(exclude={"app_version", "replay", "datadir", "web_port"})
+    )
+    assert (seen_by_worker.app_version, seen_by_worker.replay) == (4, True)
+    assert seen_by_worker.datadir == worker.datadir
+    assert seen_by_worker.web_port == worker.web_port
