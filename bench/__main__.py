@@ -32,39 +32,47 @@ def _run(argv: list[str]) -> int:
 
 
 def _profile(argv: list[str]) -> int:
-    from bench.profiling import profile_worker, render_hot_spots
+    from bench.profiling import compare_variants, render_comparison
 
     parser = argparse.ArgumentParser(
         prog="python -m bench profile",
-        description="Drain a backlog with one worker under py-spy; write "
-        "<out>/profile-<label>.speedscope.json and .json, print the hot spots.",
+        description="Drain a backlog with one worker under py-spy, once per variant and "
+        "repetition (interleaved); write <out>/profile-<variant>.speedscope.json and "
+        "<out>/profile.json, print medians and hot spots as markdown.",
     )
-    parser.add_argument("--label", required=True, help="e.g. before, after")
-    parser.add_argument("--orders", type=int, default=1500)
+    parser.add_argument(
+        "--variant",
+        action="append",
+        required=True,
+        help="LABEL or LABEL:ES_NAME=value,ES_OTHER=value (repeat to compare)",
+    )
+    parser.add_argument("--repeat", type=int, default=2, help="runs per variant")
+    parser.add_argument("--orders", type=int, default=1000, help="orders per run")
     parser.add_argument("--guarantee", default="exactly_once")
-    parser.add_argument("--env", action="append", default=[], help="ES_NAME=value (repeat)")
     parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
-    env = dict(item.split("=", 1) for item in args.env)
+    variants: dict[str, dict[str, str]] = {}
+    for spec in args.variant:
+        label, _, settings = spec.partition(":")
+        variants[label] = dict(item.split("=", 1) for item in settings.split(",") if item)
     args.out.mkdir(parents=True, exist_ok=True)
-    speedscope = args.out / f"profile-{args.label}.speedscope.json"
 
     async def profile(bootstrap: str, broker_pid: int | None) -> dict:
-        return await profile_worker(
+        return await compare_variants(
             bootstrap,
-            speedscope,
+            args.out,
+            variants,
             orders=args.orders,
+            repeat=args.repeat,
             guarantee=args.guarantee,
-            env=env,
             broker_pid=broker_pid,
         )
 
-    result = asyncio.run(with_broker(args.bootstrap, profile))
-    result["label"] = args.label
-    (args.out / f"profile-{args.label}.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(render_hot_spots(result))
-    return 0 if result["complete"] else 1
+    runs = asyncio.run(with_broker(args.bootstrap, profile))
+    (args.out / "profile.json").write_text(json.dumps(runs, indent=2) + "\n")
+    print(render_comparison(runs))
+    return 0 if all(r["complete"] for results in runs.values() for r in results) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,12 +35,13 @@ from bench.machine import load_average
 from bench.process_usage import cpu_seconds, rss_mb, total_cpu_seconds
 from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
-from ecommerce_streams.changelogs import read_tables
+from ecommerce_streams.changelogs import changelog_topic, read_tables
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, order_id_of, send_load
 from ecommerce_streams.topic_setup import ensure_topics
 from ecommerce_streams.verify import verify
+from ecommerce_streams.verify.reading import TopicReader
 
 APP_VERSION = 1
 LATENCY_SEED_OFFSET = 1000
@@ -108,6 +109,8 @@ async def run_case(
             result["rss_mb"] = _memory(*rss, case.orders, result["latency"]["orders"])
             report = await verify(bootstrap, deployment.topics, timeout=120.0)
             result["verified"] = {"ok": report.ok, "violations": len(report.violations)}
+            sources = result["throughput"]["source_messages"] + result["latency"]["messages"]
+            result["fan_out"] = await _fan_out(bootstrap, deployment, sources)
             say(f"  {case.name}: rss {result['rss_mb']}, invariants ok={report.ok}")
             if case.restore:
                 empty_startup = result["startup_seconds"]
@@ -277,6 +280,28 @@ def _memory(
         "growth_mb_per_1000_orders_after": [round(g, 2) if g is not None else None for g in warm],
         "extrapolated_100k_orders": projected,
     }
+
+
+async def _fan_out(bootstrap: str, deployment: Deployment, sources: int) -> dict[str, Any]:
+    """Records the platform wrote (outputs and table changelogs) per source message."""
+    tables = await _changelog_tables(bootstrap, deployment.app_id)
+    written = [
+        *deployment.topics.outputs(),
+        *(changelog_topic(deployment.app_id, APP_VERSION, table) for table in tables),
+    ]
+    async with TopicReader(bootstrap, written) as reader:
+        await reader.catch_up()
+    counts = {topic: len(records) for topic, records in reader.records.items()}
+    return {
+        "records_per_source_message": round(sum(counts.values()) / sources, 2),
+        "records_by_topic": {_short(topic, deployment): count for topic, count in counts.items()},
+    }
+
+
+def _short(topic: str, deployment: Deployment) -> str:
+    """A topic's name without the deployment's prefix or app id."""
+    app_prefix = f"{group_id(deployment.app_id, APP_VERSION)}-"
+    return topic.removeprefix(deployment.topic_prefix).removeprefix(app_prefix)
 
 
 async def _changelog_tables(bootstrap: str, app_id: str) -> list[str]:

@@ -11,6 +11,7 @@ import collections
 import json
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ from ecommerce_streams.load import LoadProfile, send_load
 from ecommerce_streams.topic_setup import ensure_topics
 
 SAMPLE_RATE = 50
+_FRAMEWORK_FRAMES = ("/asyncio/", "click/", "mode/worker.py", "faust/cli/", "<frozen runpy>")
+_FRAMEWORK_FRAMES += ("faust/app/base.py:823", "ecommerce_streams/worker.py", "cli.py")
 
 
 def py_spy() -> str:
@@ -61,7 +64,7 @@ def hot_spots(speedscope: Path, top: int = 15) -> dict[str, list[tuple[float, st
         "inclusive": [
             (round(100 * w / total, 1), name(f))
             for f, w in anywhere.most_common(top + 25)
-            if "/asyncio/" not in name(f) and "click" not in name(f)
+            if not any(skip in name(f) for skip in _FRAMEWORK_FRAMES)
         ][:top],
     }
 
@@ -122,6 +125,7 @@ async def profile_worker(
     finally:
         await tail.stop()
         deployment.stop()
+    shutil.rmtree(workdir, ignore_errors=True)  # kept with the worker log on failure
     return {
         "guarantee": guarantee,
         "env": env or {},
@@ -144,8 +148,69 @@ def _per_event(before: float | None, after: float | None, messages: int) -> floa
     return round((after - before) / messages * 1000, 2)
 
 
+async def compare_variants(
+    bootstrap: str,
+    out_dir: Path,
+    variants: dict[str, dict[str, str]],
+    *,
+    orders: int,
+    repeat: int,
+    guarantee: str = "exactly_once",
+    broker_pid: int | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Profile each variant (label -> ES_* env) ``repeat`` times, interleaved A B A B.
+
+    Interleaving spreads the other load on a shared machine over every variant alike.
+    Each variant keeps the speedscope file of its last repetition.
+    """
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
+    for _ in range(repeat):
+        for label, env in variants.items():
+            result = await profile_worker(
+                bootstrap,
+                out_dir / f"profile-{label}.speedscope.json",
+                orders=orders,
+                guarantee=guarantee,
+                env=env,
+                broker_pid=broker_pid,
+            )
+            result["label"] = label
+            runs[label].append(result)
+    return runs
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 2) if present else None
+
+
+def render_comparison(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Medians per variant, every run's figures, then each variant's hot spots, as markdown."""
+    lines = [
+        "| variant | env | runs | source events/s (median) | worker CPU ms/event (median) "
+        "| broker CPU ms/event (median) | per run: events/s, worker ms, broker ms, load 1m |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for label, results in runs.items():
+        per_run = "; ".join(
+            f"{r['source_events_per_second']}, {r['worker_cpu_ms_per_source_event']}, "
+            f"{r['broker_cpu_ms_per_source_event']}, {r['load_average'][0]}"
+            for r in results
+        )
+        lines.append(
+            f"| {label} | {results[0]['env'] or 'defaults'} | {len(results)} "
+            f"| {_median([r['source_events_per_second'] for r in results])} "
+            f"| {_median([r['worker_cpu_ms_per_source_event'] for r in results])} "
+            f"| {_median([r['broker_cpu_ms_per_source_event'] for r in results])} | {per_run} |"
+        )
+    lines.append("")
+    for results in runs.values():
+        lines += [render_hot_spots(results[-1]), ""]
+    return "\n".join(lines)
+
+
 def render_hot_spots(result: dict[str, Any]) -> str:
-    """A profile's throughput and top functions as markdown."""
+    """One profile's throughput and top functions (main thread) as markdown."""
     lines = [
         f"**{result['label']}** ({result['guarantee']}, env {result['env'] or 'defaults'}): "
         f"{result['source_events_per_second']:,} source events/s over {result['orders']:,} "

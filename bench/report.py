@@ -25,6 +25,10 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def _triple(latency: dict[str, Any], kind: str) -> str:
     return " / ".join(_fmt(latency.get(f"{kind}_p{q}_ms")) for q in (50, 95, 99))
 
@@ -87,6 +91,23 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
             f"| {share} | {_triple(latency, 'record')} | {_triple(latency, 'visible')} "
             f"| {_fmt(latency['offered_rate'])} | {rss_text} | {restore_text} "
             f"| {'ok' if case['verified']['ok'] else 'VIOLATED'} | {load} |"
+        )
+    lines += [
+        "",
+        "| case | worker CPU ms / source event | worker CPU busy | broker CPU ms / source event "
+        "| records written / source message | start-up s | restore s to ready | crash restarts |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for case in results["cases"]:
+        throughput = case["throughput"]
+        restore = case.get("restore") or {}
+        lines.append(
+            f"| {case['case']} | {_fmt(throughput.get('worker_cpu_ms_per_source_event'), 2)} "
+            f"| {_percent(throughput.get('worker_cpu_utilisation'))} "
+            f"| {_fmt(throughput.get('broker_cpu_ms_per_source_event'), 2)} "
+            f"| {_fmt(case.get('fan_out', {}).get('records_per_source_message'), 1)} "
+            f"| {_fmt(case['startup_seconds'], 1)} | {_fmt(restore.get('seconds_to_ready'), 1)} "
+            f"| {case['crash_restarts']} |"
         )
     producer, transactional = ceilings["producer"], ceilings["transactional"]
     lines += [

@@ -30,6 +30,7 @@ async def run_faults(kafka: EmbeddedKafka, tmp_path: Path, *faults: Fault, seed:
         seed=seed,
         kafka=kafka,
         extra_env={"ES_EXACTLY_ONCE_REPAIRS": repairs} if repairs else None,
+        verify_timeout=600,
     )
     print(run.notes)
     assert run.report is not None
