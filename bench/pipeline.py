@@ -30,9 +30,11 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.lag import wait_caught_up
 from bench.latency import trace
 from bench.machine import load_average
 from bench.process_usage import cpu_seconds, rss_mb, total_cpu_seconds
+from bench.restore_log import restore_span
 from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
 from ecommerce_streams.changelogs import changelog_topic, read_tables
@@ -149,24 +151,35 @@ async def _drain_backlog(
         rss_at_ready = [rss_mb(pid) for pid in pids]
         cpu_before = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
         decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
+        group = group_id(deployment.app_id, APP_VERSION)
+        drained_at = await wait_caught_up(bootstrap, group, _agent_inputs(deployment))
         cpu_after = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
     finally:
         await tail.stop()
     result["startup_seconds"] = round(ready - started, 2)
     result["throughput"] = {
-        **_throughput(tail, backlog.messages, started, decided),
-        **_cpu(cpu_before, cpu_after, backlog.messages, case.workers, ready, tail),
+        **_throughput(tail, backlog.messages, started, decided, drained_at),
+        **_cpu(cpu_before, cpu_after, backlog.messages, case.workers, ready, drained_at),
     }
     result["load_average_throughput"] = load_average()
     result["_rss"] = [rss_at_ready, [rss_mb(w.pid) for w in deployment.workers]]
 
 
+def _agent_inputs(deployment: Deployment) -> list[str]:
+    """Every topic an agent consumes."""
+    topics = deployment.topics
+    derived = [topics.inventory_commands, topics.inventory_results, topics.order_events]
+    return [*topics.sources(), *derived]
+
+
 def _throughput(
-    tail: CommittedTail, messages: int, started: float, decided: bool
+    tail: CommittedTail, messages: int, started: float, decided: bool, drained_at: float | None
 ) -> dict[str, Any]:
+    """Rates over first output -> last decision (headline) and -> every agent caught up."""
     first_output = min(a.timestamp for a in tail.arrivals)
     done = max(tail.decided.values())
     seconds = done - first_output
+    drained = drained_at - first_output if drained_at is not None else None
     counts = dict.fromkeys(tail.topics, 0)
     for arrival in tail.arrivals:
         counts[arrival.topic] += 1
@@ -183,6 +196,8 @@ def _throughput(
         "source_events_per_second": round(messages / seconds),
         "agent_inputs_per_second": round(agent_inputs / seconds),
         "orders_per_second": round(len(tail.decided) / seconds),
+        "drained_seconds": round(drained, 2) if drained else None,
+        "source_events_per_second_drained": round(messages / drained) if drained else None,
     }
 
 
@@ -192,11 +207,15 @@ def _cpu(
     messages: int,
     workers: int,
     ready: float,
-    tail: CommittedTail,
+    drained_at: float | None,
 ) -> dict[str, Any]:
-    """CPU per source event of the workers (and of the broker), and how busy the workers were."""
+    """CPU per source event of the workers (and of the broker), and how busy the workers were.
+
+    Counted from ready until every agent caught up, so the work that follows a decision
+    (stock commits, notifications, analytics) is included.
+    """
     figures: dict[str, Any] = {}
-    wall = max(tail.decided.values()) - ready
+    wall = (drained_at or time.time()) - ready
     (worker_before, broker_before), (worker_after, broker_after) = before, after
     if worker_before is not None and worker_after is not None:
         used = worker_after - worker_before
@@ -328,25 +347,38 @@ async def _restore(bootstrap: str, supervisor: Supervisor, empty_startup: float)
         stop_workers(deployment)
         for worker in deployment.workers:
             shutil.rmtree(worker.datadir, ignore_errors=True)
+        log_sizes = [w.log_path.stat().st_size for w in deployment.workers]
         began = time.time()
         for worker in deployment.workers:
             worker.start()
     restarts = supervisor.restarts
     await supervisor.wait_ready()
     seconds = time.time() - began
-    net = max(seconds - empty_startup, 0.1)
+    spans = [
+        restore_span(w.log_path, offset)
+        for w, offset in zip(deployment.workers, log_sizes, strict=True)
+    ]
+    reading = max((span for span in spans if span is not None), default=None)
     return {
         "tables": tables,
         "keys": volume.keys,
         "records": volume.records,
         "megabytes": round(volume.bytes / 1e6, 3),
         "seconds_to_ready": round(seconds, 2),
-        "seconds_net_of_empty_startup": round(net, 2),
+        "seconds_to_ready_empty_tables": round(empty_startup, 2),
+        "seconds_reading_changelogs": round(reading, 2) if reading else None,
         "crash_restarts": supervisor.restarts - restarts,
-        "keys_per_second": round(volume.keys / net),
-        "records_per_second": round(volume.records / net),
-        "megabytes_per_second": round(volume.bytes / 1e6 / net, 3),
+        "keys_per_second": _rate(volume.keys, reading),
+        "records_per_second": _rate(volume.records, reading),
+        "megabytes_per_second": _rate(volume.bytes / 1e6, reading, 3),
+        "keys_per_second_to_ready": _rate(volume.keys, seconds),
     }
+
+
+def _rate(amount: float, seconds: float | None, digits: int = 0) -> float | None:
+    if not seconds:
+        return None
+    return round(amount / seconds, digits) if digits else round(amount / seconds)
 
 
 def stop_workers(deployment: Deployment, timeout: float = 60.0) -> None:

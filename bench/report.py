@@ -94,15 +94,17 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         )
     lines += [
         "",
-        "| case | worker CPU ms / source event | worker CPU busy | broker CPU ms / source event "
-        "| records written / source message | start-up s | restore s to ready | crash restarts |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | source events/s until all agents idle | worker CPU ms / source event "
+        "| worker CPU busy | broker CPU ms / source event | records written / source message "
+        "| start-up s | restart to ready s | crash restarts |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in results["cases"]:
         throughput = case["throughput"]
         restore = case.get("restore") or {}
         lines.append(
-            f"| {case['case']} | {_fmt(throughput.get('worker_cpu_ms_per_source_event'), 2)} "
+            f"| {case['case']} | {_fmt(throughput.get('source_events_per_second_drained'))} "
+            f"| {_fmt(throughput.get('worker_cpu_ms_per_source_event'), 2)} "
             f"| {_percent(throughput.get('worker_cpu_utilisation'))} "
             f"| {_fmt(throughput.get('broker_cpu_ms_per_source_event'), 2)} "
             f"| {_fmt(case.get('fan_out', {}).get('records_per_source_message'), 1)} "
@@ -121,11 +123,19 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         "timestamp (both set at send time, so the transaction commit wait is *excluded*). "
         "**latency visible**: when a read_committed consumer received the terminal event - the "
         "input's record timestamp (commit wait *included*: what a downstream service sees).",
-        "- **RSS**: VmRSS per worker at the end of the case; in brackets the linear "
-        "extrapolation to 100,000 orders from the growth measured between ready and end.",
-        "- **restore**: workers stopped, datadirs deleted, restarted; changelog keys (and MB) "
-        "over the seconds to `/ready` minus the start-up time of the same workers on empty "
-        "tables.",
+        "- **RSS**: VmRSS per worker at the end of the case; in brackets a linear "
+        "extrapolation to 100,000 orders from the growth per order during the latency phase "
+        "(after the backlog, when start-up allocations have settled). No 100k-order run fits "
+        "in the time budget.",
+        "- **CPU**: user+system CPU seconds (`/proc/<pid>/stat`) of all workers, and of the "
+        "broker when the run started its own, from ready until every agent caught up, per "
+        "source message. **worker CPU busy** is that CPU over the wall time per worker "
+        "(100% = one core each): well below 100% on a loaded machine means the workers "
+        "waited for a core (or for the broker), not that they had nothing to do.",
+        "- **restore**: workers stopped, datadirs deleted, restarted; live changelog keys (and "
+        "MB of keys and values read) over the seconds the workers' logs show between Faust's "
+        "`Restoring state from changelog topics` and `Restore complete!`. The seconds from "
+        "process start to `/ready` are in the second table.",
         "",
         "## Ceilings (same messages, no Faust)",
         "",

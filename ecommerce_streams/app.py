@@ -29,7 +29,7 @@ def create_app(settings: Settings) -> ShopApp:
         settings.app_id,
         version=settings.app_version,
         broker=f"kafka://{settings.bootstrap}",
-        store="rocksdb://",
+        store="fresh-rocksdb://",
         processing_guarantee=settings.processing_guarantee,
         datadir=str(settings.datadir),
         web_host=settings.web_host,

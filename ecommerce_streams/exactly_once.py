@@ -3,7 +3,7 @@
 Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
-(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), four gaps
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), five gaps
 break the guarantee; each is closed here by a small subclass, never a fork:
 
 1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
@@ -30,6 +30,10 @@ break the guarantee; each is closed here by a small subclass, never a fork:
    further commit can happen) and crashes the worker. Local state is never trusted
    after a crash: :func:`discard_local_state` wipes it at start-up and the tables are
    restored from their read-committed changelogs.
+5. **Recovery can restore nothing.** Faust reads a changelog's end from the consumer's
+   cached last stable offset, unknown (-1) until the partition was fetched once, so a
+   fresh worker can declare its tables restored while they are empty.
+   :class:`CommittedEndThread` asks the broker for the last stable offsets instead.
 
 The commit, in order (``GatedConsumer.commit``):
 
@@ -58,6 +62,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import faust
+import faust.stores
+from faust.stores import rocksdb as rocksdb_store
 from faust.transport.consumer import TransactionManager
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, EventT
@@ -76,6 +82,7 @@ class Repair(StrEnum):
     COMMIT_GATE = "commit-gate"
     FAIL_FAST = "fail-fast"
     FRESH_STATE = "fresh-state"
+    COMMITTED_ENDS = "committed-ends"
 
 
 def parse_repairs(spec: str) -> frozenset[Repair]:
@@ -340,8 +347,27 @@ class SourceTransactionManager(TransactionManager):
         return True
 
 
+class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Consumer thread that asks the broker for the last stable offsets (gap 5).
+
+    Under exactly-once Faust takes a changelog's end from ``last_stable_offset``,
+    which stays unknown until the consumer has fetched that partition: recovery then
+    sees an end of -1, declares the table restored at once and the worker serves
+    and updates empty tables. ``end_offsets`` asks the broker, which answers the
+    last stable offset for a read-committed consumer.
+    """
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        return await self._ensure_consumer().end_offsets(partitions)
+
+
 class GatedConsumer(faust_aiokafka.Consumer):
     """Consumer whose commits wait for a quiet gate and settled changelogs (gaps 2, 3)."""
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        if not repaired(self.app, Repair.COMMITTED_ENDS):
+            return super()._new_consumer_thread()
+        return CommittedEndThread(self, loop=self.loop, beacon=self.beacon)
 
     async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         """Commit acknowledged offsets between units of work, after changelogs settle."""
@@ -404,6 +430,34 @@ def exit_when_stuck(
     thread = threading.Thread(target=watch, name="exit-when-stuck", daemon=True)
     thread.start()
     return thread
+
+
+class FreshPartitionStore(rocksdb_store.Store):
+    """RocksDB store that forgets a table partition when the worker loses it (gap 7).
+
+    Faust keeps a revoked partition's RocksDB files and, if the partition comes back,
+    restores only the changelog written since its own last commit. Those files can
+    hold writes whose transaction was then aborted (the partition moved away before
+    its commit), so the table would resurrect effects that never happened. Deleting
+    the partition's files on revocation makes a returning partition restore from
+    the read-committed changelog alone.
+    """
+
+    def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
+        """Close and delete the files of each revoked partition of this table."""
+        if not repaired(self.app, Repair.FRESH_STATE):
+            return super().revoke_partitions(table, tps)
+        for tp in tps:
+            if tp.topic in table.changelog_topic.topics:
+                db = self._dbs.pop(tp.partition, None)
+                if db is not None:
+                    db.close()
+                shutil.rmtree(self.partition_path(tp.partition), ignore_errors=True)
+        self._key_index.clear()
+        return None
+
+
+faust.stores.STORES.aliases["fresh-rocksdb"] = f"{__name__}:FreshPartitionStore"
 
 
 def discard_local_state(tabledir: Path) -> bool:

@@ -53,7 +53,9 @@ class Settings(BaseSettings):
         default=0.5, gt=0, description="Offset/transaction commit interval (latency vs throughput)."
     )
     producer_linger_seconds: float = Field(
-        default=0.0, ge=0, description="How long the producer waits to batch sends into a request."
+        default=0.02,
+        ge=0,
+        description="How long the producer waits to batch sends into a request (bench/results).",
     )
     session_timeout_seconds: float = Field(
         default=10.0,
