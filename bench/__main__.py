@@ -18,7 +18,7 @@ def _run(argv: list[str]) -> int:
         "and its ceilings on an embedded broker; write bench/results/latest.{json,md,png}. "
         "'python -m bench profile --help' profiles one worker instead.",
     )
-    parser.add_argument("--quick", action="store_true", help="~3 minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="~4 minute smoke run")
     parser.add_argument("--orders", type=int, default=None, help="orders per case")
     parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")

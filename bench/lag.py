@@ -4,9 +4,12 @@ An order is decided long before every agent is done with it: the inventory agent
 commits or releases its stock, and two agents read every order event. A phase that
 follows a backlog must wait for that tail of work, or it measures the backlog instead.
 
-Caught up means: for every partition, the group's committed offset is at most one
-behind the end offset a read_committed consumer sees. The one is the commit marker a
-transaction leaves after its last record, which no consumer ever commits past.
+Caught up means: the group's committed offsets and the topics' end offsets (as a
+read_committed consumer sees them) stay the same for a quiet period, and no partition
+is behind by more than its possible trailing commit markers. A transaction leaves a
+marker after its records in every partition it wrote, no consumer ever commits past
+it, and under exactly-once each source partition has its own transactional producer,
+so a derived topic's partition can end with up to one marker per source partition.
 """
 
 import asyncio
@@ -17,13 +20,21 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 POLL_SECONDS = 0.5
-MARKER_SLACK = 1
+QUIET_SECONDS = 2.0
 
 
 async def wait_caught_up(
-    bootstrap: str, group: str, topics: Sequence[str], timeout: float = 300.0
+    bootstrap: str,
+    group: str,
+    topics: Sequence[str],
+    *,
+    marker_slack: int,
+    timeout: float = 300.0,
 ) -> float | None:
-    """Poll until ``group`` has caught up on ``topics``; the wall time it did, None on timeout."""
+    """Poll until ``group`` has caught up on ``topics``; when it did (wall time), None on timeout.
+
+    The time returned is when the offsets stopped moving, not when the quiet period ended.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     ends = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
     await admin.start()
@@ -36,16 +47,20 @@ async def wait_caught_up(
             for partition in topic["partitions"]
         ]
         deadline = time.monotonic() + timeout
+        previous: tuple[list[int], list[int]] | None = None
+        still_since = time.time()
         while time.monotonic() < deadline:
             committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
             end = await ends.end_offsets(partitions)
-            behind = [
-                tp
-                for tp in partitions
-                if end[tp] - (committed[tp].offset if tp in committed else 0) > MARKER_SLACK
-            ]
-            if not behind:
-                return time.time()
+            snapshot = (
+                [committed[tp].offset if tp in committed else -1 for tp in partitions],
+                [end[tp] for tp in partitions],
+            )
+            if snapshot != previous:
+                previous, still_since = snapshot, time.time()
+            behind = max(e - max(c, 0) for c, e in zip(*snapshot, strict=True))
+            if behind <= marker_slack and time.time() - still_since >= QUIET_SECONDS:
+                return still_since
             await asyncio.sleep(POLL_SECONDS)
         return None
     finally:

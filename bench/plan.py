@@ -1,4 +1,4 @@
-"""How big a benchmark run is: the default run (~15 min on 2 cores) and ``--quick`` (~3 min)."""
+"""How big a benchmark run is: the default (8-20 min on 2 cores) and ``--quick`` (~4 min)."""
 
 from dataclasses import dataclass
 
@@ -27,10 +27,10 @@ class Plan:
 
 FULL = Plan(
     orders=3000,
-    latency_seconds=30.0,
+    latency_seconds=15.0,
     ceiling_passes=4,
     commit_intervals=(0.1, 2.0),
-    commit_sweep_orders=1000,
+    commit_sweep_orders=600,
 )
 QUICK = Plan(
     orders=300,

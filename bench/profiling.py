@@ -69,6 +69,39 @@ def hot_spots(speedscope: Path, top: int = 15) -> dict[str, list[tuple[float, st
     }
 
 
+COMPONENTS = (
+    (
+        "aiokafka + socket writes (Kafka protocol)",
+        ("aiokafka/", "asyncio/selector_events.py", "asyncio/streams.py"),
+    ),
+    ("RocksDB (faust store calling rocksdict)", ("faust/stores/rocksdb.py", "rocksdict")),
+    ("faust + mode (streams, tables, producer buffer)", ("faust/", "mode/")),
+    ("pydantic (validate, dump)", ("pydantic",)),
+    ("our code (agents, models, pipeline, exactly_once)", ("agents/", "models/", "tables/")),
+    ("our code (agents, models, pipeline, exactly_once)", ("ecommerce_streams/",)),
+    ("logging", ("logging/",)),
+    ("asyncio event loop", ("asyncio/", "selectors.py")),
+)
+"""Who owns the frame on top of the stack, by its file (first match wins)."""
+
+
+def by_component(speedscope: Path) -> list[tuple[float, str]]:
+    """The main thread's samples by the component whose code was running (self time)."""
+    document = json.loads(speedscope.read_text())
+    frames = document["shared"]["frames"]
+    profile = next(p for p in document["profiles"] if "MainThread" in p["name"])
+    total = sum(profile["weights"]) or 1.0
+    shares: collections.Counter[str] = collections.Counter()
+    for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
+        where = frames[stack[-1]].get("file", "") if stack else ""
+        owner = next(
+            (name for name, marks in COMPONENTS if any(mark in where for mark in marks)),
+            "other (Python runtime, uuid, decimal, ...)",
+        )
+        shares[owner] += weight
+    return [(round(100 * w / total, 1), name) for name, w in shares.most_common()]
+
+
 async def profile_worker(
     bootstrap: str,
     out: Path,
@@ -139,6 +172,7 @@ async def profile_worker(
         "profiled_seconds": round(time.time() - began, 1),
         "load_average": load_average(),
         "hot_spots": hot_spots(out),
+        "components": by_component(out),
     }
 
 
@@ -222,6 +256,14 @@ def render_hot_spots(result: dict[str, Any]) -> str:
         "|---:|---|---|---:|---|",
     ]
     spots = result["hot_spots"]
+    components = result.get("components") or []
+    if components:
+        lines[2:2] = [
+            "| self % | component |",
+            "|---:|---|",
+            *(f"| {share} | {name} |" for share, name in components),
+            "",
+        ]
     for (own, own_name), (anywhere, anywhere_name) in zip(
         spots["self"], spots["inclusive"], strict=False
     ):

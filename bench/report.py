@@ -153,15 +153,21 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         lines += [
             "## Commit interval under exactly-once (1 worker)",
             "",
-            "| ES_COMMIT_INTERVAL_SECONDS | source events/s | latency record p50/p95/p99 ms "
+            "| ES_COMMIT_INTERVAL_SECONDS | orders | source events/s | until idle "
+            "| worker CPU ms / event | offered msg/s | latency record p50/p95/p99 ms "
             "| latency visible p50/p95/p99 ms | load avg |",
-            "|---:|---:|---:|---:|---|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for row in results["commit_sweep"]:
             load = "/".join(f"{v:.1f}" for v in row["load_average_throughput"])
+            throughput = row["throughput"]
             lines.append(
                 f"| {row['commit_interval_seconds']} "
-                f"| {_fmt(row['throughput']['source_events_per_second'])} "
+                f"| {_fmt(row.get('orders'))} "
+                f"| {_fmt(throughput['source_events_per_second'])} "
+                f"| {_fmt(throughput.get('source_events_per_second_drained'))} "
+                f"| {_fmt(throughput.get('worker_cpu_ms_per_source_event'), 2)} "
+                f"| {_fmt(row['latency']['offered_rate'])} "
                 f"| {_triple(row['latency'], 'record')} | {_triple(row['latency'], 'visible')} "
                 f"| {load} |"
             )
