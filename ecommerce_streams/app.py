@@ -5,6 +5,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from ecommerce_streams.exactly_once import ExactlyOnceTransport, Repair, parse_repairs
 from ecommerce_streams.settings import Settings
+from ecommerce_streams.table_recovery import ShopTableManager
 
 
 class ShopApp(faust.App):
@@ -30,6 +31,7 @@ def create_app(settings: Settings) -> ShopApp:
         version=settings.app_version,
         broker=f"kafka://{settings.bootstrap}",
         store="fresh-rocksdb://",
+        TableManager=ShopTableManager,
         processing_guarantee=settings.processing_guarantee,
         datadir=str(settings.datadir),
         web_host=settings.web_host,

@@ -3,7 +3,7 @@
 Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
-(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), five gaps
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), eight gaps
 break the guarantee; each is closed here by a small subclass, never a fork:
 
 1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
@@ -34,6 +34,21 @@ break the guarantee; each is closed here by a small subclass, never a fork:
    cached last stable offset, unknown (-1) until the partition was fetched once, so a
    fresh worker can declare its tables restored while they are empty.
    :class:`CommittedEndThread` asks the broker for the last stable offsets instead.
+6. **Recovery can restore part of a partition** and serve it: it ends on the fetch
+   position, not on applied records, drops fetched records on a rebalance, and keeps
+   stale start offsets. :class:`~ecommerce_streams.table_recovery.CompleteRecovery`
+   restores active partitions with its own read-committed consumer before Faust does.
+7. **Revoked partitions keep their files**, which can hold writes of a transaction
+   that was then aborted. :class:`FreshPartitionStore` deletes them on revocation.
+8. **The revocation commit commits nothing.** On a rebalance Faust forgets the
+   acknowledged offsets of every revoked partition (all of them, with eager
+   rebalancing) *before* its revocation commit, which then finds nothing to commit.
+   The transactions stay open across the rebalance, and the seek back to the
+   committed offsets processes their events a second time: dead letters, which no
+   event id deduplicates, come out twice. Faust also holds a partition's commit at
+   the first hole in its acknowledged offsets. :class:`GatedConsumer` commits, per
+   partition, the offset after the last event a unit of work finished (units run in
+   offset order, so that is exact), at revocation too.
 
 The commit, in order (``GatedConsumer.commit``):
 
@@ -54,7 +69,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from enum import StrEnum
@@ -83,6 +98,8 @@ class Repair(StrEnum):
     FAIL_FAST = "fail-fast"
     FRESH_STATE = "fresh-state"
     COMMITTED_ENDS = "committed-ends"
+    COMPLETE_RESTORE = "complete-restore"
+    PROCESSED_OFFSETS = "processed-offsets"
 
 
 def parse_repairs(spec: str) -> frozenset[Repair]:
@@ -118,11 +135,32 @@ class ProcessingGate:
         self._commit_lock = asyncio.Lock()
         self.poisoned: BaseException | None = None
         self.last_progress = time.monotonic()
+        #: Per source partition, the offset after the last event processed to the end.
+        self.processed: dict[TP, int] = {}
+
+    def record_processed(self, tp: TP, offset: int) -> None:
+        """Remember that the event at ``offset`` of ``tp`` was processed to the end."""
+        self.processed[tp] = offset + 1  # units of a partition run in offset order
+
+    def forget_partitions(self, tps: Iterable[TP]) -> None:
+        """Drop partitions this worker no longer owns."""
+        for tp in tps:
+            self.processed.pop(tp, None)
+
+    def forget_committed(self, offsets: Mapping[TP, int]) -> None:
+        """Drop partitions whose processed offset is now committed."""
+        for tp, offset in offsets.items():
+            if self.processed.get(tp) == offset:
+                del self.processed[tp]
 
     @property
     def busy(self) -> bool:
         """Whether a unit of work or a commit is under way."""
         return bool(self._in_flight) or not self._open.is_set()
+
+    def note_progress(self) -> None:
+        """Record progress made outside units of work (a table restore step)."""
+        self.last_progress = time.monotonic()
 
     def stalled_for(self) -> float:
         """Seconds the gate has been busy without a unit or commit finishing (0 if idle)."""
@@ -195,14 +233,17 @@ async def unit_of_work(app: AppT, event: EventT) -> AsyncIterator[None]:
     An exception poisons the gate and crashes the worker, so the half-done event's
     transaction is never committed.
     """
+    gate = gate_of(app)
     if not repaired(app, Repair.FAIL_FAST):
         yield
         event.ack()
+        gate.record_processed(event.message.tp, event.message.offset)
         return
     try:
-        async with gate_of(app).unit():
+        async with gate.unit():
             yield
             event.ack()
+            gate.record_processed(event.message.tp, event.message.offset)
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
@@ -379,6 +420,51 @@ class GatedConsumer(faust_aiokafka.Consumer):
                 await producer.settle()
             return await super().commit(topics, start_new_transaction=start_new_transaction)
 
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
+        # Faust forgets acknowledged offsets of revoked partitions *before* its
+        # revocation commit, which then commits nothing: count processed ones instead.
+        if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
+            yield from super()._filter_tps_with_pending_acks(topics)
+            return
+        for tp in list(gate_of(self.app).processed):
+            if topics is None or tp in topics or tp.topic in topics:
+                yield tp
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Commit what was processed (Faust's revocation path), then forget revoked partitions."""
+        await super().on_partitions_revoked(revoked)
+        gate_of(self.app).forget_partitions(revoked)
+
+    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """Offsets to commit: after the last event processed, per partition (gap 8)."""
+        if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
+            return super()._filter_committable_offsets(tps)
+        processed = gate_of(self.app).processed
+        offsets = {}
+        for tp in tps:
+            offset = processed.get(tp)
+            if offset is not None:
+                self._forget_acks_below(tp, offset)
+                if self._should_commit(tp, offset):
+                    offsets[tp] = offset
+        return offsets
+
+    def _forget_acks_below(self, tp: TP, offset: int) -> None:
+        acked = self._acked[tp]
+        done = [acked_offset for acked_offset in acked if acked_offset < offset]
+        if done:
+            acked[:] = [acked_offset for acked_offset in acked if acked_offset >= offset]
+            self._acked_index[tp].difference_update(done)
+        self._gap[tp].chop(0, offset)
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        did_commit = await super()._commit_offsets(offsets, start_new_transaction)
+        if did_commit:
+            gate_of(self.app).forget_committed(offsets)
+        return did_commit
+
 
 class ExactlyOnceTransport(faust_aiokafka.Transport):
     """The aiokafka transport with the corrected consumer, producer and transactions."""
@@ -400,8 +486,8 @@ def exit_when_stuck(
     invisible to an orchestrator. This daemon thread exits the process
     ``grace_seconds`` after a crash, once a unit of work or a commit has made no
     progress for ``stall_seconds``, or once a rebalance or table recovery has lasted
-    four times that (Faust's recovery can wait forever for changelog fetches that never
-    start). Nothing is committed on that path, which is safe:
+    four times that without restoring anything (Faust's recovery can wait forever for
+    changelog fetches that never start). Nothing is committed on that path, which is safe:
     open transactions are aborted when the partitions' next owner fences them.
     """
 
@@ -419,7 +505,9 @@ def exit_when_stuck(
                 reason = f"no unit of work or commit finished for {stall_seconds}s"
                 break
             settling = bool(app.rebalancing or app.in_recovery)
-            settling_since = (settling_since or time.monotonic()) if settling else None
+            settling_since = (
+                max(settling_since or time.monotonic(), gate.last_progress) if settling else None
+            )
             if settling_since is not None and time.monotonic() - settling_since > 4 * stall_seconds:
                 reason = f"rebalance or table recovery unfinished after {4 * stall_seconds}s"
                 break
@@ -441,10 +529,29 @@ class FreshPartitionStore(rocksdb_store.Store):
     its commit), so the table would resurrect effects that never happened. Deleting
     the partition's files on revocation makes a returning partition restore from
     the read-committed changelog alone.
+
+    The store also remembers which partitions are *current*: restored completely and
+    owned without a break since. Their files hold this worker's own writes, some of
+    them in a transaction still open, so they must never be restored over again.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._current: set[int] = set()
+
+    def is_current(self, partition: int) -> bool:
+        """Whether this partition was restored and has been owned without a break since."""
+        return partition in self._current
+
+    def mark_current(self, partition: int) -> None:
+        """Record that this partition holds every committed record of its changelog."""
+        self._current.add(partition)
 
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
         """Close and delete the files of each revoked partition of this table."""
+        for tp in tps:
+            if tp.topic in table.changelog_topic.topics:
+                self._current.discard(tp.partition)
         if not repaired(self.app, Repair.FRESH_STATE):
             return super().revoke_partitions(table, tps)
         for tp in tps:

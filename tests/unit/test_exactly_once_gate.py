@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from faust.types import TP
 
 from ecommerce_streams.exactly_once import (
     ProcessingGate,
@@ -100,3 +101,27 @@ def test_repairs_can_be_dropped_one_by_one_or_all_at_once() -> None:
 def test_an_unknown_repair_name_is_an_error() -> None:
     with pytest.raises(ValueError):
         parse_repairs("-no-such-repair")
+
+
+def test_the_offset_to_commit_follows_the_last_event_processed_even_after_a_seek_back() -> None:
+    gate = ProcessingGate()
+    orders_3 = TP("orders", 3)
+    for offset in (10, 11, 14):  # 12 and 13 are transaction markers: never processed
+        gate.record_processed(orders_3, offset)
+    assert gate.processed == {orders_3: 15}
+
+    gate.record_processed(orders_3, 11)  # processing resumed from an earlier commit
+    assert gate.processed == {orders_3: 12}
+
+
+def test_a_committed_or_revoked_partition_has_nothing_left_to_commit() -> None:
+    gate = ProcessingGate()
+    orders_3, payments_1 = TP("orders", 3), TP("payments", 1)
+    gate.record_processed(orders_3, 20)
+    gate.record_processed(payments_1, 7)
+
+    gate.forget_committed({orders_3: 21, payments_1: 5})  # payments_1 moved on since
+    assert gate.processed == {payments_1: 8}
+
+    gate.forget_partitions({payments_1})
+    assert gate.processed == {}

@@ -1,0 +1,123 @@
+"""Integration tests: a table partition is restored from every committed changelog record."""
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faust.types import TP
+
+from ecommerce_streams.table_recovery import ChangelogRestorer
+
+pytestmark = pytest.mark.integration
+
+
+class PartitionStore:
+    """A table partition's local store: applied records and the persisted offset."""
+
+    def __init__(self, persisted: int | None = None) -> None:
+        self.rows: dict[bytes, bytes] = {}
+        self.persisted = persisted
+        self.data = self
+
+    def persisted_offset(self, tp: TP) -> int | None:
+        return self.persisted
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        self.persisted = offset
+
+    def apply_changelog_batch(self, batch: Any) -> None:
+        for record in batch:
+            message = record.message
+            if message.value is None:
+                self.rows.pop(message.key, None)
+            else:
+                self.rows[message.key] = message.value
+            self.set_persisted_offset(message.tp, message.offset)
+
+
+async def new_changelog(bootstrap: str, transactions: list[tuple[bool, dict]]) -> TP:
+    """Write each (commit?, {key: value}) transaction to a new one-partition changelog."""
+    topic = f"restore-{uuid.uuid4().hex[:8]}-changelog"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"{topic}-writer")
+    await producer.start()
+    try:
+        for commit, rows in transactions:
+            await producer.begin_transaction()
+            for key, value in rows.items():
+                await producer.send_and_wait(topic, value, key=key, partition=0)
+            if commit:
+                await producer.commit_transaction()
+            else:
+                await producer.abort_transaction()
+    finally:
+        await producer.stop()
+    return TP(topic, 0)
+
+
+async def restore(
+    broker: str, tp: TP, store: PartitionStore, passes: int = 1, seconds: float = 60
+) -> list[dict[TP, int]]:
+    """Restore one partition into the store ``passes`` times; return each pass's ends."""
+    restorer = ChangelogRestorer([broker])
+    try:
+        return [
+            await restorer.restore({tp: store}, deadline=time.monotonic() + seconds)
+            for _ in range(passes)
+        ]
+    finally:
+        await restorer.close()
+
+
+async def test_restore_applies_committed_records_up_to_the_end_and_skips_aborted_ones(
+    broker: str,
+) -> None:
+    tp = await new_changelog(
+        broker,
+        [
+            (True, {b"ord-1": b"pending", b"ord-2": b"pending"}),
+            (False, {b"ord-1": b"confirmed", b"ord-3": b"pending"}),
+            (True, {b"ord-2": b"rejected", b"ord-4": b"pending"}),
+            (True, {b"ord-4": None}),
+        ],
+    )
+    store = PartitionStore()
+    [ends] = await restore(broker, tp, store)
+
+    assert store.rows == {b"ord-1": b"pending", b"ord-2": b"rejected"}
+    assert tp in ends
+    assert store.persisted == ends[tp] - 1  # the next restore starts after the last marker
+
+
+async def test_restore_goes_on_from_the_persisted_offset_and_keeps_what_was_applied(
+    broker: str,
+) -> None:
+    tp = await new_changelog(
+        broker,
+        [(True, {b"sku-1": b"10"}), (True, {b"sku-2": b"5"}), (True, {b"sku-1": b"7"})],
+    )
+    store = PartitionStore(persisted=1)  # the first transaction (record + marker) is applied
+    store.rows = {b"sku-1": b"10"}
+    first, again = await restore(broker, tp, store, passes=2)
+
+    assert store.rows == {b"sku-1": b"7", b"sku-2": b"5"}
+    assert first == again  # a second pass finds nothing left and the same end
+
+
+async def test_restore_cut_short_by_its_deadline_reports_the_partition_unfinished(
+    broker: str,
+) -> None:
+    tp = await new_changelog(broker, [(True, {b"ord-1": b"pending"})])
+    store = PartitionStore()
+    [ends] = await restore(broker, tp, store, seconds=-1)
+
+    assert ends == {}
+    assert store.persisted is None
