@@ -18,15 +18,6 @@ pytestmark = pytest.mark.chaos
 
 ORDERS = 5000
 
-#: Open gap: in some kill -9 and rebalance schedules an order's table state is lost
-#: while its ReserveStock commands were committed, so its stock results are refused
-#: and the order never ends. The repairs in ecommerce_streams.exactly_once closed the
-#: other failures these schedules found; this one is still being hunted.
-STATE_LOSS_ON_MOVE = pytest.mark.xfail(
-    reason="order state can be lost when partitions move during kill -9 or rebalance",
-    strict=False,
-)
-
 
 async def run_faults(kafka: EmbeddedKafka, tmp_path: Path, *faults: Fault, seed: int) -> ChaosRun:
     """Run one schedule against the session's broker and print what happened."""
@@ -56,7 +47,6 @@ def assert_exactly_once(run: ChaosRun) -> None:
     assert run.report.confirmed + sum(run.report.rejected.values()) + run.report.cancelled == ORDERS
 
 
-@STATE_LOSS_ON_MOVE
 async def test_worker_killed_mid_load_and_restarted_loses_and_repeats_nothing(
     kafka: EmbeddedKafka, tmp_path: Path
 ) -> None:
@@ -66,7 +56,6 @@ async def test_worker_killed_mid_load_and_restarted_loses_and_repeats_nothing(
     assert_exactly_once(run)
 
 
-@STATE_LOSS_ON_MOVE
 async def test_workers_joining_and_leaving_mid_load_lose_and_repeat_nothing(
     kafka: EmbeddedKafka, tmp_path: Path
 ) -> None:
@@ -76,7 +65,6 @@ async def test_workers_joining_and_leaving_mid_load_lose_and_repeat_nothing(
     assert_exactly_once(run)
 
 
-@STATE_LOSS_ON_MOVE
 async def test_broker_restart_mid_load_loses_and_repeats_nothing(
     kafka: EmbeddedKafka, tmp_path: Path
 ) -> None:
