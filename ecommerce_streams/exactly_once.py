@@ -3,7 +3,7 @@
 Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
-(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), eight gaps
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), nine gaps
 break the guarantee; each is closed here by a small subclass, never a fork:
 
 1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
@@ -79,7 +79,7 @@ from typing import Any, ClassVar
 import faust
 import faust.stores
 from faust.stores import rocksdb as rocksdb_store
-from faust.transport.consumer import TransactionManager
+from faust.transport.consumer import TransactionManager, ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT, EventT
 from faust.types.tuples import FutureMessage, RecordMetadata
@@ -434,6 +434,34 @@ class GatedConsumer(faust_aiokafka.Consumer):
         """Commit what was processed (Faust's revocation path), then forget revoked partitions."""
         await super().on_partitions_revoked(revoked)
         gate_of(self.app).forget_partitions(revoked)
+
+    async def perform_seek(self) -> None:
+        """Seek stream partitions to where processing stands, with no record in between (gap 9)."""
+        if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
+            return await super().perform_seek()
+        gate = gate_of(self.app)
+        self.stop_flow()  # Faust resumes the flow once the streams are ready
+        async with gate.exclusive():
+            committed = await self.seek_to_committed()  # keyed by aiokafka partitions
+            from_start = []
+            for kafka_tp, offset in committed.items():
+                tp = ensure_TP(kafka_tp)
+                if self._is_changelog_tp(tp):
+                    continue  # restored and paused by recovery, not streamed
+                here = gate.processed.get(tp)
+                if here is not None and (offset is None or here > offset):
+                    await self._seek(kafka_tp, here)  # its open transaction holds the rest
+                    self._read_offset[tp] = here
+                elif offset is None or offset <= 0:
+                    from_start.append(kafka_tp)  # Kafka's seek to committed skips these
+                    self._read_offset[tp] = None
+                else:
+                    self._read_offset[tp] = offset
+                if offset:
+                    self._committed_offset[tp] = offset
+            if from_start:
+                await self._thread.seek_to_beginning(*from_start)
+        return None
 
     def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         """Offsets to commit: after the last event processed, per partition (gap 8)."""

@@ -22,14 +22,15 @@ Decide = Callable[[Envelope], Iterable[Envelope]]
 async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
     """Apply one input event exactly once, or dead-letter it with its reason."""
     message = event.message
+    seen.purge_expired(event)
     try:
         envelope = decode_event(message.value)
     except InvalidEvent as invalid:
-        await send_dead_letter(event, stage=stage, error=invalid.reason, category="invalid")
+        await set_aside(event, stage=stage, error=invalid.reason, category="invalid")
         return
     key = message.key.decode(errors="replace") if message.key is not None else None
     if key != envelope.data.key:
-        await send_dead_letter(
+        await set_aside(
             event,
             stage=stage,
             error=f"message key {key!r} does not match {envelope.event_type} key "
@@ -37,20 +38,33 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
             category="misrouted",
         )
         return
-    seen.purge_expired(event)
     if seen.is_duplicate(stage, envelope.event_id, event):
         metrics.duplicates_dropped.labels(stage, message.topic).inc()
         return
     try:
         derived = list(decide(envelope))
     except Refused as refused:
-        await send_dead_letter(event, stage=stage, error=refused.reason, category="refused")
+        await set_aside(event, stage=stage, error=refused.reason, category="refused")
         return
     seen.remember(stage, envelope.event_id, event)
     await publish(derived)
     metrics.events_processed.labels(stage, message.topic, envelope.event_type).inc()
     if derived:
         metrics.end_to_end_latency.labels(stage).observe(time.time() - message.timestamp)
+
+
+async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> None:
+    """Dead-letter this message once, even when it is read again after a seek back.
+
+    A message with no usable event id is recognised by where it lies in its topic.
+    """
+    message = event.message
+    position = f"{message.topic}[{message.partition}]@{message.offset}"
+    if seen.is_duplicate(stage, position, event):
+        metrics.duplicates_dropped.labels(stage, message.topic).inc()
+        return
+    seen.remember(stage, position, event)
+    await send_dead_letter(event, stage=stage, error=error, category=category)
 
 
 async def publish(derived: Iterable[Envelope]) -> None:
