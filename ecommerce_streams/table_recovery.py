@@ -75,6 +75,8 @@ class ChangelogRestorer:
         self._bootstrap_servers = bootstrap_servers
         self._on_progress = on_progress or (lambda: None)
         self._consumer: AIOKafkaConsumer | None = None
+        #: Changelog records applied so far, over every restore.
+        self.records_restored = 0
 
     async def _started_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -117,6 +119,7 @@ class ChangelogRestorer:
                 tp = partitions[kafka_tp]
                 tables[tp].apply_changelog_batch(_as_changelog_records(tp, records))
                 metrics.changelog_records_restored.inc(len(records))
+                self.records_restored += len(records)
             self._on_progress()
             for kafka_tp in list(pending):
                 if await consumer.position(kafka_tp) >= ends[kafka_tp]:
@@ -174,7 +177,7 @@ class CompleteRecovery(Recovery):
         await super()._build_offsets(consumer, tps, destination, title)
         if title != "active" or not tps or not repaired(self.app, Repair.COMPLETE_RESTORE):
             return
-        started = time.monotonic()
+        started, records_before = time.monotonic(), self.restorer.records_restored
         tables = {tp: self.tp_to_table[tp] for tp in tps}
         stale = {tp: table for tp, table in tables.items() if not _is_current(table, tp)}
         ends = await self.restorer.restore(stale, deadline=started + RESTORE_PASS_SECONDS)
@@ -187,7 +190,9 @@ class CompleteRecovery(Recovery):
             destination[tp] = self.active_highwaters[tp]  # Faust has nothing left to read
         if stale:
             logger.info(
-                "restored %d of %d stale changelog partitions in %.1fs (%d current)",
+                "restored %d records into %d of %d stale changelog partitions in %.2fs"
+                " (%d current)",
+                self.restorer.records_restored - records_before,
                 len(restored),
                 len(stale),
                 time.monotonic() - started,
