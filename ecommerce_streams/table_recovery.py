@@ -31,7 +31,7 @@ its own restore has nothing left to do.
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaConsumer
@@ -71,7 +71,9 @@ class ChangelogRecord(NamedTuple):
 class ChangelogRestorer:
     """Reads changelog partitions read-committed up to their last stable offset into stores."""
 
-    def __init__(self, bootstrap_servers: list[str], *, on_progress: Any = None) -> None:
+    def __init__(
+        self, bootstrap_servers: list[str], *, on_progress: Callable[[], None] | None = None
+    ) -> None:
         self._bootstrap_servers = bootstrap_servers
         self._on_progress = on_progress or (lambda: None)
         self._consumer: AIOKafkaConsumer | None = None
