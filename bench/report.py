@@ -133,9 +133,9 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         "(100% = one core each): well below 100% on a loaded machine means the workers "
         "waited for a core (or for the broker), not that they had nothing to do.",
         "- **restore**: workers stopped, datadirs deleted, restarted; live changelog keys (and "
-        "MB of keys and values read) over the seconds the workers' logs show between Faust's "
-        "`Restoring state from changelog topics` and `Restore complete!`. The seconds from "
-        "process start to `/ready` are in the second table.",
+        "MB of keys and values read) over the seconds the workers' restorers log for their "
+        "passes (`restored N records into ... in S s`). The seconds from process start to "
+        "`/ready` are in the second table.",
         "",
         "## Ceilings (same messages, no Faust)",
         "",

@@ -29,6 +29,7 @@ its own restore has nothing left to do.
 """
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -45,6 +46,10 @@ from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import Repair, gate_of, repaired
 
 logger = logging.getLogger(__name__)
+
+#: How each restore pass is logged; :func:`restore_seconds` reads it back.
+RESTORED = "restored %d records into %d of %d stale changelog partitions in %.2fs (%d current)"
+_RESTORED_SECONDS = re.compile(r"restored \d+ records into .* partitions in ([\d.]+)s")
 
 #: Longest a single restore pass may run before recovery restarts to keep going;
 #: Faust gives each recovery step ``broker_request_timeout`` and stops recovering
@@ -146,6 +151,12 @@ def _as_changelog_records(tp: TP, records: Iterable[Any]) -> list[ChangelogRecor
     ]
 
 
+def restore_seconds(log: str) -> float | None:
+    """Seconds a worker spent restoring changelogs, summed over the passes in its log text."""
+    passes = [float(seconds) for seconds in _RESTORED_SECONDS.findall(log)]
+    return sum(passes) if passes else None
+
+
 def _is_current(table: CollectionT, tp: TP) -> bool:
     is_current = getattr(table.data, "is_current", None)
     return bool(is_current and is_current(tp.partition))
@@ -192,8 +203,7 @@ class CompleteRecovery(Recovery):
             destination[tp] = self.active_highwaters[tp]  # Faust has nothing left to read
         if stale:
             logger.info(
-                "restored %d records into %d of %d stale changelog partitions in %.2fs"
-                " (%d current)",
+                RESTORED,
                 self.restorer.records_restored - records_before,
                 len(restored),
                 len(stale),

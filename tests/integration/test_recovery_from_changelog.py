@@ -1,6 +1,5 @@
 """A worker that lost its local state rebuilds it from the changelogs and serves the same views."""
 
-import re
 import shutil
 import time
 
@@ -9,18 +8,13 @@ import pytest
 from ecommerce_streams.changelogs import app_tables, read_tables, restore_rate
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, order_id_of, send_load
+from ecommerce_streams.table_recovery import restore_seconds
 from tests.integration.operator import processed_everything, view
 
 pytestmark = pytest.mark.integration
 
 PROFILE = LoadProfile(orders=300, seed=5)
 SAMPLED_ORDERS = [order_id_of(PROFILE, n) for n in range(0, PROFILE.orders, 6)]
-
-
-def restore_seconds(log: str) -> float | None:
-    """Seconds the worker's own changelog restore took, from its last "restored" log line."""
-    found = re.findall(r"restored \d+ records into .* in ([\d.]+)s", log)
-    return float(found[-1]) if found else None
 
 
 async def views_of(deployment: Deployment, skus: list[str]) -> dict[str, object]:
