@@ -12,6 +12,8 @@ class ShopApp(faust.App):
     """Faust app wired to the exactly-once transport for both consuming and producing."""
 
     exactly_once_repairs: frozenset[Repair] = frozenset(Repair)
+    #: RocksDB options every table store opens its databases with.
+    rocksdb_options: dict[str, int] = {}
 
     def _new_transport(self) -> faust_aiokafka.Transport:
         return self._transport_class(self.conf.broker_consumer, self)
@@ -56,6 +58,11 @@ def create_app(settings: Settings) -> ShopApp:
         logging_config=None,
     )
     shop.exactly_once_repairs = parse_repairs(settings.exactly_once_repairs)
+    shop.rocksdb_options = {
+        "write_buffer_size": settings.rocksdb_write_buffer_bytes,
+        "max_write_buffer_number": 2,
+        "block_cache_size": settings.rocksdb_block_cache_bytes,
+    }
     return shop
 
 

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
         gt=0,
         description="A worker whose event or commit makes no progress this long exits.",
     )
+    rocksdb_write_buffer_bytes: int = Field(
+        default=4 * 1024**2,
+        ge=1024**2,
+        description="RocksDB memtable size per table partition (Faust's default is 64 MiB).",
+    )
+    rocksdb_block_cache_bytes: int = Field(
+        default=8 * 1024**2,
+        ge=0,
+        description="RocksDB block cache per table partition (Faust's default is 2 GiB).",
+    )
     api_token: str | None = Field(
         default=None, description="Bearer token required by POST /events."
     )
