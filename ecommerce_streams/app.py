@@ -39,7 +39,8 @@ def create_app(settings: Settings) -> ShopApp:
         web_host=settings.web_host,
         web_port=settings.web_port,
         web_bind=settings.web_host,
-        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        canonical_url=settings.web_advertised_url
+        or f"http://{settings.web_host}:{settings.web_port}",
         web_tables_enabled=False,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     datadir: Path = Field(default=Path("var/worker"), description="Local state of this worker.")
     web_host: str = Field(default="127.0.0.1", description="Web server bind address.")
     web_port: int = Field(default=6066, description="Web server port of this worker.")
+    web_advertised_url: str | None = Field(
+        default=None,
+        description="URL other workers reach this one at (default http://host:port); "
+        "set it when the web server binds to 0.0.0.0.",
+    )
     dedup_window_seconds: float = Field(
         default=300.0, gt=0, description="How long an event id is remembered for deduplication."
     )

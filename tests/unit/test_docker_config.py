@@ -94,6 +94,13 @@ def test_each_worker_has_its_own_datadir_volume_and_web_port() -> None:
     assert len(set(ports)) == len(workers), ports
 
 
+def test_each_worker_advertises_its_own_service_name_and_port() -> None:
+    for name, worker in _workers().items():
+        env = worker["environment"]
+        assert "ES_WEB_HOST" not in env, "workers bind to the image's 0.0.0.0"
+        assert env["ES_WEB_ADVERTISED_URL"] == f"http://{name}:{env['ES_WEB_PORT']}"
+
+
 def test_prometheus_scrapes_exactly_the_workers() -> None:
     config = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
     targets = {
