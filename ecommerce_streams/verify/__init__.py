@@ -1,4 +1,4 @@
-"""Check a run against the platform's four exactly-once invariants."""
+"""Check a run against the platform's five exactly-once invariants."""
 
 from ecommerce_streams.verify.invariants import check_invariants
 from ecommerce_streams.verify.records import Record

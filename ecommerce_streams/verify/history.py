@@ -14,9 +14,6 @@ from models.envelope import Envelope, InvalidEvent, decode_event
 Fate = Literal["applied", "duplicate", "dead_lettered", "unaccounted"]
 DeadLetterCategory = Literal["invalid", "misrouted", "refused"]
 
-UNDECODED_OUTPUTS = frozenset({"analytics"})
-"""Output roles whose messages are not shop events (windowed metrics), only counted."""
-
 
 @dataclass(frozen=True)
 class Input:
@@ -85,8 +82,6 @@ class History:
     def _read_outputs(self, outputs: Mapping[str, Sequence[Record]]) -> None:
         for role, records in outputs.items():
             self.output_counts[role] = len(records)
-            if role in UNDECODED_OUTPUTS:
-                continue
             decoded = self.outputs.setdefault(role, [])
             for record in records:
                 try:

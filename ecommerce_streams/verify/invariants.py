@@ -1,4 +1,4 @@
-"""The four invariants of an exactly-once run, checked over records already read back.
+"""The five invariants of an exactly-once run, checked over records already read back.
 
 1. Every order placed ends exactly once: one OrderConfirmed, OrderRejected or
    OrderCancelled on order-events.
@@ -7,7 +7,9 @@
 3. Stock is conserved: no sku commits, ships or confirms more units than it received,
    the three agree, and (given a table snapshot) the tables match the inputs.
 4. Every input is accounted for: applied, dropped as a duplicate, or dead-lettered;
-   every malformed input is dead-lettered, once.
+   every malformed input is dead-lettered, once by each stage that reads it.
+5. Every input of every agent has its effect exactly once: each committed order event
+   its notifications and analytics records (see ``effects``).
 """
 
 from collections import Counter, defaultdict
@@ -16,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from ecommerce_streams.load.summary import LoadSummary
+from ecommerce_streams.verify.effects import check_effects
 from ecommerce_streams.verify.history import History
 from ecommerce_streams.verify.records import Record
 from ecommerce_streams.verify.report import VerifyReport
@@ -34,7 +37,7 @@ def check_invariants(
     table_snapshot: Mapping[str, Mapping[str, Any]] | None = None,
     input_topics: Collection[str] | None = None,
 ) -> VerifyReport:
-    """Check the four invariants; ``outputs`` is keyed by TopicNames role (``order_events``)."""
+    """Check the five invariants; ``outputs`` is keyed by TopicNames role (``order_events``)."""
     history = History.of(inputs, outputs, dead_letters)
     topics = set(input_topics) if input_topics is not None else {r.topic for r in inputs}
     report = VerifyReport()
@@ -45,6 +48,7 @@ def check_invariants(
     _nothing_derived_twice(history, report)
     _stock_is_conserved(history, orders, endings, table_snapshot, report)
     _every_input_accounted_for(history, topics, expected, report)
+    check_effects(history, report)
     return report
 
 
@@ -245,8 +249,11 @@ def _every_input_accounted_for(
     for source, letters in history.letters_by_source.items():
         topic, partition, offset = source
         where = f"{topic}[{partition}]@{offset}"
-        if len(letters) > 1:
-            report.violations.append(f"message {where} was dead-lettered {len(letters)} times")
+        for stage, times in Counter(letter.letter.stage for letter in letters).items():
+            if times > 1:
+                report.violations.append(
+                    f"message {where} was dead-lettered {times} times by stage {stage}"
+                )
         if topic not in input_topics:
             letter = letters[0].letter
             report.warnings.append(

@@ -21,6 +21,7 @@ class VerifyReport:
     refunds: int = 0
     outputs: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
+    effects: Counter[str] = field(default_factory=Counter)
     units_received: int = 0
     units_committed: int = 0
     expected_stock: dict[str, int] = field(default_factory=dict)
@@ -47,6 +48,7 @@ class VerifyReport:
             ("refunds requested", self.refunds, ""),
             ("derived messages", self.outputs.total(), _breakdown(self.outputs)),
             ("dead letters", self.dead_letters.total(), _breakdown(self.dead_letters)),
+            ("agent effects checked", self.effects.total(), _breakdown(self.effects)),
             ("stock units received", self.units_received, ""),
             ("stock units committed", self.units_committed, ""),
             ("stock units left (expected)", sum(self.expected_stock.values()), ""),

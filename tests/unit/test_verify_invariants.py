@@ -11,7 +11,7 @@ import pytest
 from ecommerce_streams.load import LoadProfile, LoadSummary, generate
 from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.verify import Record, VerifyReport, check_invariants
-from models import notification, order, stock
+from models import analytics, notification, order, stock
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, InvalidEvent, decode_event, derive, encode_event
 from models.events import (
@@ -63,6 +63,7 @@ class Shop:
             ("orders", (NAMES.orders, NAMES.payments, NAMES.inventory_results), self._order),
             ("inventory", (NAMES.inventory, NAMES.inventory_commands), self._stock),
             ("notifications", (NAMES.order_events,), notification.notify),
+            ("analytics", (NAMES.order_events,), analytics.measure),
         ]
         read: dict[tuple[str, str], int] = defaultdict(int)
         busy = True
@@ -264,7 +265,8 @@ def test_an_input_dead_lettered_twice_is_reported(busy_shop: tuple[Shop, LoadSum
     shop.append(NAMES.dead_letters, letter_record.key, letter_record.value or b"")
     letter = DeadLetter.model_validate_json(letter_record.value or b"")
     where = f"{letter.source_topic}[{letter.partition}]@{letter.offset}"
-    assert f"message {where} was dead-lettered 2 times" in shop.check().violations
+    expected = f"message {where} was dead-lettered 2 times by stage {letter.stage}"
+    assert expected in shop.check().violations
 
 
 def test_a_sent_order_that_never_arrived_is_reported(busy_shop: tuple[Shop, LoadSummary]) -> None:

@@ -1,6 +1,5 @@
 """Waiting for the pipeline: verify reads until every order has ended and the outputs are quiet."""
 
-from datetime import UTC, datetime
 from types import TracebackType
 from uuid import UUID
 
@@ -10,67 +9,44 @@ from ecommerce_streams.load import LoadSummary
 from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.verify import Record, verifier, verify
 from ecommerce_streams.verify.settling import OrderProgress
-from models.dead_letter import DeadLetter
-from models.envelope import Envelope, derive, encode_event
-from models.events import OrderLine, OrderPlaced, OrderRejected, Payload, PaymentDeclined
+from models.analytics import measure
+from models.envelope import Envelope, derive
+from models.events import OrderRejected, Payload, PaymentDeclined
+from models.notification import notify
+from tests.unit.order_samples import AT, PLACED, dead_letter, record
 
 NAMES = TopicNames(prefix="t-")
-AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _input(data: Payload, n: int) -> Envelope:
     return Envelope.of(data, event_id=UUID(int=n), source="web", occurred_at=AT)
 
 
-PLACED = _input(
-    OrderPlaced(
-        order_id="o-1",
-        customer_id="c-1",
-        lines=(OrderLine(sku="SKU-1", qty=1, unit_price="9.99"),),
-        currency="EUR",
-        total="9.99",
-        shipping_address="4 Dock Road, Cobh",
-    ),
-    1,
-)
 DECLINED = _input(PaymentDeclined(order_id="o-1", payment_id="p-1", reason="card expired"), 2)
 REJECTED = derive(
     DECLINED, OrderRejected(order_id="o-1", customer_id="c-1", reason="payment_declined")
 )
 
 
-def _record(topic: str, offset: int, envelope: Envelope) -> Record:
-    return Record(topic, 0, offset, envelope.data.key.encode(), encode_event(envelope))
-
-
 def test_progress_waits_for_every_placed_order_to_end() -> None:
     progress = OrderProgress()
-    progress.placed([_record(NAMES.orders, 0, PLACED)])
+    progress.placed([record(NAMES.orders, 0, PLACED)])
     assert progress.open_orders() == {"o-1"}
-    progress.decided([_record(NAMES.order_events, 0, REJECTED)])
+    progress.decided([record(NAMES.order_events, 0, REJECTED)])
     assert progress.open_orders() == set()
 
 
 def test_progress_does_not_wait_for_a_dead_lettered_placement() -> None:
     progress = OrderProgress()
-    progress.placed([_record(NAMES.orders, 5, PLACED)])
-    letter = DeadLetter.of(
-        encode_event(PLACED),
-        b"o-1",
-        source_topic=NAMES.orders,
-        partition=0,
-        offset=5,
-        error="already placed with different content",
-        stage="orders",
-        failed_at=AT,
-    )
-    progress.dead_lettered([Record(NAMES.dead_letters, 0, 0, b"o-1", letter.to_bytes())])
+    progress.placed([record(NAMES.orders, 5, PLACED)])
+    placement = record(NAMES.orders, 5, PLACED)
+    progress.dead_lettered([dead_letter(NAMES.dead_letters, PLACED, placement, "orders")])
     assert progress.open_orders() == set()
 
 
 def test_progress_waits_for_expected_orders_even_before_they_are_read() -> None:
     progress = OrderProgress(expected={"o-1", "o-2"})
-    progress.decided([_record(NAMES.order_events, 0, REJECTED)])
+    progress.decided([record(NAMES.order_events, 0, REJECTED)])
     assert progress.open_orders() == {"o-2"}
 
 
@@ -118,10 +94,14 @@ async def test_verify_waits_for_the_terminal_event_then_passes(
     scripted: type[ScriptedReader],
 ) -> None:
     scripted.batches = [
-        {NAMES.orders: [_record(NAMES.orders, 0, PLACED)]},
-        {NAMES.payments: [_record(NAMES.payments, 0, DECLINED)]},
+        {NAMES.orders: [record(NAMES.orders, 0, PLACED)]},
+        {NAMES.payments: [record(NAMES.payments, 0, DECLINED)]},
         {},
-        {NAMES.order_events: [_record(NAMES.order_events, 0, REJECTED)]},
+        {NAMES.order_events: [record(NAMES.order_events, 0, REJECTED)]},
+        {
+            NAMES.notifications: [record(NAMES.notifications, 0, *notify(REJECTED))],
+            NAMES.analytics: [record(NAMES.analytics, 0, *measure(REJECTED))],
+        },
     ]
     report = await verify("unused:9092", NAMES, timeout=5.0, settle=0.05)
     assert scripted.catch_ups >= 5
@@ -133,7 +113,7 @@ async def test_verify_waits_for_the_terminal_event_then_passes(
 async def test_verify_gives_up_at_the_timeout_and_names_the_open_orders(
     scripted: type[ScriptedReader],
 ) -> None:
-    scripted.batches = [{NAMES.orders: [_record(NAMES.orders, 0, PLACED)]}]
+    scripted.batches = [{NAMES.orders: [record(NAMES.orders, 0, PLACED)]}]
     expected = LoadSummary(order_ids={"o-1"})
     report = await verify("unused:9092", NAMES, expected=expected, timeout=0.2, settle=0.05)
     assert not report.settled
