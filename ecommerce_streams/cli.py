@@ -367,13 +367,21 @@ def dlq_redrive(
 @click.option("--seed", default=1, show_default=True, help="Seed of the schedules and traffic.")
 @click.option("--orders", default=5000, show_default=True, help="Orders per run.")
 @click.option("--faults", default=4, show_default=True, help="Faults per schedule.")
-def chaos(runs: int, seed: int, orders: int, faults: int) -> None:
-    """Run randomized fault schedules on the embedded broker; exit 1 on any violation."""
+@click.option(
+    "--ready-bound",
+    default=120.0,
+    show_default=True,
+    help="Seconds after the last fault within which every worker must be ready "
+    "and every order decided.",
+)
+def chaos(runs: int, seed: int, orders: int, faults: int, ready_bound: float) -> None:
+    """Run randomized fault schedules under load on the embedded broker; exit 1 on any violation."""
     from ecommerce_streams.chaos import run_campaign
 
-    sys.exit(
-        0 if asyncio.run(run_campaign(runs=runs, seed=seed, orders=orders, faults=faults)) else 1
+    held = asyncio.run(
+        run_campaign(runs=runs, seed=seed, orders=orders, faults=faults, ready_bound=ready_bound)
     )
+    sys.exit(0 if held else 1)
 
 
 @main.command(

@@ -44,6 +44,8 @@ class WorkerProcess:
     web_port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    retired: bool = False
+    """Taken out of the deployment on purpose: not restarted, not expected to be ready."""
 
     @property
     def url(self) -> str:
@@ -197,6 +199,10 @@ class Deployment:
         """Stop every worker (SIGTERM, then SIGKILL)."""
         for worker in self.workers:
             worker.terminate()
+
+    def serving(self) -> list[WorkerProcess]:
+        """Workers that were started and not retired: each should be ready."""
+        return [w for w in self.workers if w.process is not None and not w.retired]
 
     def crashed(self) -> list[WorkerProcess]:
         """Workers that were started and exited on their own."""

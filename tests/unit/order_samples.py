@@ -1,7 +1,10 @@
 """One sample order and the record builders the verifier's unit tests share."""
 
 from datetime import UTC, datetime
+from types import ModuleType, TracebackType
 from uuid import UUID
+
+import pytest
 
 from ecommerce_streams.verify import Record
 from models.dead_letter import DeadLetter
@@ -43,3 +46,44 @@ def dead_letter(topic: str, envelope: Envelope, source: Record, stage: str) -> R
         failed_at=AT,
     )
     return Record(topic, 0, 0, source.key, letter.to_bytes())
+
+
+class ScriptedReader:
+    """Stands in for TopicReader: each catch-up reveals the next batch of records."""
+
+    batches: list[dict[str, list[Record]]] = []
+    catch_ups = 0
+
+    @classmethod
+    def instead_of_kafka(
+        cls, module: ModuleType, monkeypatch: pytest.MonkeyPatch
+    ) -> type["ScriptedReader"]:
+        """Make ``module`` read this script instead of Kafka, polling quickly."""
+        cls.batches = []
+        cls.catch_ups = 0
+        monkeypatch.setattr(module, "TopicReader", cls)
+        monkeypatch.setattr(module, "POLL_INTERVAL", 0.01)
+        return cls
+
+    def __init__(self, bootstrap: str, topics: tuple[str, ...]) -> None:
+        self.records: dict[str, list[Record]] = {topic: [] for topic in topics}
+
+    async def __aenter__(self) -> "ScriptedReader":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+    async def catch_up(self, *, deadline: float | None = None) -> int:
+        ScriptedReader.catch_ups += 1
+        if not ScriptedReader.batches:
+            return 0
+        batch = ScriptedReader.batches.pop(0)
+        for topic, records in batch.items():
+            self.records[topic].extend(records)
+        return sum(len(records) for records in batch.values())

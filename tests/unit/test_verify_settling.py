@@ -1,19 +1,18 @@
 """Waiting for the pipeline: verify reads until every order has ended and the outputs are quiet."""
 
-from types import TracebackType
 from uuid import UUID
 
 import pytest
 
 from ecommerce_streams.load import LoadSummary
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.verify import Record, verifier, verify
+from ecommerce_streams.verify import verifier, verify
 from ecommerce_streams.verify.settling import OrderProgress
 from models.analytics import measure
 from models.envelope import Envelope, derive
 from models.events import OrderRejected, Payload, PaymentDeclined
 from models.notification import notify
-from tests.unit.order_samples import AT, PLACED, dead_letter, record
+from tests.unit.order_samples import AT, PLACED, ScriptedReader, dead_letter, record
 
 NAMES = TopicNames(prefix="t-")
 
@@ -50,44 +49,10 @@ def test_progress_waits_for_expected_orders_even_before_they_are_read() -> None:
     assert progress.open_orders() == {"o-2"}
 
 
-class ScriptedReader:
-    """Stands in for TopicReader: each catch-up reveals the next batch of records."""
-
-    batches: list[dict[str, list[Record]]] = []
-    catch_ups = 0
-
-    def __init__(self, bootstrap: str, topics: tuple[str, ...]) -> None:
-        self.records: dict[str, list[Record]] = {topic: [] for topic in topics}
-
-    async def __aenter__(self) -> "ScriptedReader":
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        return None
-
-    async def catch_up(self, *, deadline: float | None = None) -> int:
-        ScriptedReader.catch_ups += 1
-        if not ScriptedReader.batches:
-            return 0
-        batch = ScriptedReader.batches.pop(0)
-        for topic, records in batch.items():
-            self.records[topic].extend(records)
-        return sum(len(records) for records in batch.values())
-
-
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch) -> type[ScriptedReader]:
     """Replace Kafka reading by a script, and poll quickly."""
-    ScriptedReader.batches = []
-    ScriptedReader.catch_ups = 0
-    monkeypatch.setattr(verifier, "TopicReader", ScriptedReader)
-    monkeypatch.setattr(verifier, "POLL_INTERVAL", 0.01)
-    return ScriptedReader
+    return ScriptedReader.instead_of_kafka(verifier, monkeypatch)
 
 
 async def test_verify_waits_for_the_terminal_event_then_passes(
