@@ -4,8 +4,7 @@ from collections.abc import Iterable
 
 from ecommerce_streams import topics
 from ecommerce_streams.app import app
-from ecommerce_streams.exactly_once import unit_of_work
-from ecommerce_streams.pipeline import apply_event
+from ecommerce_streams.pipeline import run_stage
 from models import analytics
 from models.envelope import Envelope
 from tables.analytics import windows
@@ -23,6 +22,4 @@ def decide(outcome: Envelope) -> Iterable[Envelope]:
 @app.agent(topics.order_events, name="analytics")
 async def record_analytics(stream) -> None:
     """order-events -> analytics."""
-    async for event in stream.noack().events():
-        async with unit_of_work(app, event):
-            await apply_event(event, stage="analytics", decide=decide)
+    await run_stage(stream, stage="analytics", decide=decide)

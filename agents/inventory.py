@@ -4,8 +4,7 @@ from collections.abc import Iterable
 
 from ecommerce_streams import topics
 from ecommerce_streams.app import app
-from ecommerce_streams.exactly_once import unit_of_work
-from ecommerce_streams.pipeline import apply_event
+from ecommerce_streams.pipeline import run_stage
 from models import stock as stock_model
 from models.envelope import Envelope
 from models.events import CommitStock, ReleaseStock, ReserveStock
@@ -33,6 +32,4 @@ def decide(envelope: Envelope) -> Iterable[Envelope]:
 @app.agent(topics.stock_inputs, name="inventory")
 async def run_inventory(stream) -> None:
     """inventory + inventory-commands -> inventory-results."""
-    async for event in stream.noack().events():
-        async with unit_of_work(app, event):
-            await apply_event(event, stage="inventory", decide=decide)
+    await run_stage(stream, stage="inventory", decide=decide)

@@ -4,8 +4,7 @@ from collections.abc import Iterable
 
 from ecommerce_streams import topics
 from ecommerce_streams.app import app
-from ecommerce_streams.exactly_once import unit_of_work
-from ecommerce_streams.pipeline import apply_event
+from ecommerce_streams.pipeline import run_stage
 from models import order
 from models.envelope import Envelope
 from tables.orders import orders as order_table
@@ -22,6 +21,4 @@ def decide(envelope: Envelope) -> Iterable[Envelope]:
 @app.agent(topics.order_inputs, name="orders")
 async def run_order_sagas(stream) -> None:
     """orders + payments + inventory-results -> order-events, shipments, stock commands."""
-    async for event in stream.noack().events():
-        async with unit_of_work(app, event):
-            await apply_event(event, stage="orders", decide=decide)
+    await run_stage(stream, stage="orders", decide=decide)

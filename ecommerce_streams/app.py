@@ -3,7 +3,12 @@
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from ecommerce_streams.exactly_once import ExactlyOnceTransport, Repair, parse_repairs
+from ecommerce_streams.exactly_once import (
+    ExactlyOnceTransport,
+    Repair,
+    StopNotingWorker,
+    parse_repairs,
+)
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.table_recovery import ShopTableManager
 
@@ -34,6 +39,7 @@ def create_app(settings: Settings) -> ShopApp:
         broker=f"kafka://{settings.bootstrap}",
         store="fresh-rocksdb://",
         TableManager=ShopTableManager,
+        Worker=StopNotingWorker,
         processing_guarantee=settings.processing_guarantee,
         datadir=str(settings.datadir),
         web_host=settings.web_host,

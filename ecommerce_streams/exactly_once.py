@@ -3,8 +3,9 @@
 Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
-(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), nine gaps
-break the guarantee; each is closed here by a small subclass, never a fork:
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), fourteen
+gaps break the guarantee or liveness; each is closed here by a small subclass, never a
+fork:
 
 1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
    the producer of the *destination* partition, so ``ReserveStock`` emitted while
@@ -49,6 +50,27 @@ break the guarantee; each is closed here by a small subclass, never a fork:
    the first hole in its acknowledged offsets. :class:`GatedConsumer` commits, per
    partition, the offset after the last event a unit of work finished (units run in
    offset order, so that is exact), at revocation too.
+10. **A message two agents read is committed when the first finishes.** The
+    notifications and analytics agents both read order-events; the processed offset
+    moved with whichever finished first, so a commit could pass records the other had
+    not processed (lost analytics records). :func:`settle_ack` counts a message as
+    processed only when Faust reports the last of its readers' acks.
+11. **A revocation can wait forever.** Faust empties the streams' queues, then waits
+    until every message handed to a stream is acknowledged: a message one agent
+    processed and the other still had queued never is. :meth:`GatedConsumer.wait_empty`
+    waits for the units in flight only and forgets the rest, which were never counted
+    as processed and are fetched again after the seek; an event that waited at the gate
+    while the rebalance began is not processed (:func:`process_event`).
+12. **A seek can hit a partition a newer rebalance took away** (``IllegalStateError``,
+    then a poisoned transaction): such a partition is skipped; the newer rebalance
+    seeks it.
+13. **Faust's slow-processing check crashes the worker** by reading the position of a
+    partition that has none yet (an aiokafka assertion): :class:`CommittedEndThread`
+    skips such partitions.
+14. **A wedged worker never exits.** Faust commits while a revocation waits, which
+    looked like progress to the watchdog, and a worker that ignored SIGTERM ran on.
+    :class:`Watchdog` counts only processed events and restore steps as progress of a
+    rebalance and bounds the time from a stop request to the exit.
 
 The commit, in order (``GatedConsumer.commit``):
 
@@ -64,20 +86,24 @@ transaction and makes its next commit fail with ``ProducerFenced`` (a crash, abo
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
 import faust
 import faust.stores
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 from faust.stores import rocksdb as rocksdb_store
 from faust.transport.consumer import TransactionManager, ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -100,6 +126,8 @@ class Repair(StrEnum):
     COMMITTED_ENDS = "committed-ends"
     COMPLETE_RESTORE = "complete-restore"
     PROCESSED_OFFSETS = "processed-offsets"
+    SHARED_INPUTS = "shared-inputs"
+    ABANDONED_MESSAGES = "abandoned-messages"
 
 
 def parse_repairs(spec: str) -> frozenset[Repair]:
@@ -134,7 +162,13 @@ class ProcessingGate:
         self._open.set()
         self._commit_lock = asyncio.Lock()
         self.poisoned: BaseException | None = None
+        #: When a unit of work or a commit last finished (stall detection).
         self.last_progress = time.monotonic()
+        #: When an event was last processed or a restore step applied: commits alone
+        #: (Faust keeps committing while a revocation waits) are not progress of a rebalance.
+        self.last_work = time.monotonic()
+        #: When the worker was asked to stop (SIGTERM/SIGINT), if it was.
+        self.stop_requested_at: float | None = None
         #: Per source partition, the offset after the last event processed to the end.
         self.processed: dict[TP, int] = {}
 
@@ -160,7 +194,11 @@ class ProcessingGate:
 
     def note_progress(self) -> None:
         """Record progress made outside units of work (a table restore step)."""
-        self.last_progress = time.monotonic()
+        self.last_progress = self.last_work = time.monotonic()
+
+    async def wait_idle(self) -> None:
+        """Wait until no unit of work is in flight."""
+        await self._idle.wait()
 
     def stalled_for(self) -> float:
         """Seconds the gate has been busy without a unit or commit finishing (0 if idle)."""
@@ -180,7 +218,7 @@ class ProcessingGate:
             raise
         finally:
             self._in_flight -= 1
-            self.last_progress = time.monotonic()
+            self.last_progress = self.last_work = time.monotonic()
             if not self._in_flight:
                 self._idle.set()
 
@@ -225,25 +263,51 @@ def gate_of(app: AppT) -> ProcessingGate:
     return gate
 
 
-@asynccontextmanager
-async def unit_of_work(app: AppT, event: EventT) -> AsyncIterator[None]:
+def is_current(app: AppT, event: EventT) -> bool:
+    """Whether the event was fetched in this generation and no rebalance has begun since."""
+    message = event.message
+    return bool(
+        app.flow_control.is_active() and message.generation_id == app.consumer_generation_id
+    )
+
+
+def settle_ack(gate: ProcessingGate, event: EventT) -> None:
+    """Acknowledge the event; once every stream reading it has, count it as processed.
+
+    Two agents can read one topic (notifications and analytics both read order-events).
+    Faust counts a message's readers and reports the last one's ack (gap 10): only then
+    may the partition's commit move past it. Each stream takes its messages in offset
+    order, so last acks come in offset order too and ``processed`` stays exact.
+    """
+    if event.ack():
+        gate.record_processed(event.message.tp, event.message.offset)
+
+
+async def process_event(app: AppT, event: EventT, work: Callable[[], Awaitable[None]]) -> None:
     """Process one event atomically: acknowledge it only when its effects are all sent.
 
     The stream must be opened with ``stream.noack()`` so that this is the only ack.
+    An event that waited at the gate while a rebalance began is not processed (gap 11):
+    it is fetched again after the rebalance's seek, by whichever worker owns it then.
     An exception poisons the gate and crashes the worker, so the half-done event's
     transaction is never committed.
     """
     gate = gate_of(app)
     if not repaired(app, Repair.FAIL_FAST):
-        yield
-        event.ack()
-        gate.record_processed(event.message.tp, event.message.offset)
+        await work()
+        settle_ack(gate, event)
         return
     try:
         async with gate.unit():
-            yield
-            event.ack()
-            gate.record_processed(event.message.tp, event.message.offset)
+            if repaired(app, Repair.ABANDONED_MESSAGES) and not is_current(app, event):
+                event.ack()  # releases Faust's reference; never counted as processed
+                return
+            await work()
+            if repaired(app, Repair.SHARED_INPUTS):
+                settle_ack(gate, event)
+            else:
+                event.ack()
+                gate.record_processed(event.message.tp, event.message.offset)
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
@@ -401,6 +465,26 @@ class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         return await self._ensure_consumer().end_offsets(partitions)
 
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        """Faust's slow-processing diagnostics, skipped while a partition has no position.
+
+        Faust reads ``position`` of every assigned partition, which aiokafka asserts is
+        known; right after a seek to the beginning it is not, and the assertion crashed
+        the worker about a second after it became ready (gap 13).
+        """
+        if position_known(self._ensure_consumer(), tp):
+            super().verify_event_path(now, tp)
+
+
+def position_known(consumer: Any, tp: TP) -> bool:
+    """Whether an aiokafka consumer has a fetch position for this partition."""
+    assignment = consumer._fetcher._subscriptions.subscription
+    assignment = assignment.assignment if assignment is not None else None
+    if assignment is None:
+        return False
+    state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+    return state is not None and state.has_valid_position
+
 
 class GatedConsumer(faust_aiokafka.Consumer):
     """Consumer whose commits wait for a quiet gate and settled changelogs (gaps 2, 3)."""
@@ -430,6 +514,23 @@ class GatedConsumer(faust_aiokafka.Consumer):
             if topics is None or tp in topics or tp.topic in topics:
                 yield tp
 
+    async def wait_empty(self) -> None:
+        """Wait for the units of work in flight, then commit and end the transactions.
+
+        Faust waits until every message handed to a stream is acknowledged, but its
+        revocation first empties the streams' queues: a message read by two agents
+        that one had processed and the other still had queued is never acknowledged,
+        and the revocation waited for it forever (gap 11). Here a message no unit has
+        taken is simply forgotten: its offset was never counted as processed, so it is
+        fetched again after the seek.
+        """
+        if not self.in_transaction or not repaired(self.app, Repair.ABANDONED_MESSAGES):
+            return await super().wait_empty()
+        await gate_of(self.app).wait_idle()
+        self._unacked_messages.clear()
+        await self.commit_and_end_transactions()
+        return None
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Commit what was processed (Faust's revocation path), then forget revoked partitions."""
         await super().on_partitions_revoked(revoked)
@@ -450,8 +551,9 @@ class GatedConsumer(faust_aiokafka.Consumer):
                     continue  # restored and paused by recovery, not streamed
                 here = gate.processed.get(tp)
                 if here is not None and (offset is None or here > offset):
-                    await self._seek(kafka_tp, here)  # its open transaction holds the rest
-                    self._read_offset[tp] = here
+                    if not await self._seek_if_assigned(kafka_tp, here):
+                        continue
+                    self._read_offset[tp] = here  # its open transaction holds the rest
                 elif offset is None or offset <= 0:
                     from_start.append(kafka_tp)  # Kafka's seek to committed skips these
                     self._read_offset[tp] = None
@@ -460,8 +562,26 @@ class GatedConsumer(faust_aiokafka.Consumer):
                 if offset:
                     self._committed_offset[tp] = offset
             if from_start:
-                await self._thread.seek_to_beginning(*from_start)
+                await self._seek_to_beginning_if_assigned(from_start)
         return None
+
+    async def _seek_if_assigned(self, kafka_tp: Any, offset: int) -> bool:
+        """Seek, unless a newer rebalance took the partition away meanwhile (gap 12)."""
+        try:
+            await self._seek(kafka_tp, offset)
+        except IllegalStateError as gone:
+            logger.info("exactly-once: not seeking %s: %s", kafka_tp, gone)
+            return False
+        return True
+
+    async def _seek_to_beginning_if_assigned(self, kafka_tps: list[Any]) -> None:
+        try:
+            await self._thread.seek_to_beginning(*kafka_tps)
+        except IllegalStateError:
+            # One of them left with a newer rebalance; seek the others one by one.
+            for kafka_tp in kafka_tps:
+                with contextlib.suppress(IllegalStateError):
+                    await self._thread.seek_to_beginning(kafka_tp)
 
     def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
         """Offsets to commit: after the last event processed, per partition (gap 8)."""
@@ -502,42 +622,90 @@ class ExactlyOnceTransport(faust_aiokafka.Transport):
     TransactionManager: ClassVar[type] = SourceTransactionManager
 
 
+class StopNotingWorker(faust.Worker):
+    """Faust's worker, noting on the gate when it is asked to stop (SIGTERM, SIGINT)."""
+
+    def _schedule_shutdown(self, signal: Any) -> None:
+        gate = gate_of(self.app)
+        if gate.stop_requested_at is None:
+            gate.stop_requested_at = time.monotonic()
+        super()._schedule_shutdown(signal)
+
+
+@dataclass
+class Watchdog:
+    """Decides when a worker that neither works nor exits must exit; time comes in.
+
+    A worker is stuck when it crashed or was asked to stop and is still running after
+    ``grace_seconds``; when a unit of work or a commit has been busy for
+    ``stall_seconds`` without finishing; or when a rebalance or table recovery has
+    processed no event and restored nothing for twice that. Commits do not count as
+    progress of a rebalance: Faust keeps committing while a revocation waits (gap 14).
+    """
+
+    stall_seconds: float
+    grace_seconds: float
+    crashed_at: float | None = None
+    settling_since: float | None = None
+
+    def verdict(
+        self,
+        now: float,
+        *,
+        crashed: bool,
+        stop_requested_at: float | None,
+        stalled_for: float,
+        settling: bool,
+        last_work: float,
+    ) -> str | None:
+        """Why the worker must exit now, or None while it is alive."""
+        if crashed and self.crashed_at is None:
+            self.crashed_at = now
+        if self.crashed_at is not None and now - self.crashed_at > self.grace_seconds:
+            return f"crashed worker did not stop in {self.grace_seconds:g}s"
+        if stop_requested_at is not None and now - stop_requested_at > self.grace_seconds:
+            return f"worker asked to stop was still running after {self.grace_seconds:g}s"
+        if stalled_for > self.stall_seconds:
+            return f"no unit of work or commit finished for {self.stall_seconds:g}s"
+        if not settling:
+            self.settling_since = None
+            return None
+        if self.settling_since is None:
+            self.settling_since = now
+        if now - max(self.settling_since, last_work) > 2 * self.stall_seconds:
+            return f"rebalance or table recovery made no progress for {2 * self.stall_seconds:g}s"
+        return None
+
+
 def exit_when_stuck(
     app: AppT, *, grace_seconds: float = 20.0, stall_seconds: float = 60.0
 ) -> threading.Thread:
-    """Make sure a crashed or stalled worker process exits, so its supervisor restarts it.
+    """Make sure a crashed, stalled or wedged worker process exits, so it is restarted.
 
     Faust marks the app crashed and starts a graceful shutdown, which can hang waiting
-    for streams that will never ack; and a transactional call to a broker that came
-    back can wait forever while the consumer thread keeps heartbeating, so the
-    group never moves the partitions away. A process that neither works nor exits is
-    invisible to an orchestrator. This daemon thread exits the process
-    ``grace_seconds`` after a crash, once a unit of work or a commit has made no
-    progress for ``stall_seconds``, or once a rebalance or table recovery has lasted
-    four times that without restoring anything (Faust's recovery can wait forever for
-    changelog fetches that never start). Nothing is committed on that path, which is safe:
-    open transactions are aborted when the partitions' next owner fences them.
+    for streams that will never ack; a transactional call to a broker that came back
+    can wait forever while the consumer thread keeps heartbeating, so the group never
+    moves the partitions away; and a revocation can wait forever. A process that
+    neither works nor exits is invisible to an orchestrator. This daemon thread asks
+    :class:`Watchdog` twice a second and exits the process when it says so. Nothing
+    is committed on that path, which is safe: open transactions are aborted when the
+    partitions' next owner fences them.
     """
-
     gate = gate_of(app)  # created here, before the event loop can race to create another
+    watchdog = Watchdog(stall_seconds=stall_seconds, grace_seconds=grace_seconds)
 
     def watch() -> None:
-        settling_since: float | None = None
         while True:
             time.sleep(0.5)
-            if app._crashed.is_set() or gate.poisoned is not None:  # type: ignore[attr-defined]
-                time.sleep(grace_seconds)
-                reason = f"crashed worker did not stop in {grace_seconds}s"
-                break
-            if gate.stalled_for() > stall_seconds:
-                reason = f"no unit of work or commit finished for {stall_seconds}s"
-                break
-            settling = bool(app.rebalancing or app.in_recovery)
-            settling_since = (
-                max(settling_since or time.monotonic(), gate.last_progress) if settling else None
+            reason = watchdog.verdict(
+                time.monotonic(),
+                crashed=app._crashed.is_set() or gate.poisoned is not None,  # type: ignore[attr-defined]
+                stop_requested_at=gate.stop_requested_at,
+                stalled_for=gate.stalled_for(),
+                settling=bool(app.rebalancing or app.in_recovery),
+                last_work=gate.last_work,
             )
-            if settling_since is not None and time.monotonic() - settling_since > 4 * stall_seconds:
-                reason = f"rebalance or table recovery unfinished after {4 * stall_seconds}s"
+            if reason is not None:
                 break
         logger.critical("exactly-once: %s; exiting so the worker is restarted", reason)
         logging.shutdown()

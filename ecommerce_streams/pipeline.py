@@ -7,16 +7,25 @@ wrong with *input* becomes a dead letter here, so no agent ever raises on bad da
 
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
-from faust.types import EventT
+from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics, topics
+from ecommerce_streams.app import app
 from ecommerce_streams.dead_letters import send_dead_letter
+from ecommerce_streams.exactly_once import process_event
 from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
 from models.refusal import Refused
 from tables import seen
 
 Decide = Callable[[Envelope], Iterable[Envelope]]
+
+
+async def run_stage(stream: StreamT, *, stage: str, decide: Decide) -> None:
+    """Apply every event of an agent's stream exactly once, each as one unit of work."""
+    async for event in stream.noack().events():
+        await process_event(app, event, partial(apply_event, event, stage=stage, decide=decide))
 
 
 async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
