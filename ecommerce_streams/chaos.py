@@ -463,7 +463,7 @@ async def run_campaign(
     from ecommerce_streams.kafka import free_port
     from ecommerce_streams.kafka.environment import default_home
 
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries during broker faults
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # every reconnect in an outage
     rng = random.Random(seed)
     workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-chaos-"))
     kafka = EmbeddedKafka(

@@ -1,0 +1,76 @@
+"""The chaos supervisor brings crashed workers back, never retired ones, never hung ones."""
+
+import asyncio
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from ecommerce_streams.chaos import Chaos
+from ecommerce_streams.harness import Deployment, WorkerProcess
+
+
+class CountingWorker(WorkerProcess):
+    """A worker whose start only counts; its process is a short-lived stand-in."""
+
+    starts: int = 0
+
+    def start(self) -> None:
+        self.starts += 1
+
+
+def exited() -> subprocess.Popen[bytes]:
+    """A process that has already exited on its own."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process
+
+
+def sleeping() -> subprocess.Popen[bytes]:
+    """A process that stays alive (as a hung worker does)."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+
+
+def worker(tmp_path: Path, name: str, process: subprocess.Popen[bytes]) -> CountingWorker:
+    """A stand-in worker of the given process."""
+    return CountingWorker(
+        name=name,
+        env={},
+        datadir=tmp_path / name,
+        web_port=0,
+        log_path=tmp_path / f"{name}.log",
+        process=process,
+    )
+
+
+async def supervise_once(deployment: Deployment) -> Chaos:
+    """Let the supervisor make one pass over the deployment."""
+    chaos = Chaos(deployment, None, random.Random(1))
+    stop = asyncio.Event()
+    task = asyncio.create_task(chaos.supervise(stop))
+    await asyncio.sleep(0.1)
+    stop.set()
+    await task
+    return chaos
+
+
+async def test_supervisor_restarts_a_crashed_worker_but_not_a_retired_or_hung_one(
+    tmp_path: Path,
+) -> None:
+    crashed = worker(tmp_path, "crashed", exited())
+    retired = worker(tmp_path, "retired", exited())
+    retired.retired = True
+    hung = worker(tmp_path, "hung", sleeping())
+    deployment = Deployment(bootstrap="unused:9092", workdir=tmp_path)
+    deployment.workers = [crashed, retired, hung]
+    try:
+        chaos = await supervise_once(deployment)
+    finally:
+        assert hung.process is not None
+        hung.process.kill()
+        hung.process.wait()
+    assert crashed.starts >= 1
+    assert retired.starts == 0
+    assert hung.starts == 0
+    assert chaos.restarts == crashed.starts
+    assert deployment.serving() == [crashed, hung]
