@@ -1,0 +1,117 @@
+"""Exactly-once processing on top of Faust: the one place where commit ordering lives.
+
+Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
+assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
+commits consumer offsets inside those transactions. Read against its code
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), fourteen
+gaps break the guarantee or liveness; each is closed here by a small subclass, never a
+fork:
+
+1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
+   the producer of the *destination* partition, so ``ReserveStock`` emitted while
+   processing ``orders`` partition 3 for a sku on partition 5 commits with partition
+   5's offsets, and sends to topics the app does not consume leave outside any
+   transaction. :class:`SourceTransactionManager` picks the producer of the partition
+   the current event came from, so every output commits with its input's offset.
+2. **Table changelogs are committed late or never.** Tables write their changelog with
+   ``send_soon`` into a buffer drained by a background task; the EOS commit does not
+   wait for it, so a changelog record can land in the *next* transaction (or be lost
+   with the process). :class:`SettlingProducer` tracks every buffered record and the
+   commit waits until each one is acknowledged before sending offsets.
+3. **Commits race with processing.** The commit timer fires while an agent is half way
+   through an event: that event's outputs already sit in the transaction, its offset
+   does not, so a crash after the commit replays it and duplicates its outputs.
+   :class:`ProcessingGate` makes commits and units of work take turns: an agent
+   processes and acknowledges each event inside :func:`unit_of_work`, and
+   :class:`GatedConsumer` commits only between units.
+4. **Failures are logged, not fatal.** Faust only crashes on ``ProducerFenced``; any
+   other error in begin/commit is logged and processing continues on a broken
+   transaction, while the local RocksDB state is already ahead of what Kafka
+   committed. Here any error in a unit of work or a commit *poisons* the gate (no
+   further commit can happen) and crashes the worker. Local state is never trusted
+   after a crash: :func:`discard_local_state` wipes it at start-up and the tables are
+   restored from their read-committed changelogs.
+5. **Recovery can restore nothing.** Faust reads a changelog's end from the consumer's
+   cached last stable offset, unknown (-1) until the partition was fetched once, so a
+   fresh worker can declare its tables restored while they are empty.
+   :class:`CommittedEndThread` asks the broker for the last stable offsets instead.
+6. **Recovery can restore part of a partition** and serve it: it ends on the fetch
+   position, not on applied records, drops fetched records on a rebalance, and keeps
+   stale start offsets. :class:`~ecommerce_streams.table_recovery.CompleteRecovery`
+   restores active partitions with its own read-committed consumer before Faust does.
+7. **Revoked partitions keep their files**, which can hold writes of a transaction
+   that was then aborted. :class:`FreshPartitionStore` deletes them on revocation.
+8. **The revocation commit commits nothing.** On a rebalance Faust forgets the
+   acknowledged offsets of every revoked partition (all of them, with eager
+   rebalancing) *before* its revocation commit, which then finds nothing to commit.
+   The transactions stay open across the rebalance, and the seek back to the
+   committed offsets processes their events a second time: dead letters, which no
+   event id deduplicates, come out twice. Faust also holds a partition's commit at
+   the first hole in its acknowledged offsets. :class:`GatedConsumer` commits, per
+   partition, the offset after the last event a unit of work finished (units run in
+   offset order, so that is exact), at revocation too.
+10. **A message two agents read is committed when the first finishes.** The
+    notifications and analytics agents both read order-events; the processed offset
+    moved with whichever finished first, so a commit could pass records the other had
+    not processed (lost analytics records). :func:`settle_ack` counts a message as
+    processed only when Faust reports the last of its readers' acks.
+11. **A revocation can wait forever.** Faust empties the streams' queues, then waits
+    until every message handed to a stream is acknowledged: a message one agent
+    processed and the other still had queued never is. :meth:`GatedConsumer.wait_empty`
+    waits for the units in flight only and forgets the rest, which were never counted
+    as processed and are fetched again after the seek; an event that waited at the gate
+    while the rebalance began is not processed (:func:`process_event`).
+12. **A seek can hit a partition a newer rebalance took away** (``IllegalStateError``,
+    then a poisoned transaction): such a partition is skipped; the newer rebalance
+    seeks it.
+13. **Faust's slow-processing check crashes the worker** by reading the position of a
+    partition that has none yet (an aiokafka assertion): :class:`CommittedEndThread`
+    skips such partitions.
+14. **A wedged worker never exits.** Faust commits while a revocation waits, which
+    looked like progress to the watchdog, and a worker that ignored SIGTERM ran on.
+    :class:`Watchdog` counts only processed events and restore steps as progress of a
+    rebalance and bounds the time from a stop request to the exit.
+
+The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps in
+the code):
+
+1. close the gate to new units and wait for the units in flight (``gate.py``);
+2. wait until every buffered changelog record is acknowledged (``producer.py``);
+3. offsets to commit: per partition, after the last event every reader processed
+   (``consumer.py``, ``units.py``);
+4. per transactional producer: send its partitions' offsets, commit, begin the next
+   (``transactions.py``); any failure poisons the gate and crashes the worker;
+5. only then persist the committed changelog offsets locally (Faust's ``on_commit``);
+6. open the gate.
+
+Where the rest lives: ``repairs.py`` (switching repairs off), ``transport.py`` (how
+Faust gets our classes), ``local_state.py`` (RocksDB that never outlives what Kafka
+committed), ``watchdog.py`` (a worker that cannot progress exits).
+
+Zombies are fenced by the per-partition transactional id: a worker that takes over a
+partition initialises the same id, which aborts the previous owner's open
+transaction and makes its next commit fail with ``ProducerFenced`` (a crash, above).
+"""
+
+from ecommerce_streams.exactly_once.gate import ProcessingGate, TransactionPoisoned, gate_of
+from ecommerce_streams.exactly_once.local_state import FreshPartitionStore, discard_local_state
+from ecommerce_streams.exactly_once.repairs import Repair, parse_repairs, repaired
+from ecommerce_streams.exactly_once.transport import ExactlyOnceTransport
+from ecommerce_streams.exactly_once.units import process_event
+from ecommerce_streams.exactly_once.watchdog import StopNotingWorker, Watchdog, exit_when_stuck
+
+__all__ = [
+    "ExactlyOnceTransport",
+    "FreshPartitionStore",
+    "ProcessingGate",
+    "Repair",
+    "StopNotingWorker",
+    "TransactionPoisoned",
+    "Watchdog",
+    "discard_local_state",
+    "exit_when_stuck",
+    "gate_of",
+    "parse_repairs",
+    "process_event",
+    "repaired",
+]

@@ -1,0 +1,182 @@
+"""The consumer: commits in order, revocations that end, seeks to where processing stands."""
+
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
+from faust.transport.consumer import ensure_TP
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+from ecommerce_streams.exactly_once.gate import gate_of
+from ecommerce_streams.exactly_once.producer import SettlingProducer
+from ecommerce_streams.exactly_once.repairs import Repair, repaired
+
+logger = logging.getLogger(__name__)
+
+
+class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Consumer thread that asks the broker for the last stable offsets (gap 5).
+
+    Under exactly-once Faust takes a changelog's end from ``last_stable_offset``,
+    which stays unknown until the consumer has fetched that partition: recovery then
+    sees an end of -1, declares the table restored at once and the worker serves
+    and updates empty tables. ``end_offsets`` asks the broker, which answers the
+    last stable offset for a read-committed consumer.
+    """
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        return await self._ensure_consumer().end_offsets(partitions)
+
+    def verify_event_path(self, now: float, tp: TP) -> None:
+        """Faust's slow-processing diagnostics, skipped while a partition has no position.
+
+        Faust reads ``position`` of every assigned partition, which aiokafka asserts is
+        known; right after a seek to the beginning it is not, and the assertion crashed
+        the worker about a second after it became ready (gap 13).
+        """
+        if position_known(self._ensure_consumer(), tp):
+            super().verify_event_path(now, tp)
+
+
+def position_known(consumer: Any, tp: TP) -> bool:
+    """Whether an aiokafka consumer has a fetch position for this partition."""
+    assignment = consumer._fetcher._subscriptions.subscription
+    assignment = assignment.assignment if assignment is not None else None
+    if assignment is None:
+        return False
+    state = assignment.state_value(TopicPartition(tp.topic, tp.partition))
+    return state is not None and state.has_valid_position
+
+
+class GatedConsumer(faust_aiokafka.Consumer):
+    """Consumer whose commits wait for a quiet gate and settled changelogs (gaps 2, 3)."""
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        if not repaired(self.app, Repair.COMMITTED_ENDS):
+            return super()._new_consumer_thread()
+        return CommittedEndThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        """Commit acknowledged offsets between units of work, after changelogs settle."""
+        if not self.in_transaction or not repaired(self.app, Repair.COMMIT_GATE):
+            return await super().commit(topics, start_new_transaction=start_new_transaction)
+        async with gate_of(self.app).exclusive():  # 1. (and 6. on leaving)
+            producer = self.app.producer
+            if isinstance(producer, SettlingProducer):
+                await producer.settle()  # 2.
+            # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit,
+            # 5. Faust's on_commit after it returns
+            return await super().commit(topics, start_new_transaction=start_new_transaction)
+
+    def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
+        # Faust forgets acknowledged offsets of revoked partitions *before* its
+        # revocation commit, which then commits nothing: count processed ones instead.
+        if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
+            yield from super()._filter_tps_with_pending_acks(topics)
+            return
+        for tp in list(gate_of(self.app).processed):
+            if topics is None or tp in topics or tp.topic in topics:
+                yield tp
+
+    async def wait_empty(self) -> None:
+        """Wait for the units of work in flight, then commit and end the transactions.
+
+        Faust waits until every message handed to a stream is acknowledged, but its
+        revocation first empties the streams' queues: a message read by two agents
+        that one had processed and the other still had queued is never acknowledged,
+        and the revocation waited for it forever (gap 11). Here a message no unit has
+        taken is simply forgotten: its offset was never counted as processed, so it is
+        fetched again after the seek.
+        """
+        if not self.in_transaction or not repaired(self.app, Repair.ABANDONED_MESSAGES):
+            return await super().wait_empty()
+        await gate_of(self.app).wait_idle()
+        self._unacked_messages.clear()
+        await self.commit_and_end_transactions()
+        return None
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Commit what was processed (Faust's revocation path), then forget revoked partitions."""
+        await super().on_partitions_revoked(revoked)
+        gate_of(self.app).forget_partitions(revoked)
+
+    async def perform_seek(self) -> None:
+        """Seek stream partitions to where processing stands, with no record in between (gap 9)."""
+        if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
+            return await super().perform_seek()
+        gate = gate_of(self.app)
+        self.stop_flow()  # Faust resumes the flow once the streams are ready
+        async with gate.exclusive():
+            committed = await self.seek_to_committed()  # keyed by aiokafka partitions
+            from_start = []
+            for kafka_tp, offset in committed.items():
+                tp = ensure_TP(kafka_tp)
+                if self._is_changelog_tp(tp):
+                    continue  # restored and paused by recovery, not streamed
+                here = gate.processed.get(tp)
+                if here is not None and (offset is None or here > offset):
+                    if not await self._seek_if_assigned(kafka_tp, here):
+                        continue
+                    self._read_offset[tp] = here  # its open transaction holds the rest
+                elif offset is None or offset <= 0:
+                    from_start.append(kafka_tp)  # Kafka's seek to committed skips these
+                    self._read_offset[tp] = None
+                else:
+                    self._read_offset[tp] = offset
+                if offset:
+                    self._committed_offset[tp] = offset
+            if from_start:
+                await self._seek_to_beginning_if_assigned(from_start)
+        return None
+
+    async def _seek_if_assigned(self, kafka_tp: Any, offset: int) -> bool:
+        """Seek, unless a newer rebalance took the partition away meanwhile (gap 12)."""
+        try:
+            await self._seek(kafka_tp, offset)
+        except IllegalStateError as gone:
+            logger.info("exactly-once: not seeking %s: %s", kafka_tp, gone)
+            return False
+        return True
+
+    async def _seek_to_beginning_if_assigned(self, kafka_tps: list[Any]) -> None:
+        try:
+            await self._thread.seek_to_beginning(*kafka_tps)
+        except IllegalStateError:
+            # One of them left with a newer rebalance; seek the others one by one.
+            for kafka_tp in kafka_tps:
+                with contextlib.suppress(IllegalStateError):
+                    await self._thread.seek_to_beginning(kafka_tp)
+
+    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """Offsets to commit: after the last event processed, per partition (gap 8)."""
+        if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
+            return super()._filter_committable_offsets(tps)
+        processed = gate_of(self.app).processed
+        offsets = {}
+        for tp in tps:
+            offset = processed.get(tp)
+            if offset is not None:
+                self._forget_acks_below(tp, offset)
+                if self._should_commit(tp, offset):
+                    offsets[tp] = offset
+        return offsets
+
+    def _forget_acks_below(self, tp: TP, offset: int) -> None:
+        acked = self._acked[tp]
+        done = [acked_offset for acked_offset in acked if acked_offset < offset]
+        if done:
+            acked[:] = [acked_offset for acked_offset in acked if acked_offset >= offset]
+            self._acked_index[tp].difference_update(done)
+        self._gap[tp].chop(0, offset)
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        did_commit = await super()._commit_offsets(offsets, start_new_transaction)
+        if did_commit:
+            gate_of(self.app).forget_committed(offsets)
+        return did_commit

@@ -1,0 +1,59 @@
+"""The producer whose buffered table writes keep the transaction of the event that wrote them."""
+
+import asyncio
+from contextvars import ContextVar
+from typing import Any
+
+import faust
+import faust.stores
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.tuples import FutureMessage
+
+from ecommerce_streams.exactly_once.repairs import Repair, repaired
+
+#: The partition of the event whose buffered table write is being sent right now.
+_buffered_source: ContextVar[TP | None] = ContextVar("es_buffered_source", default=None)
+
+
+class SettlingProducer(faust_aiokafka.Producer):
+    """Producer whose buffered (``send_soon``) records keep their event's transaction.
+
+    Tables write changelogs with ``send_soon`` from the agent, and a background task
+    sends them later, when no event is current. Each record therefore remembers the
+    partition of the event that wrote it, and is sent in that partition's transaction.
+    The commit waits (:meth:`settle`) until every buffered record is acknowledged.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._unsettled: dict[FutureMessage, TP | None] = {}
+        super().__init__(*args, **kwargs)
+        self.buffer._send_pending = self._send_buffered  # type: ignore[method-assign]
+
+    def send_soon(self, fut: FutureMessage) -> None:
+        """Buffer a record (table changelogs), remembering the event that wrote it."""
+        event = faust.current_event()
+        self._unsettled[fut] = event.message.tp if event is not None else None
+        fut.add_done_callback(self._forget)
+        super().send_soon(fut)
+
+    def _forget(self, fut: asyncio.Future[Any]) -> None:
+        self._unsettled.pop(fut, None)  # type: ignore[call-overload]
+
+    async def _send_buffered(self, fut: FutureMessage) -> None:
+        token = _buffered_source.set(self._unsettled.get(fut))
+        try:
+            await fut.message.channel.publish_message(fut, wait=False)
+        finally:
+            _buffered_source.reset(token)
+
+    async def settle(self) -> None:
+        """Wait until every buffered record is acknowledged; raise if one failed."""
+        if not repaired(self.app, Repair.SETTLED_CHANGELOGS):
+            return
+        while self._unsettled:
+            pending = list(self._unsettled)
+            await asyncio.wait(pending)
+            for fut in pending:
+                if not fut.cancelled() and fut.exception() is not None:
+                    raise fut.exception()  # type: ignore[misc]

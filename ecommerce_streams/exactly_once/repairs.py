@@ -1,0 +1,37 @@
+"""The repairs of Faust's exactly-once gaps; each can be switched off to show what it prevents."""
+
+from enum import StrEnum
+
+from faust.types import AppT
+
+
+class Repair(StrEnum):
+    """The gaps closed here; each can be switched off to show what it prevents."""
+
+    SOURCE_TRANSACTIONS = "source-transactions"
+    SETTLED_CHANGELOGS = "settled-changelogs"
+    COMMIT_GATE = "commit-gate"
+    FAIL_FAST = "fail-fast"
+    FRESH_STATE = "fresh-state"
+    COMMITTED_ENDS = "committed-ends"
+    COMPLETE_RESTORE = "complete-restore"
+    PROCESSED_OFFSETS = "processed-offsets"
+    SHARED_INPUTS = "shared-inputs"
+    ABANDONED_MESSAGES = "abandoned-messages"
+
+
+def parse_repairs(spec: str) -> frozenset[Repair]:
+    """``all``, ``none``, or a comma list of repair names; ``-name`` removes one from all."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    if names in (["all"], []):
+        return frozenset(Repair)
+    if names == ["none"]:
+        return frozenset()
+    if all(name.startswith("-") for name in names):
+        return frozenset(Repair) - {Repair(name[1:]) for name in names}
+    return frozenset(Repair(name) for name in names)
+
+
+def repaired(app: AppT, repair: Repair) -> bool:
+    """Whether the app runs with this repair (all of them unless told otherwise)."""
+    return repair in getattr(app, "exactly_once_repairs", frozenset(Repair))

@@ -1,0 +1,105 @@
+"""Transactions keyed by the partition of the event being processed."""
+
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any
+
+import faust
+import faust.stores
+from faust.transport.consumer import TransactionManager
+from faust.types import TP
+from faust.types.tuples import RecordMetadata
+
+from ecommerce_streams import metrics
+from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
+from ecommerce_streams.exactly_once.producer import _buffered_source
+from ecommerce_streams.exactly_once.repairs import Repair, repaired
+
+
+class SourceTransactionManager(TransactionManager):
+    """Transactions keyed by the partition of the event being processed (gaps 1 and 4)."""
+
+    def _transactional_id(self, tp: TP) -> str:
+        group = self.app.assignor.group_for_topic(tp.topic)
+        return f"{self.app.conf.id}-{group}-{tp.partition}"
+
+    def _owner_of_send(self, topic: str, partition: int | None) -> str | None:
+        event = faust.current_event()
+        source = _buffered_source.get() or (event.message.tp if event is not None else None)
+        if source is not None:
+            return self._transactional_id(source)
+        if partition is None:
+            return None
+        # Neither an event nor a buffered table write: route by destination partition.
+        return self._transactional_id(TP(topic, partition))
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Awaitable[RecordMetadata]:
+        """Send inside the transaction of the event being processed."""
+        if not repaired(self.app, Repair.SOURCE_TRANSACTIONS):
+            return await super().send(topic, key, value, partition, timestamp, headers)
+        # An explicit partition (table changelogs) is kept as is: the consumer's
+        # key_partition returns None for topics it has no metadata for yet.
+        p = partition if partition is not None else self.consumer.key_partition(topic, key)
+        owner = self._owner_of_send(topic, p)
+        if owner is None:
+            raise TransactionPoisoned(f"send to {topic!r} outside any event and partition")
+        return await self.producer.send(
+            topic, key, value, p, timestamp, headers, transactional_id=owner
+        )
+
+    def _open_transactions(self) -> list[str]:
+        producers = self.producer._transaction_producers  # type: ignore[attr-defined]
+        return [
+            tid
+            for tid, producer in producers.items()
+            if producer._txn_manager is not None and producer._txn_manager.is_in_transaction()
+        ]
+
+    async def _start_transactions(self, tids: Iterable[str]) -> None:
+        await super()._start_transactions(tids)
+        if not repaired(self.app, Repair.FAIL_FAST):
+            return
+        started = self.producer._transaction_producers  # type: ignore[attr-defined]
+        missing = [tid for tid in tids if tid not in started]
+        if missing:
+            exc = TransactionPoisoned(f"could not begin transactions {missing}")
+            gate_of(self.app).poison(exc)
+            await self.app.crash(exc)
+            raise exc
+
+    async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        """Commit each partition's offsets in its own transaction; any failure is fatal."""
+        if not repaired(self.app, Repair.FAIL_FAST):
+            return await super().commit(offsets, start_new_transaction)
+        if self.app.should_stop and not self._open_transactions():
+            # Shutting down after the final commit ended every transaction.
+            return False
+        by_transaction: dict[str, dict[TP, int]] = {}
+        for tp, offset in offsets.items():
+            by_transaction.setdefault(self._transactional_id(tp), {})[tp] = offset
+        started = self.producer._transaction_producers  # type: ignore[attr-defined]
+        missing = [tid for tid in by_transaction if tid not in started]
+        try:
+            if missing:
+                raise TransactionPoisoned(f"no open transaction for {missing}")
+            await self.producer.commit_transactions(
+                by_transaction,
+                self.app.conf.id,
+                start_new_transaction=start_new_transaction,
+            )
+        except BaseException as exc:
+            metrics.transactions_aborted.inc()
+            gate_of(self.app).poison(exc)
+            await self.app.crash(exc)
+            raise
+        metrics.transactions_committed.inc(len(by_transaction))
+        return True

@@ -1,0 +1,100 @@
+"""Every private Faust, mode and aiokafka hook our exactly-once layer overrides still exists.
+
+A Faust upgrade that renames, removes or re-signs one of these would silently switch a
+repair off; this test fails instead, naming the hook.
+"""
+
+import inspect
+
+import pytest
+from aiokafka.consumer.subscription_state import TopicPartitionState
+from faust.stores import rocksdb as rocksdb_store
+from faust.tables.recovery import Recovery
+from faust.transport import consumer as faust_consumer
+from faust.transport import producer as faust_producer
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from mode import Worker as ModeWorker
+
+from ecommerce_streams.exactly_once.consumer import CommittedEndThread, GatedConsumer
+from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
+from ecommerce_streams.exactly_once.producer import SettlingProducer
+from ecommerce_streams.exactly_once.transactions import SourceTransactionManager
+from ecommerce_streams.exactly_once.watchdog import StopNotingWorker
+from ecommerce_streams.table_recovery import CompleteRecovery
+
+OVERRIDES = [
+    (SettlingProducer, faust_aiokafka.Producer, "send_soon"),
+    (SourceTransactionManager, faust_consumer.TransactionManager, "send"),
+    (SourceTransactionManager, faust_consumer.TransactionManager, "commit"),
+    (SourceTransactionManager, faust_consumer.TransactionManager, "_start_transactions"),
+    (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "_highwaters"),
+    (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "verify_event_path"),
+    (GatedConsumer, faust_aiokafka.Consumer, "_new_consumer_thread"),
+    (GatedConsumer, faust_aiokafka.Consumer, "commit"),
+    (GatedConsumer, faust_aiokafka.Consumer, "wait_empty"),
+    (GatedConsumer, faust_aiokafka.Consumer, "on_partitions_revoked"),
+    (GatedConsumer, faust_aiokafka.Consumer, "perform_seek"),
+    (GatedConsumer, faust_aiokafka.Consumer, "_filter_tps_with_pending_acks"),
+    (GatedConsumer, faust_aiokafka.Consumer, "_filter_committable_offsets"),
+    (GatedConsumer, faust_aiokafka.Consumer, "_commit_offsets"),
+    (StopNotingWorker, ModeWorker, "_schedule_shutdown"),
+    (FreshPartitionStore, rocksdb_store.Store, "revoke_partitions"),
+    (CompleteRecovery, Recovery, "_build_offsets"),
+]
+
+#: Private members we read or call without overriding them: (class, name).
+USED = [
+    (faust_producer.ProducerBuffer, "_send_pending"),
+    (faust_aiokafka.Producer, "_transaction_producers"),
+    (faust_aiokafka.AIOKafkaConsumerThread, "_ensure_consumer"),
+    (faust_consumer.Consumer, "_unacked_messages"),
+    (faust_consumer.Consumer, "_read_offset"),
+    (faust_consumer.Consumer, "_committed_offset"),
+    (faust_consumer.Consumer, "_acked"),
+    (faust_consumer.Consumer, "_acked_index"),
+    (faust_consumer.Consumer, "_gap"),
+    (faust_consumer.Consumer, "_should_commit"),
+    (faust_consumer.Consumer, "_is_changelog_tp"),
+    (faust_consumer.Consumer, "commit_and_end_transactions"),
+    (faust_aiokafka.Consumer, "_seek"),
+    (faust_aiokafka.Consumer, "seek_to_committed"),
+    (rocksdb_store.Store, "_dbs"),
+    (rocksdb_store.Store, "_key_index"),
+    (rocksdb_store.Store, "partition_path"),
+    (TopicPartitionState, "has_valid_position"),
+]
+
+
+def source_of(klass: type) -> str:
+    """The class's source, or nothing for classes without Python source."""
+    try:
+        return inspect.getsource(klass)
+    except (OSError, TypeError):
+        return ""
+
+
+def parameters(function: object) -> list[str]:
+    """Parameter names of a function, in order."""
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ours", "base", "name"), OVERRIDES, ids=lambda v: getattr(v, "__name__", v)
+)
+def test_each_overridden_hook_exists_upstream_with_the_same_parameters(
+    ours: type, base: type, name: str
+) -> None:
+    assert name in vars(ours), f"{ours.__name__} no longer overrides {name}"
+    upstream = getattr(base, name, None)
+    assert upstream is not None, f"{base.__module__}.{base.__name__}.{name} is gone"
+    assert parameters(vars(ours)[name]) == parameters(upstream), (
+        f"{base.__name__}.{name} changed its signature"
+    )
+
+
+@pytest.mark.parametrize(("owner", "name"), USED, ids=lambda v: getattr(v, "__name__", v))
+def test_each_private_member_we_use_still_exists_upstream(owner: type, name: str) -> None:
+    sources = "".join(source_of(klass) for klass in owner.__mro__ if klass is not object)
+    assert hasattr(owner, name) or f"self.{name} =" in sources or f"{name}:" in sources, (
+        f"{owner.__module__}.{owner.__name__}.{name} is gone"
+    )
