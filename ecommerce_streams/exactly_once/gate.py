@@ -3,8 +3,8 @@
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 
 from faust.types import TP, AppT
 
@@ -78,10 +78,8 @@ class ProcessingGate:
         self._in_flight += 1
         self._idle.clear()
         try:
-            yield
-        except BaseException as exc:
-            self.poison(exc)
-            raise
+            with self._poisoned_by_failure():
+                yield
         finally:
             self._in_flight -= 1
             self.last_progress = self.last_work = time.monotonic()
@@ -97,14 +95,19 @@ class ProcessingGate:
             try:
                 await self._idle.wait()
                 self._raise_if_poisoned()
-                try:
+                with self._poisoned_by_failure():
                     yield
-                except BaseException as exc:
-                    self.poison(exc)
-                    raise
             finally:
                 self.last_progress = time.monotonic()
                 self._open.set()
+
+    @contextmanager
+    def _poisoned_by_failure(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException as exc:
+            self.poison(exc)
+            raise
 
     def poison(self, exc: BaseException) -> None:
         """Forbid every further commit in this process."""
