@@ -454,7 +454,13 @@ def render_row(index: int, run: ChaosRun) -> str:
 
 
 async def run_campaign(
-    *, runs: int, seed: int, orders: int, faults: int, ready_bound: float = DEFAULT_BOUND
+    *,
+    runs: int,
+    seed: int,
+    orders: int,
+    faults: int,
+    ready_bound: float = DEFAULT_BOUND,
+    load_seconds: float = DEFAULT_LOAD_SECONDS,
 ) -> bool:
     """Run ``runs`` random schedules on the embedded broker, one row each; True if all held."""
     import logging
@@ -475,7 +481,10 @@ async def run_campaign(
     kafka.start(timeout=BROKER_START_TIMEOUT)
     failed = 0
     try:
-        print(f"chaos: {runs} runs, {orders} orders and {faults} faults each, seed {seed}")
+        print(
+            f"chaos: {runs} runs, {orders} orders over {load_seconds:g}s and {faults} faults "
+            f"each, seed {seed}"
+        )
         print(f"  (work directory {workdir})", flush=True)
         for index in range(1, runs + 1):
             run = await run_schedule(
@@ -486,6 +495,7 @@ async def run_campaign(
                 seed=rng.randrange(1_000_000),
                 kafka=kafka,
                 ready_bound=ready_bound,
+                load_seconds=load_seconds,
                 progress=lambda line: print(f"       {line}", flush=True),
             )
             print(render_row(index, run), flush=True)

@@ -374,12 +374,27 @@ def dlq_redrive(
     help="Seconds after the last fault within which every worker must be ready "
     "and every order decided.",
 )
-def chaos(runs: int, seed: int, orders: int, faults: int, ready_bound: float) -> None:
+@click.option(
+    "--load-seconds",
+    default=60.0,
+    show_default=True,
+    help="Seconds over which each run's load is sent; faults strike in the first 80%.",
+)
+def chaos(
+    runs: int, seed: int, orders: int, faults: int, ready_bound: float, load_seconds: float
+) -> None:
     """Run randomized fault schedules under load on the embedded broker; exit 1 on any violation."""
     from ecommerce_streams.chaos import run_campaign
 
     held = asyncio.run(
-        run_campaign(runs=runs, seed=seed, orders=orders, faults=faults, ready_bound=ready_bound)
+        run_campaign(
+            runs=runs,
+            seed=seed,
+            orders=orders,
+            faults=faults,
+            ready_bound=ready_bound,
+            load_seconds=load_seconds,
+        )
     )
     sys.exit(0 if held else 1)
 
