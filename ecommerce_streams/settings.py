@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     stall_timeout_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="A worker whose event or commit makes no progress this long exits.",
+        description="A worker whose event or commit makes no progress this long exits (twice "
+        "this long for a rebalance or recovery that processes and restores nothing).",
     )
     rocksdb_write_buffer_bytes: int = Field(
         default=4 * 1024**2,
