@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ecommerce_streams.harness import Deployment, WorkerProcess
 from ecommerce_streams.views import partition_of
-from tests.web_client import poll, post, post_events, scrape, total
+from tests.web_client import poll, post, post_events, problem_of, scrape, total
 from tests.web_deployment import running
 from tests.web_events import order_placed, payment_authorized, stock_received, unique
 
@@ -48,15 +48,6 @@ async def shop(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         [worker],
     ):
         yield OneWorker(deployment, worker)
-
-
-def problem_of(status: int, headers: Any, body: bytes) -> dict[str, Any]:
-    """The problem+json document of an error answer, checked for its required members."""
-    assert headers["Content-Type"].startswith("application/problem+json")
-    problem = orjson.loads(body)
-    assert problem["status"] == status
-    assert {"type", "title", "detail"} <= problem.keys()
-    return problem
 
 
 async def test_an_order_posted_with_its_stock_and_payment_shows_up_confirmed(
@@ -252,7 +243,9 @@ authorizations = st.sampled_from([f"Bearer {TOKEN}"] * 4 + [None, "Bearer", "Bea
 
 def post_blocking(url: str, body: bytes, authorization: str | None) -> int:
     """POST with the standard library (hypothesis drives plain functions) and return the status."""
-    request = urllib.request.Request(f"{url}/events", data=body, method="POST")
+    request = urllib.request.Request(
+        f"{url}/events", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     if authorization is not None:
         request.add_header("Authorization", authorization)
     try:

@@ -104,7 +104,7 @@ async def test_stock_owned_by_worker_b_is_answered_correctly_through_worker_a(
 
 
 @pytest.mark.parametrize(("page", "table"), [("orders", "orders"), ("inventory", "stock")])
-async def test_an_unknown_key_is_a_404_json_answer_from_its_owner_or_through_it(
+async def test_an_unknown_key_is_a_404_problem_from_its_owner_or_through_it(
     shop: TwoWorkers, page: str, table: str
 ) -> None:
     on_a = await owned_partitions(shop.a, table)
@@ -114,8 +114,8 @@ async def test_an_unknown_key_is_a_404_json_answer_from_its_owner_or_through_it(
     for key in (local, remote):
         status, content_type, body = await get_json(f"{shop.a.url}/{page}/{key}")
 
-        assert (status, content_type) == (404, "application/json")
-        assert key in body["error"]
+        assert (status, content_type) == (404, "application/problem+json")
+        assert key in body["detail"]
 
 
 async def test_the_faust_table_dump_is_not_served(shop: TwoWorkers) -> None:
@@ -144,5 +144,5 @@ async def test_a_key_whose_owner_died_is_a_503_to_retry_not_a_server_error(
         aiohttp.ClientSession() as session,
         session.get(f"{shop.a.url}/orders/{order_id}") as response,
     ):
-        assert (response.status, response.content_type) == (503, "application/json")
+        assert (response.status, response.content_type) == (503, "application/problem+json")
         assert response.headers["Retry-After"] == "1"
