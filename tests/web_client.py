@@ -18,6 +18,13 @@ Samples = Mapping[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 JSON_BODY = {"Content-Type": "application/json"}
+SIMPLE_CONTENT_TYPES = (
+    None,
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+)
+"""None, and the bodies a browser posts cross-origin without a preflight (a form's)."""
 
 
 async def post(

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from ecommerce_streams.app import app
-from tests.web_client import exchange, problem_of, raw_request
+from tests.web_client import SIMPLE_CONTENT_TYPES, exchange, problem_of, raw_request
 from tests.web_events import stock_received
 
 Answer = tuple[int, Mapping[str, str], bytes]
@@ -143,14 +143,7 @@ async def test_a_valid_id_passes_the_guard_to_its_view(local_web: str) -> None:
 
 @pytest.mark.parametrize(
     "content_type",
-    [
-        None,
-        "text/plain",
-        "multipart/form-data; boundary=x",
-        "application/x-www-form-urlencoded",
-        "application/json; charset=latin-1",
-        "application/jsonx",
-    ],
+    [*SIMPLE_CONTENT_TYPES, "application/json; charset=latin-1", "application/jsonx"],
 )
 async def test_events_not_sent_as_application_json_are_a_415(
     local_web: str, content_type: str | None
