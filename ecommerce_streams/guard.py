@@ -118,6 +118,14 @@ class Guard:
                 ),
                 request_id,
             )
+        if response.status < 400:
+            logger.debug(
+                "%s %r answered %d [request %s]",
+                request.method,
+                request.raw_path,
+                response.status,
+                request_id,
+            )
         response.headers[REQUEST_ID_HEADER] = request_id
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Cache-Control", "no-store")
@@ -157,7 +165,8 @@ class Guard:
         """
         if endpoint.accepts is None:
             return
-        if request.content_type != endpoint.accepts or request.charset not in (None, "utf-8"):
+        charset = (request.charset or "utf-8").lower()
+        if request.content_type != endpoint.accepts or charset != "utf-8":
             raise Problem(
                 415,
                 "unsupported-media-type",

@@ -172,9 +172,13 @@ async def test_events_declared_larger_than_the_limit_are_a_413_before_being_read
     problem_of(413, headers, body)
 
 
-async def test_events_sent_as_json_reach_validation(local_web: str) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8"],
+)
+async def test_events_sent_as_json_reach_validation(local_web: str, content_type: str) -> None:
     status, headers, body = await send(
-        local_web, "POST", "/events", {"Content-Type": "application/json; charset=utf-8"}, b"[]"
+        local_web, "POST", "/events", {"Content-Type": content_type}, b"[]"
     )
 
     assert status == 400
