@@ -263,3 +263,18 @@ async def test_metrics_report_no_table_key_estimate(local_web: str) -> None:
     assert status == 200
     assert b"es_consumer_lag" in body
     assert b"es_table_keys" not in body
+
+
+async def test_every_served_route_is_declared_to_the_guard(local_web: str) -> None:
+    served = {resource.canonical for resource in app.web.web_app.router.resources()}
+
+    assert served == set(app.guard.endpoints)
+    assert served == {
+        "/health",
+        "/ready",
+        "/metrics",
+        "/events",
+        "/orders/{order_id}",
+        "/inventory/{sku}",
+    }
+    assert app.guard in app.web.web_app.middlewares
