@@ -81,6 +81,7 @@ HTTP_DETAILS = {
 }
 """What the server's own refusals mean; never the request's text, which may be hostile."""
 PASSED_HEADERS = ("Allow", "Retry-After")
+"""Headers of a refusal, or of an owner's answer, that are passed on to the client."""
 
 
 def http_problem(status: int, headers: Mapping[str, str] | None = None) -> Problem:

@@ -28,7 +28,7 @@ from yarl import URL
 
 from ecommerce_streams.app import app, settings
 from ecommerce_streams.guard import REQUEST_ID, SHOP_DATA
-from ecommerce_streams.problems import REQUEST_ID_HEADER, Problem
+from ecommerce_streams.problems import PASSED_HEADERS, REQUEST_ID_HEADER, Problem
 from tables.orders import orders
 from tables.stock import stock
 
@@ -96,11 +96,9 @@ async def forward(view: View, request: Request, url: URL, key: str) -> Response:
         raise _retry(
             "owner-unavailable", "Owner unavailable", f"the worker that owns {key} does not answer"
         ) from None
-    return view.bytes(
-        body,
-        status=reply.status,
-        headers={"Content-Type": reply.headers.get("Content-Type", "application/json")},
-    )
+    relayed = {name: reply.headers[name] for name in PASSED_HEADERS if name in reply.headers}
+    relayed["Content-Type"] = reply.headers.get("Content-Type", "application/json")
+    return view.bytes(body, status=reply.status, headers=relayed)
 
 
 def _retry(kind: str, title: str, detail: str) -> Problem:
