@@ -63,18 +63,19 @@ async def read_body(request: Request, limit: int) -> bytes:
     abandoned as soon as it grows past the limit (chunked uploads declare no size).
     """
     if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit)
+        raise body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(READ_CHUNK_BYTES):
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise body_too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(limit: int) -> Problem:
+def body_too_large(limit: int) -> Problem:
+    """The 413 problem for a body over ``limit`` bytes."""
     return Problem(
         413, "body-too-large", "Request body too large", f"the body may be at most {limit} bytes"
     )

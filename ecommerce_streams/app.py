@@ -1,7 +1,10 @@
 """The Faust application: one object, configured from the environment."""
 
+from collections.abc import Callable
+
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.web import View
 
 from ecommerce_streams.exactly_once import (
     ExactlyOnceTransport,
@@ -9,6 +12,8 @@ from ecommerce_streams.exactly_once import (
     StopNotingWorker,
     parse_repairs,
 )
+from ecommerce_streams.guard import Endpoint, Guard
+from ecommerce_streams.http_server import ShopWeb
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.table_recovery import ShopTableManager
 
@@ -19,6 +24,16 @@ class ShopApp(faust.App):
     exactly_once_repairs: frozenset[Repair] = frozenset(Repair)
     #: RocksDB options every table store opens its databases with.
     rocksdb_options: dict[str, int] = {}
+    #: The checks every HTTP request passes (set from the settings by ``create_app``).
+    guard: Guard
+
+    def endpoint(self, path: str, endpoint: Endpoint) -> Callable[[type[View]], type[View]]:
+        """Serve a view at ``path`` behind the guard, with the checks ``endpoint`` asks for."""
+        self.guard.declare(path, endpoint)
+        return self.page(path)
+
+    def _new_web(self) -> ShopWeb:
+        return ShopWeb(self, self.guard)
 
     def _new_transport(self) -> faust_aiokafka.Transport:
         return self._transport_class(self.conf.broker_consumer, self)
@@ -47,7 +62,6 @@ def create_app(settings: Settings) -> ShopApp:
         web_bind=settings.web_host,
         canonical_url=settings.web_advertised_url
         or f"http://{settings.web_host}:{settings.web_port}",
-        web_tables_enabled=False,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         topic_allow_declare=True,
@@ -63,6 +77,11 @@ def create_app(settings: Settings) -> ShopApp:
         key_serializer="raw",
         value_serializer="raw",
         logging_config=None,
+    )
+    shop.guard = Guard(
+        token=settings.api_token,
+        token_on_reads=settings.api_token_on_reads,
+        max_body_bytes=settings.max_body_bytes,
     )
     shop.exactly_once_repairs = parse_repairs(settings.exactly_once_repairs)
     shop.rocksdb_options = {

@@ -18,10 +18,11 @@ from aiokafka.structs import RecordMetadata
 from faust.web import Request, Response, View
 
 from ecommerce_streams import metrics
-from ecommerce_streams.admission import InflightLimit, read_body, require_bearer
+from ecommerce_streams.admission import InflightLimit, read_body
 from ecommerce_streams.app import app, settings
 from ecommerce_streams.event_batch import SourceEvent, read_batch
-from ecommerce_streams.problems import Problem, respond
+from ecommerce_streams.guard import Access, Endpoint
+from ecommerce_streams.problems import Problem
 from ecommerce_streams.topic_names import TopicNames
 
 logger = logging.getLogger(__name__)
@@ -110,19 +111,15 @@ async def _stop_producer(sender: Any, **kwargs: Any) -> None:
     await producer.stop()
 
 
-@app.page("/events")
+@app.endpoint("/events", Endpoint(Access.WRITE, accepts="application/json"))
 class Events(View):
     """Ingestion of orders, payments and stock movements."""
 
     async def post(self, request: Request) -> Response:
-        """202 with each event's topic, partition and offset, or a problem+json error."""
-        try:
-            with inflight.admit():
-                require_bearer(request.headers.get("Authorization"), settings.api_token)
-                events = read_batch(await read_body(request, settings.max_body_bytes))
-                receipts = await producer.publish(events)
-        except Problem as problem:
-            return respond(self, problem)
+        """202 with each event's topic, partition and offset; errors are raised as problems."""
+        with inflight.admit():
+            events = read_batch(await read_body(request, settings.max_body_bytes))
+            receipts = await producer.publish(events)
         for event in events:
             metrics.events_ingested.labels(event.topic, event.envelope.event_type).inc()
         return self.json(

@@ -2,12 +2,14 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import orjson
-from faust.web import Response, View
+from aiohttp import web
 
 PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "X-Request-Id"
 TYPE_PREFIX = "urn:ecommerce-streams:problem:"
 
 
@@ -32,6 +34,7 @@ class Problem(Exception):
         *,
         errors: Sequence[FieldError] = (),
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
@@ -40,10 +43,15 @@ class Problem(Exception):
         self.detail = detail
         self.errors = tuple(errors)
         self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
 
     def body(self) -> dict[str, Any]:
-        """The problem+json document (``errors`` only when there are field errors)."""
+        """The problem+json document: extension members, then the standard ones.
+
+        ``errors`` is there only when there are field errors.
+        """
         document: dict[str, Any] = {
+            **self.extensions,
             "type": f"{TYPE_PREFIX}{self.kind}",
             "title": self.title,
             "status": self.status,
@@ -56,11 +64,39 @@ class Problem(Exception):
         return document
 
 
-def respond(view: View, problem: Problem) -> Response:
-    """The HTTP response that carries ``problem``."""
-    return view.bytes(
-        orjson.dumps(problem.body()),
+def problem_response(problem: Problem, request_id: str) -> web.Response:
+    """The HTTP response that carries ``problem``, naming the request it answers."""
+    return web.Response(
+        body=orjson.dumps({**problem.body(), "request_id": request_id}),
         content_type=PROBLEM_JSON,
         status=problem.status,
-        headers=problem.headers,
+        headers={**problem.headers, REQUEST_ID_HEADER: request_id},
+    )
+
+
+HTTP_DETAILS = {
+    400: "the request is not valid HTTP/1.1, or a line of it is too long",
+    404: "no endpoint is served at this path",
+    405: "the endpoint does not take this method",
+}
+"""What the server's own refusals mean; never the request's text, which may be hostile."""
+PASSED_HEADERS = ("Allow", "Retry-After")
+"""Headers of a refusal, or of an owner's answer, that are passed on to the client."""
+
+
+def http_problem(status: int, headers: Mapping[str, str] | None = None) -> Problem:
+    """The problem for a bare HTTP ``status`` (the server's own refusals), by its reason phrase.
+
+    Of ``headers`` (the refusal's own) only those a client needs, such as Allow, are kept.
+    """
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return Problem(
+        status,
+        phrase.lower().replace(" ", "-"),
+        phrase,
+        HTTP_DETAILS.get(status, phrase),
+        headers={name: headers[name] for name in PASSED_HEADERS if name in (headers or {})},
     )

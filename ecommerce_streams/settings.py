@@ -84,7 +84,11 @@ class Settings(BaseSettings):
         description="RocksDB block cache per table partition (Faust's default is 2 GiB).",
     )
     api_token: str | None = Field(
-        default=None, description="Bearer token required by POST /events."
+        default=None, description="Bearer token required by POST /events (unset: open)."
+    )
+    api_token_on_reads: bool = Field(
+        default=False,
+        description="Require ES_API_TOKEN on GET /orders and GET /inventory too.",
     )
     max_body_bytes: int = Field(default=1_048_576, description="Largest POST /events body.")
     max_inflight_requests: int = Field(

@@ -1,10 +1,15 @@
 """HTTP endpoints every worker serves: health and readiness."""
 
+import logging
 from typing import Any
 
 from faust.web import Request, Response, View
 
 from ecommerce_streams.app import app
+from ecommerce_streams.guard import OPERATIONS
+from ecommerce_streams.problems import Problem
+
+logger = logging.getLogger(__name__)
 
 
 def readiness() -> dict[str, Any]:
@@ -34,11 +39,16 @@ def changelogs_in_metadata() -> bool:
     (``consumer_metadata_max_age_ms``) and rebalance; an event that writes a table in
     that window crashes the worker with PartitionsMismatch (``Table``'s source check).
     A changelog missing from the snapshot (None) is not checked, so it is harmless.
+    Before the Kafka consumer has joined its group it has no coordinator, hence no
+    snapshot, and Faust's ``topic_partitions`` raises AttributeError: not yet.
     """
-    return all(
-        app.consumer.topic_partitions(table.changelog_topic_name) != 0
-        for table in app.tables.values()
-    )
+    try:
+        return all(
+            app.consumer.topic_partitions(table.changelog_topic_name) != 0
+            for table in app.tables.values()
+        )
+    except AttributeError:  # consumer._coordinator is None until the group is joined
+        return False
 
 
 def is_ready(state: dict[str, Any]) -> bool:
@@ -51,7 +61,7 @@ def is_ready(state: dict[str, Any]) -> bool:
     )
 
 
-@app.page("/health")
+@app.endpoint("/health", OPERATIONS)
 class Health(View):
     """Liveness: the process serves HTTP."""
 
@@ -60,11 +70,33 @@ class Health(View):
         return self.json({"status": "ok"})
 
 
-@app.page("/ready")
+@app.endpoint("/ready", OPERATIONS)
 class Ready(View):
     """Readiness: 503 until the worker has its assignment and its tables are recovered."""
 
     async def get(self, request: Request) -> Response:
-        """200 with the readiness facts, or 503 with the same facts."""
-        state = readiness()
-        return self.json(state, status=200 if is_ready(state) else 503)
+        """200 with the readiness facts, or a 503 problem carrying the same facts.
+
+        Faust's state is read while it starts and rebalances; whatever fails to read
+        then means "not ready" too, never a server error.
+        """
+        try:
+            state = readiness()
+        except Exception:
+            logger.exception("readiness could not be read")
+            raise not_ready("the worker's state cannot be read yet", {}) from None
+        if not is_ready(state):
+            raise not_ready("the worker is starting, rebalancing or recovering its tables", state)
+        return self.json(state)
+
+
+def not_ready(detail: str, state: dict[str, Any]) -> Problem:
+    """The 503 answer of ``/ready``, with what is known of the worker's state."""
+    return Problem(
+        503,
+        "not-ready",
+        "Not ready",
+        f"{detail}; retry",
+        headers={"Retry-After": "1"},
+        extensions=state,
+    )

@@ -1,5 +1,6 @@
 """POST /events on a worker that requires a token: 202 once stored, problem+json otherwise."""
 
+import asyncio
 import copy
 import json
 import urllib.error
@@ -16,7 +17,17 @@ from hypothesis import strategies as st
 
 from ecommerce_streams.harness import Deployment, WorkerProcess
 from ecommerce_streams.views import partition_of
-from tests.web_client import poll, post, post_events, scrape, total
+from tests.web_client import (
+    SIMPLE_CONTENT_TYPES,
+    exchange,
+    poll,
+    post,
+    post_events,
+    problem_of,
+    raw_request,
+    scrape,
+    total,
+)
 from tests.web_deployment import running
 from tests.web_events import order_placed, payment_authorized, stock_received, unique
 
@@ -48,15 +59,6 @@ async def shop(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIt
         [worker],
     ):
         yield OneWorker(deployment, worker)
-
-
-def problem_of(status: int, headers: Any, body: bytes) -> dict[str, Any]:
-    """The problem+json document of an error answer, checked for its required members."""
-    assert headers["Content-Type"].startswith("application/problem+json")
-    problem = orjson.loads(body)
-    assert problem["status"] == status
-    assert {"type", "title", "detail"} <= problem.keys()
-    return problem
 
 
 async def test_an_order_posted_with_its_stock_and_payment_shows_up_confirmed(
@@ -125,6 +127,26 @@ async def test_a_batch_with_a_bad_field_is_a_400_naming_the_path_and_stores_noth
     ]
     [before_receipt], [after_receipt] = first["accepted"], after["accepted"]
     assert after_receipt["partition"] == before_receipt["partition"]
+    assert after_receipt["offset"] == before_receipt["offset"] + 1  # nothing in between
+
+
+@pytest.mark.parametrize("content_type", SIMPLE_CONTENT_TYPES)
+async def test_events_not_sent_as_application_json_are_a_415_and_store_nothing(
+    shop: OneWorker, content_type: str | None
+) -> None:
+    sku = unique("SKU")
+    _, _, first = await post_events(shop.url, stock_received(sku), token=TOKEN)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    request = raw_request("POST", "/events", headers, orjson.dumps(stock_received(sku)))
+
+    status, response_headers, answer = await asyncio.to_thread(exchange, shop.url, request)
+    _, _, after = await post_events(shop.url, stock_received(sku), token=TOKEN)
+
+    assert status == 415
+    problem_of(415, response_headers, answer)
+    [before_receipt], [after_receipt] = first["accepted"], after["accepted"]
     assert after_receipt["offset"] == before_receipt["offset"] + 1  # nothing in between
 
 
@@ -252,7 +274,9 @@ authorizations = st.sampled_from([f"Bearer {TOKEN}"] * 4 + [None, "Bearer", "Bea
 
 def post_blocking(url: str, body: bytes, authorization: str | None) -> int:
     """POST with the standard library (hypothesis drives plain functions) and return the status."""
-    request = urllib.request.Request(f"{url}/events", data=body, method="POST")
+    request = urllib.request.Request(
+        f"{url}/events", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     if authorization is not None:
         request.add_header("Authorization", authorization)
     try:

@@ -1,4 +1,4 @@
-"""GET /metrics: Prometheus text whose counters, lag and table sizes follow the load."""
+"""GET /metrics: Prometheus text whose counters and lag follow the load."""
 
 from collections.abc import AsyncIterator, Iterable
 
@@ -62,5 +62,4 @@ async def test_metrics_parse_and_their_counters_move_as_load_flows(
     assert total(after, "es_transactions_aborted_total") == 0
     lag_samples = {dict(labels).get("topic") for name, labels in after if name == "es_consumer_lag"}
     assert set(sources) <= lag_samples
-    assert total(after, "es_table_keys", table="orders") >= len(sent.order_ids)
-    assert total(after, "es_table_keys", table="stock") >= profile.skus
+    assert not any(name == "es_table_keys" for name, _ in after)  # it counted writes, not keys

@@ -1,15 +1,25 @@
-"""Table views on two workers: any worker answers for any key, unknown keys are 404 JSON."""
+"""Table views on two workers: any worker answers for any key; errors are problem documents."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 
 from ecommerce_streams.harness import Deployment, WorkerProcess
-from ecommerce_streams.views import partition_of
-from tests.web_client import get_json, poll, post_events
+from ecommerce_streams.views import ROUTED_HEADER, partition_of
+from tests.web_client import (
+    eventually,
+    exchange,
+    get_json,
+    poll,
+    post_events,
+    problem_of,
+    raw_request,
+)
 from tests.web_deployment import running
 from tests.web_events import order_placed, stock_received, unique
 
@@ -104,7 +114,7 @@ async def test_stock_owned_by_worker_b_is_answered_correctly_through_worker_a(
 
 
 @pytest.mark.parametrize(("page", "table"), [("orders", "orders"), ("inventory", "stock")])
-async def test_an_unknown_key_is_a_404_json_answer_from_its_owner_or_through_it(
+async def test_an_unknown_key_is_a_404_problem_from_its_owner_or_through_it(
     shop: TwoWorkers, page: str, table: str
 ) -> None:
     on_a = await owned_partitions(shop.a, table)
@@ -114,15 +124,85 @@ async def test_an_unknown_key_is_a_404_json_answer_from_its_owner_or_through_it(
     for key in (local, remote):
         status, content_type, body = await get_json(f"{shop.a.url}/{page}/{key}")
 
-        assert (status, content_type) == (404, "application/json")
-        assert key in body["error"]
+        assert (status, content_type) == (404, "application/problem+json")
+        assert key in body["detail"]
 
 
-async def test_the_faust_table_dump_is_not_served(shop: TwoWorkers) -> None:
-    async with aiohttp.ClientSession() as session:
-        for path in ("/table/", "/table/orders", "/table/orders/anything"):
-            async with session.get(f"{shop.a.url}{path}") as response:
-                assert response.status == 404, path
+async def send(
+    worker: WorkerProcess, target: str, headers: Mapping[str, str] | None = None
+) -> tuple[int, Mapping[str, str], bytes]:
+    """GET ``target`` exactly as written (no client normalises it) from ``worker``."""
+    return await asyncio.to_thread(exchange, worker.url, raw_request("GET", target, headers))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/table/", "/table/orders", "/router/", "/router/topics", "/router/orders/anything/", "/"],
+)
+async def test_faust_built_in_pages_are_not_served(shop: TwoWorkers, path: str) -> None:
+    status, headers, body = await send(shop.a, path)
+
+    assert status == 404
+    problem_of(404, headers, body)
+
+
+@pytest.mark.parametrize(
+    "path", ["/orders/..%2Fmetrics", "/inventory/..%2Fhealth", "/orders/..%2F..%2Frouter%2F"]
+)
+async def test_an_id_that_decodes_to_a_path_is_a_400_not_another_endpoints_body(
+    shop: TwoWorkers, path: str
+) -> None:
+    for worker in (shop.a, shop.b):
+        status, headers, body = await send(worker, path)
+
+        assert status == 400
+        assert problem_of(400, headers, body)["type"].endswith(":invalid-identifier")
+
+
+@pytest.mark.parametrize("suffix", ["%3Fx%3D1", "%23x", "%00", "%E2%80%AE"])
+async def test_a_key_with_a_query_fragment_nul_or_bidi_suffix_is_a_400_not_the_keys_state(
+    shop: TwoWorkers, suffix: str
+) -> None:
+    order_id = await post_until_owned_by(
+        shop.b, shop.a, "orders", lambda key: order_placed(key, "SKU-VIEW"), "ord"
+    )
+    await poll(f"{shop.a.url}/orders/{order_id}", lambda status, _: status == 200)
+
+    status, headers, body = await send(shop.a, f"/orders/{order_id}{suffix}")
+
+    assert status == 400
+    problem_of(400, headers, body)
+    assert order_id.encode() not in body
+
+
+async def test_a_client_sending_the_routing_header_never_gets_a_404_for_a_key_that_exists(
+    shop: TwoWorkers,
+) -> None:
+    order_id = await post_until_owned_by(
+        shop.b, shop.a, "orders", lambda key: order_placed(key, "SKU-VIEW"), "ord"
+    )
+    await poll(f"{shop.a.url}/orders/{order_id}", lambda status, _: status == 200)
+
+    at_owner = await send(shop.b, f"/orders/{order_id}", {ROUTED_HEADER: "1"})
+    elsewhere = await send(shop.a, f"/orders/{order_id}", {ROUTED_HEADER: "1"})
+
+    assert at_owner[0] == 200
+    assert orjson.loads(at_owner[2])["order_id"] == order_id
+    assert elsewhere[0] == 503  # a forwarded request that missed the owner: retry, not 404
+    assert problem_of(*elsewhere)["type"].endswith(":owner-moving")
+
+
+async def test_the_key_dot_dot_is_a_key_through_either_worker(shop: TwoWorkers) -> None:
+    status, _, _ = await post_events(shop.a.url, stock_received("..", qty=3))
+    assert status == 202
+
+    for worker in (shop.a, shop.b):  # one owns "..", the other forwards it
+        _, _, body = await eventually(
+            lambda worker=worker: send(worker, "/inventory/%2E%2E"),
+            lambda answer: answer[0] == 200,
+        )
+
+        assert orjson.loads(body) == {"sku": "..", "on_hand": 3, "reserved": 0, "available": 3}
 
 
 def keys() -> Iterator[str]:
@@ -144,5 +224,5 @@ async def test_a_key_whose_owner_died_is_a_503_to_retry_not_a_server_error(
         aiohttp.ClientSession() as session,
         session.get(f"{shop.a.url}/orders/{order_id}") as response,
     ):
-        assert (response.status, response.content_type) == (503, "application/json")
+        assert (response.status, response.content_type) == (503, "application/problem+json")
         assert response.headers["Retry-After"] == "1"
