@@ -7,6 +7,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web import View
 
 from ecommerce_streams.exactly_once import (
+    CachedTable,
     ExactlyOnceTransport,
     Repair,
     StopNotingWorker,
@@ -22,6 +23,8 @@ class ShopApp(faust.App):
     """Faust app wired to the exactly-once transport for both consuming and producing."""
 
     exactly_once_repairs: frozenset[Repair] = frozenset(Repair)
+    #: Events a commit may wait for while the agents' input never drains.
+    commit_max_events: int = 1000
     #: RocksDB options every table store opens its databases with.
     rocksdb_options: dict[str, int] = {}
     #: The checks every HTTP request passes (set from the settings by ``create_app``).
@@ -54,6 +57,7 @@ def create_app(settings: Settings) -> ShopApp:
         broker=f"kafka://{settings.bootstrap}",
         store="fresh-rocksdb://",
         TableManager=ShopTableManager,
+        Table=CachedTable,
         Worker=StopNotingWorker,
         processing_guarantee=settings.processing_guarantee,
         datadir=str(settings.datadir),
@@ -84,6 +88,7 @@ def create_app(settings: Settings) -> ShopApp:
         max_body_bytes=settings.max_body_bytes,
     )
     shop.exactly_once_repairs = parse_repairs(settings.exactly_once_repairs)
+    shop.commit_max_events = settings.commit_max_events
     shop.rocksdb_options = {
         "write_buffer_size": settings.rocksdb_write_buffer_bytes,
         "max_write_buffer_number": 2,

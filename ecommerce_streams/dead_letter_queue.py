@@ -31,7 +31,7 @@ from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.verify.reading import TopicReader
 from models.dead_letter import DeadLetter
 from models.envelope import InvalidEvent, decode_event
-from models.redrive import Redrive
+from models.redrive import REDRIVEN_HEADER, Redrive
 
 PREVIEW_CHARS = 60
 ERROR_CHARS = 100
@@ -224,7 +224,10 @@ async def redrive(
             for resend in resends:
                 letter = resend.queued.letter
                 sent = await producer.send_and_wait(
-                    letter.source_topic, resend.value, key=resend.key
+                    letter.source_topic,
+                    resend.value,
+                    key=resend.key,
+                    headers=[(REDRIVEN_HEADER, resend.queued.id.encode())],
                 )
                 record = Redrive(
                     letter=resend.queued.id,

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from faust.types import EventT
 
 from ecommerce_streams import metrics, topics
+from ecommerce_streams.app import app
+from ecommerce_streams.exactly_once import outbox
 from models.dead_letter import DeadLetter
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,7 @@ async def send_dead_letter(event: EventT, *, stage: str, error: str, category: s
         stage=stage,
         failed_at=datetime.fromtimestamp(message.timestamp, UTC),
     )
-    await topics.dead_letters.send(key=message.key, value=letter.to_bytes())
+    await outbox.send(app, topics.dead_letters, message.key, letter.to_bytes())
     metrics.dead_letters_sent.labels(stage, message.topic, category).inc()
     logger.info(
         "dead letter %s[%s]@%s (%s): %s",

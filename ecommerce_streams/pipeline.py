@@ -14,7 +14,7 @@ from faust.types import EventT, StreamT
 from ecommerce_streams import metrics, topics
 from ecommerce_streams.app import app
 from ecommerce_streams.dead_letters import send_dead_letter
-from ecommerce_streams.exactly_once import process_event
+from ecommerce_streams.exactly_once import gate_of, outbox, process_event
 from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
 from models.refusal import Refused
 from tables import seen
@@ -24,6 +24,7 @@ Decide = Callable[[Envelope], Iterable[Envelope]]
 
 async def run_stage(stream: StreamT, *, stage: str, decide: Decide) -> None:
     """Apply every event of an agent's stream exactly once, each as one unit of work."""
+    gate_of(app).watch_input(stream.channel.queue)
     async for event in stream.noack().events():
         await process_event(app, event, partial(apply_event, event, stage=stage, decide=decide))
 
@@ -47,7 +48,8 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
             category="misrouted",
         )
         return
-    if seen.is_duplicate(stage, envelope.event_id, event):
+    guarded = seen.guards(message, exactly_once=app.in_transaction)
+    if guarded and seen.is_duplicate(stage, envelope.event_id, event):
         metrics.duplicates_dropped.labels(stage, message.topic).inc()
         return
     try:
@@ -55,7 +57,8 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
     except Refused as refused:
         await set_aside(event, stage=stage, error=refused.reason, category="refused")
         return
-    seen.remember(stage, envelope.event_id, event)
+    if guarded:
+        seen.remember(stage, envelope.event_id, event)
     await publish(derived)
     metrics.events_processed.labels(stage, message.topic, envelope.event_type).inc()
     if derived:
@@ -79,6 +82,9 @@ async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> 
 async def publish(derived: Iterable[Envelope]) -> None:
     """Send each derived event to its topic, keyed by its payload's partition key."""
     for envelope in derived:
-        await topics.destination(envelope.data).send(
-            key=envelope.data.key.encode(), value=encode_event(envelope)
+        await outbox.send(
+            app,
+            topics.destination(envelope.data),
+            envelope.data.key.encode(),
+            encode_event(envelope),
         )

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     commit_interval_seconds: float = Field(
         default=0.5, gt=0, description="Offset/transaction commit interval (latency vs throughput)."
     )
+    commit_max_events: int = Field(
+        default=1000,
+        ge=1,
+        description="Events a commit waits for at most while the input never drains.",
+    )
     producer_linger_seconds: float = Field(
         default=0.02,
         ge=0,

@@ -8,6 +8,9 @@ from pydantic import Field
 from models.base import Record
 from models.fields import UtcDatetime
 
+#: Header a redriven message carries, so its stage checks its event id even on an internal topic.
+REDRIVEN_HEADER = "es-redriven"
+
 
 class Redrive(Record):
     """Which dead letter was resent, where the resent message landed, and whether it was fixed."""

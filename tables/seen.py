@@ -8,9 +8,10 @@ and that keeps each deletion in the same transaction as the event that triggered
 RocksDB's TTL option is never used: it drops live entries at compaction.
 """
 
-from faust.types import EventT
+from faust.types import EventT, Message
 
 from ecommerce_streams.app import app, settings
+from models.redrive import REDRIVEN_HEADER
 
 seen = app.Table(
     "seen",
@@ -21,6 +22,26 @@ seen = app.Table(
 )
 
 _next_purge_at: dict[int, float] = {}
+
+
+def guards(message: Message, *, exactly_once: bool) -> bool:
+    """Whether a duplicate of this message can arrive, so its event id must be checked.
+
+    Shops and redrives can send an event twice; the agents' own outputs, committed in
+    the transaction of their input, cannot under exactly-once, so internal hops skip
+    the table (at-least-once can repeat them, and checks everything).
+    """
+    if not exactly_once or message.topic in settings.topics.sources():
+        return True
+    return any(key == REDRIVEN_HEADER for key, _ in _header_items(message.headers))
+
+
+def _header_items(headers: object) -> list[tuple[str, object]]:
+    if not headers:
+        return []
+    if isinstance(headers, dict):
+        return list(headers.items())
+    return list(headers)  # type: ignore[call-overload]
 
 
 def seen_key(stage: str, event_id: object) -> str:

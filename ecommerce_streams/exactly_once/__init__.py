@@ -99,8 +99,10 @@ from ecommerce_streams.exactly_once.repairs import Repair, parse_repairs, repair
 from ecommerce_streams.exactly_once.transport import ExactlyOnceTransport
 from ecommerce_streams.exactly_once.units import process_event
 from ecommerce_streams.exactly_once.watchdog import StopNotingWorker, Watchdog, exit_when_stuck
+from ecommerce_streams.exactly_once.write_cache import CachedTable
 
 __all__ = [
+    "CachedTable",
     "ExactlyOnceTransport",
     "FreshPartitionStore",
     "ProcessingGate",

@@ -10,12 +10,17 @@ from aiokafka.errors import IllegalStateError
 from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+from mode import Service
 
 from ecommerce_streams.exactly_once.gate import gate_of
+from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 logger = logging.getLogger(__name__)
+
+#: The longest a fetch waits at the broker for records to become visible.
+FETCH_MAX_WAIT_MS = 100
 
 
 class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -27,6 +32,14 @@ class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
     and updates empty tables. ``end_offsets`` asks the broker, which answers the
     last stable offset for a read-committed consumer.
     """
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # Faust long-polls for 1.5 s. The broker usually answers a read_committed fetch
+        # as soon as a commit makes records visible, but not always (about one commit in
+        # ten here): then a hop waited the whole poll. Commits now come every few ms.
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        return consumer
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         return await self._ensure_consumer().end_offsets(partitions)
@@ -60,6 +73,15 @@ class GatedConsumer(faust_aiokafka.Consumer):
             return super()._new_consumer_thread()
         return CommittedEndThread(self, loop=self.loop, beacon=self.beacon)
 
+    @Service.task
+    async def _commit_on_drain(self) -> None:
+        """Commit as soon as the agents have drained their input (Faust's timer bounds it)."""
+        gate = gate_of(self.app)
+        while not self.should_stop:
+            await gate.commit_wanted()
+            if self.in_transaction and repaired(self.app, Repair.COMMIT_ON_DRAIN):
+                await self.commit()
+
     async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
         """Commit acknowledged offsets between units of work, after changelogs settle."""
         if not self.in_transaction or not repaired(self.app, Repair.COMMIT_GATE):
@@ -68,6 +90,7 @@ class GatedConsumer(faust_aiokafka.Consumer):
             producer = self.app.producer
             if isinstance(producer, SettlingProducer):
                 await producer.settle()  # 2.
+            await outbox_of(self.app).flush()  # 2.
             # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit,
             # 5. Faust's on_commit after it returns
             return await super().commit(topics, start_new_transaction=start_new_transaction)

@@ -5,6 +5,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from faust.types import TP, AppT
 
@@ -37,10 +38,30 @@ class ProcessingGate:
         self.stop_requested_at: float | None = None
         #: Per source partition, the offset after the last event processed to the end.
         self.processed: dict[TP, int] = {}
+        #: The input queues of the agents' streams: all empty means the input drained.
+        self._inputs: list[Any] = []
+        self._commit_wanted = asyncio.Event()
+        #: Events processed since the last commit.
+        self.uncommitted = 0
 
     def record_processed(self, tp: TP, offset: int) -> None:
         """Remember that the event at ``offset`` of ``tp`` was processed to the end."""
         self.processed[tp] = offset + 1  # units of a partition run in offset order
+        self.uncommitted += 1
+
+    def watch_input(self, queue: Any) -> None:
+        """Count a stream's input queue among those whose emptiness asks for a commit."""
+        self._inputs.append(queue)
+
+    def want_commit_if_drained(self, max_events: int) -> None:
+        """Ask for a commit once every input queue is empty or ``max_events`` wait for one."""
+        if self.uncommitted >= max_events or all(queue.empty() for queue in self._inputs):
+            self._commit_wanted.set()
+
+    async def commit_wanted(self) -> None:
+        """Wait until a commit is asked for, and take the request."""
+        await self._commit_wanted.wait()
+        self._commit_wanted.clear()
 
     def forget_partitions(self, tps: Iterable[TP]) -> None:
         """Drop partitions this worker no longer owns."""
@@ -97,6 +118,7 @@ class ProcessingGate:
                 self._raise_if_poisoned()
                 with self._poisoned_by_failure():
                     yield
+                self.uncommitted = 0
             finally:
                 self.last_progress = time.monotonic()
                 self._open.set()

@@ -11,6 +11,7 @@ from faust.types.tuples import RecordMetadata
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
+from ecommerce_streams.exactly_once.outbox import transactional_id
 from ecommerce_streams.exactly_once.producer import _buffered_source
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
@@ -19,8 +20,7 @@ class SourceTransactionManager(TransactionManager):
     """Transactions keyed by the partition of the event being processed (gaps 1 and 4)."""
 
     def _transactional_id(self, tp: TP) -> str:
-        group = self.app.assignor.group_for_topic(tp.topic)
-        return f"{self.app.conf.id}-{group}-{tp.partition}"
+        return transactional_id(self.app, tp)
 
     def _owner_of_send(self, topic: str, partition: int | None) -> str | None:
         event = faust.current_event()

@@ -54,6 +54,8 @@ async def process_event(app: AppT, event: EventT, work: Callable[[], Awaitable[N
             else:
                 event.ack()
                 gate.record_processed(event.message.tp, event.message.offset)
+        if repaired(app, Repair.COMMIT_ON_DRAIN):
+            gate.want_commit_if_drained(getattr(app, "commit_max_events", 1000))
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
