@@ -33,7 +33,7 @@ class Outbox:
         #: Records handed to the producer since the worker started (for the metrics).
         self.records_sent = 0
 
-    async def send(self, topic: str, key: bytes, value: bytes) -> None:
+    async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Send a derived event in the transaction of the event being processed."""
         producer = self._producer_for(_source_partition())
         self._sent.append(await producer.send(topic, value, key=key))
@@ -108,7 +108,7 @@ def transactional_id(app: AppT, tp: TP) -> str:
     return f"{app.conf.id}-{group}-{tp.partition}"
 
 
-async def send(app: AppT, topic: TopicT, key: bytes, value: bytes) -> None:
+async def send(app: AppT, topic: TopicT, key: bytes | None, value: bytes) -> None:
     """Send a record in the transaction of the event being processed (Faust's path without one)."""
     if app.in_transaction and repaired(app, Repair.DIRECT_SENDS):
         await outbox_of(app).send(topic.get_topic_name(), key, value)

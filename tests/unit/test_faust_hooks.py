@@ -6,8 +6,11 @@ repair off; this test fails instead, naming the hook.
 
 import inspect
 
+import faust
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.consumer.subscription_state import TopicPartitionState
+from aiokafka.producer.message_accumulator import MessageAccumulator
 from faust.stores import rocksdb as rocksdb_store
 from faust.tables.recovery import Recovery
 from faust.transport import consumer as faust_consumer
@@ -20,14 +23,20 @@ from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.exactly_once.transactions import SourceTransactionManager
 from ecommerce_streams.exactly_once.watchdog import StopNotingWorker
+from ecommerce_streams.exactly_once.write_cache import CachedTable
 from ecommerce_streams.table_recovery import CompleteRecovery
 
 OVERRIDES = [
     (SettlingProducer, faust_aiokafka.Producer, "send_soon"),
+    (SettlingProducer, faust_aiokafka.Producer, "_settings_extra"),
+    (SettlingProducer, faust_aiokafka.Producer, "commit_transactions"),
+    (CachedTable, faust.Table, "on_key_set"),
+    (CachedTable, faust.Table, "on_key_del"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "send"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "commit"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "_start_transactions"),
     (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "_highwaters"),
+    (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
     (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "verify_event_path"),
     (GatedConsumer, faust_aiokafka.Consumer, "_new_consumer_thread"),
     (GatedConsumer, faust_aiokafka.Consumer, "commit"),
@@ -46,6 +55,13 @@ OVERRIDES = [
 USED = [
     (faust_producer.ProducerBuffer, "_send_pending"),
     (faust_aiokafka.Producer, "_transaction_producers"),
+    (faust_aiokafka.Producer, "_trn_locks"),
+    (faust.Table, "_sensor_on_set"),
+    (faust.Table, "_sensor_on_del"),
+    (faust.Table, "partition_for_key"),
+    (AIOKafkaProducer, "_message_accumulator"),
+    (MessageAccumulator, "flush_for_commit"),
+    (AIOKafkaConsumer, "_fetch_max_wait_ms"),
     (faust_aiokafka.AIOKafkaConsumerThread, "_ensure_consumer"),
     (faust_consumer.Consumer, "_unacked_messages"),
     (faust_consumer.Consumer, "_read_offset"),

@@ -1,0 +1,121 @@
+"""The commit path on a real broker: one changelog record per key and transaction, prompt commits.
+
+A real worker process runs against the session's broker; we read its topics from outside,
+read-committed. Set ES_TEST_EXACTLY_ONCE_REPAIRS (e.g. ``-write-cache`` or
+``-commit-on-drain``) to see each test fail without what it proves.
+"""
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from ecommerce_streams.changelogs import changelog_topic
+from ecommerce_streams.harness import Deployment
+from models.envelope import Envelope, encode_event
+from models.events import OrderLine, OrderPlaced, StockReceived
+
+pytestmark = pytest.mark.integration
+
+
+def envelope(payload: StockReceived | OrderPlaced) -> Envelope:
+    """The payload as a shop would send it."""
+    return Envelope.of(payload, event_id=uuid.uuid4(), source="web", occurred_at=datetime.now(UTC))
+
+
+def deployment_with(broker: str, tmp_path: Path, **env: str) -> Deployment:
+    """A one-worker deployment with these settings and the repairs the test run asks for."""
+    repairs = os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS")
+    if repairs:
+        env["ES_EXACTLY_ONCE_REPAIRS"] = repairs
+    return Deployment(bootstrap=broker, workdir=tmp_path, extra_env=env)
+
+
+async def read_committed(broker: str, topic: str, *, until: float) -> list[tuple[bytes, float]]:
+    """Every (key, arrival time) of a topic a read_committed consumer sees before ``until``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=broker,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    seen: list[tuple[bytes, float]] = []
+    try:
+        while time.monotonic() < until:
+            batches = await consumer.getmany(timeout_ms=200)
+            seen += [(r.key or b"", time.monotonic()) for rs in batches.values() for r in rs]
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def test_a_sku_received_twenty_times_between_commits_writes_one_changelog_record(
+    broker: str, tmp_path: Path
+) -> None:
+    deployment = deployment_with(
+        broker,
+        tmp_path,
+        ES_COMMIT_INTERVAL_SECONDS="5",
+        ES_COMMIT_MAX_EVENTS="100000",
+        ES_EXACTLY_ONCE_REPAIRS=os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "-commit-on-drain"),
+    )
+    sku = f"sku-{uuid.uuid4().hex[:8]}"
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        await deployment.start_workers(1)
+        for _ in range(20):
+            received = envelope(StockReceived(sku=sku, qty=1))
+            await producer.send(
+                deployment.topics.inventory, encode_event(received), key=sku.encode()
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    try:
+        changelog = changelog_topic(deployment.app_id, 1, "stock")
+        records = await read_committed(broker, changelog, until=time.monotonic() + 15)
+    finally:
+        deployment.stop()
+    writes = [key for key, _ in records if sku.encode() in key]
+    assert len(writes) == 1, f"{len(writes)} changelog records for 20 changes in one transaction"
+
+
+async def test_a_lightly_loaded_hop_is_visible_long_before_the_commit_interval(
+    broker: str, tmp_path: Path
+) -> None:
+    deployment = deployment_with(broker, tmp_path, ES_COMMIT_INTERVAL_SECONDS="60")
+    order_id = f"ord-{uuid.uuid4().hex[:8]}"
+    placed = OrderPlaced(
+        order_id=order_id,
+        customer_id="cust-1",
+        lines=(OrderLine(sku="sku-1", qty=1, unit_price=Decimal("9.50")),),
+        currency="EUR",
+        total=Decimal("9.50"),
+        shipping_address="1 Main Street, Springfield",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        await deployment.start_workers(1)
+        await producer.send_and_wait(
+            deployment.topics.orders, encode_event(envelope(placed)), key=order_id.encode()
+        )
+    finally:
+        await producer.stop()
+    sent_at = time.monotonic()
+    try:
+        commands = await read_committed(
+            broker, deployment.topics.inventory_commands, until=sent_at + 20
+        )
+    finally:
+        deployment.stop()
+    assert commands, "the order's stock command was not committed within 20 s (interval 60 s)"
+    assert commands[0][1] - sent_at < 20

@@ -1,0 +1,108 @@
+"""A commit round: the partitions' transactions commit together, and only sources are deduplicated.
+
+The producers here are stand-ins recording what they were asked (no broker): what is
+under test is the order and concurrency of the calls our producer makes. Set
+ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail.
+"""
+
+import asyncio
+import itertools
+import os
+
+from faust.types import TP
+from faust.types.tuples import Message
+
+from ecommerce_streams.app import ShopApp, settings
+from ecommerce_streams.exactly_once import parse_repairs
+from ecommerce_streams.exactly_once.producer import SettlingProducer
+from models.redrive import REDRIVEN_HEADER
+from tables import seen
+
+_app_ids = itertools.count()
+
+
+class TransactionProducer:
+    """Records its calls; its offsets request waits until every producer has sent its own."""
+
+    def __init__(self, everyone_sent: asyncio.Barrier, calls: list[str], name: str) -> None:
+        self._everyone_sent = everyone_sent
+        self._calls = calls
+        self._name = name
+
+    async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
+        """Take part in the round; only concurrent commits ever get past the barrier."""
+        self._calls.append(f"{self._name}: offsets")
+        await self._everyone_sent.wait()
+
+    async def commit_transaction(self) -> None:
+        """Record the commit."""
+        self._calls.append(f"{self._name}: commit")
+
+    async def begin_transaction(self) -> None:
+        """Record the next transaction's start."""
+        self._calls.append(f"{self._name}: begin")
+
+
+def producer_of_app() -> SettlingProducer:
+    """The exactly-once producer of a fresh app, never started."""
+    app = ShopApp(
+        f"commit-test-{os.getpid()}-{next(_app_ids)}",
+        broker="kafka://127.0.0.1:9",
+        processing_guarantee="exactly_once",
+    )
+    app.exactly_once_repairs = parse_repairs(os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "all"))
+    producer = app.producer
+    assert isinstance(producer, SettlingProducer)
+    return producer
+
+
+async def test_the_transactions_of_four_partitions_commit_concurrently() -> None:
+    producer = producer_of_app()
+    calls: list[str] = []
+    everyone_sent = asyncio.Barrier(4)
+    tids = [f"shop-0-{partition}" for partition in range(4)]
+    producer._transaction_producers = {
+        tid: TransactionProducer(everyone_sent, calls, tid) for tid in tids
+    }
+    producer._trn_locks = {tid: asyncio.Lock() for tid in tids}  # as begin_transaction does
+    offsets = {tid: {TP("orders", int(tid[-1])): 10} for tid in tids}
+
+    await asyncio.wait_for(producer.commit_transactions(offsets, "shop"), timeout=5)
+
+    for tid in tids:
+        mine = [call for call in calls if call.startswith(f"{tid}:")]
+        assert mine == [f"{tid}: offsets", f"{tid}: commit", f"{tid}: begin"]
+
+
+def message(topic: str, headers: list[tuple[str, bytes]] | None = None) -> Message:
+    """A message of ``topic`` partition 0."""
+    return Message(
+        topic,
+        0,
+        0,
+        timestamp=0.0,
+        timestamp_type=0,
+        headers=headers,
+        key=b"k",
+        value=b"{}",
+        checksum=None,
+    )
+
+
+def test_events_from_shops_are_checked_for_duplicates() -> None:
+    for topic in settings.topics.sources():
+        assert seen.guards(message(topic), exactly_once=True)
+
+
+def test_events_on_internal_hops_are_not_checked_under_exactly_once() -> None:
+    assert not seen.guards(message(settings.topics.inventory_commands), exactly_once=True)
+    assert not seen.guards(message(settings.topics.order_events), exactly_once=True)
+
+
+def test_a_redriven_event_on_an_internal_hop_is_checked() -> None:
+    redriven = message(settings.topics.order_events, [(REDRIVEN_HEADER, b"0:12")])
+    assert seen.guards(redriven, exactly_once=True)
+
+
+def test_every_event_is_checked_under_at_least_once() -> None:
+    assert seen.guards(message(settings.topics.inventory_results), exactly_once=False)
