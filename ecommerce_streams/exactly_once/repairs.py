@@ -24,18 +24,22 @@ class Repair(StrEnum):
     COMMIT_ON_DRAIN = "commit-on-drain"
 
 
+#: Every repair: what an app runs with unless told otherwise.
+ALL_REPAIRS = frozenset(Repair)
+
+
 def parse_repairs(spec: str) -> frozenset[Repair]:
     """``all``, ``none``, or a comma list of repair names; ``-name`` removes one from all."""
     names = [part.strip() for part in spec.split(",") if part.strip()]
     if names in (["all"], []):
-        return frozenset(Repair)
+        return ALL_REPAIRS
     if names == ["none"]:
         return frozenset()
     if all(name.startswith("-") for name in names):
-        return frozenset(Repair) - {Repair(name[1:]) for name in names}
+        return ALL_REPAIRS - {Repair(name[1:]) for name in names}
     return frozenset(Repair(name) for name in names)
 
 
 def repaired(app: AppT, repair: Repair) -> bool:
     """Whether the app runs with this repair (all of them unless told otherwise)."""
-    return repair in getattr(app, "exactly_once_repairs", frozenset(Repair))
+    return repair in getattr(app, "exactly_once_repairs", ALL_REPAIRS)
