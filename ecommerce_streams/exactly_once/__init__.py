@@ -76,17 +76,32 @@ The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps 
 the code):
 
 1. close the gate to new units and wait for the units in flight (``gate.py``);
-2. wait until every buffered changelog record is acknowledged (``producer.py``);
+2. send the cached table changes, one record per changed key (``outbox.py``,
+   ``write_cache.py``), and wait until every record of the transactions is
+   acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);
-4. per transactional producer: send its partitions' offsets, commit, begin the next
-   (``transactions.py``); any failure poisons the gate and crashes the worker;
+4. per transactional producer, all at once: send its partitions' offsets, commit,
+   begin the next (``transactions.py``, ``producer.py``); any failure poisons the gate
+   and crashes the worker;
 5. only then persist the committed changelog offsets locally (Faust's ``on_commit``);
 6. open the gate.
 
-Where the rest lives: ``repairs.py`` (switching repairs off), ``transport.py`` (how
-Faust gets our classes), ``local_state.py`` (RocksDB that never outlives what Kafka
-committed), ``watchdog.py`` (a worker that cannot progress exits).
+When it commits: as soon as every agent has drained its input (``units.py`` asks,
+``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never
+drains, and at the latest after ``ES_COMMIT_INTERVAL_SECONDS`` (Faust's timer). A
+lightly loaded hop therefore costs about one commit round trip, and a loaded worker
+batches by itself.
+
+What a record costs: derived events go straight to the aiokafka producer of their
+transaction (``outbox.py``), not through Faust's ``Topic.send`` and buffer; a table
+key changed many times between commits writes one changelog record; and only events
+that can arrive twice (from shops, or redriven dead letters) are checked against the
+``seen`` table, since the agents' own outputs commit with their inputs.
+
+Where the rest lives: ``repairs.py`` (switching repairs and speed-ups off),
+``transport.py`` (how Faust gets our classes), ``local_state.py`` (RocksDB that never
+outlives what Kafka committed), ``watchdog.py`` (a worker that cannot progress exits).
 
 Zombies are fenced by the per-partition transactional id: a worker that takes over a
 partition initialises the same id, which aborts the previous owner's open
