@@ -6,8 +6,9 @@ wrong with *input* becomes a dead letter here, so no agent ever raises on bad da
 """
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
-from functools import partial
+from functools import cache, partial
 
 from faust.types import EventT, StreamT
 
@@ -48,7 +49,9 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
             category="misrouted",
         )
         return
-    guarded = seen.guards(message, exactly_once=app.in_transaction)
+    guarded = seen.guards(
+        message, exactly_once=app.in_transaction, shared_topics=topics_read_by_several_agents()
+    )
     if guarded and seen.is_duplicate(stage, envelope.event_id, event):
         metrics.duplicates_dropped.labels(stage, message.topic).inc()
         return
@@ -63,6 +66,13 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
     metrics.events_processed.labels(stage, message.topic, envelope.event_type).inc()
     if derived:
         metrics.end_to_end_latency.labels(stage).observe(time.time() - message.timestamp)
+
+
+@cache
+def topics_read_by_several_agents() -> frozenset[str]:
+    """Topics more than one agent reads (order-events: notifications and analytics)."""
+    readers = Counter(name for agent in app.agents.values() for name in agent.channel.topics)
+    return frozenset(name for name, count in readers.items() if count > 1)
 
 
 async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> None:

@@ -8,6 +8,8 @@ and that keeps each deletion in the same transaction as the event that triggered
 RocksDB's TTL option is never used: it drops live entries at compaction.
 """
 
+from collections.abc import Collection
+
 from faust.types import EventT, Message
 
 from ecommerce_streams.app import app, settings
@@ -24,14 +26,18 @@ seen = app.Table(
 _next_purge_at: dict[int, float] = {}
 
 
-def guards(message: Message, *, exactly_once: bool) -> bool:
-    """Whether a duplicate of this message can arrive, so its event id must be checked.
+def guards(message: Message, *, exactly_once: bool, shared_topics: Collection[str]) -> bool:
+    """Whether this stage may see this message twice, so its event id must be checked.
 
-    Shops and redrives can send an event twice; the agents' own outputs, committed in
-    the transaction of their input, cannot under exactly-once, so internal hops skip
-    the table (at-least-once can repeat them, and checks everything).
+    Shops and redrives can send an event twice. Under exactly-once an agent's own
+    outputs commit with their input, so an internal hop read by one agent cannot repeat;
+    a topic two agents read can: a commit may cover outputs of the faster reader past
+    the committed offset (which waits for the slower), and those events come back after
+    a crash. At-least-once can repeat anything, and checks everything.
     """
-    if not exactly_once or message.topic in settings.topics.sources():
+    if not exactly_once or message.topic in shared_topics:
+        return True
+    if message.topic in settings.topics.sources():
         return True
     return any(key == REDRIVEN_HEADER for key, _ in _header_items(message.headers))
 
