@@ -65,6 +65,10 @@ _by_base_name: dict[str, TopicT] = {
     "analytics": analytics,
 }
 
+app.output_topics = frozenset(
+    topic.get_topic_name() for topic in (*_by_base_name.values(), dead_letters)
+)
+
 
 def destination(payload: Payload) -> TopicT:
     """The declared topic a derived payload is published to (its class names it)."""

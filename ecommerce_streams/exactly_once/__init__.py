@@ -3,7 +3,7 @@
 Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
-(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), fourteen
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), fifteen
 gaps break the guarantee or liveness; each is closed here by a small subclass, never a
 fork:
 
@@ -71,6 +71,14 @@ fork:
     looked like progress to the watchdog, and a worker that ignored SIGTERM ran on.
     :class:`Watchdog` counts only processed events and restore steps as progress of a
     rebalance and bounds the time from a stop request to the exit.
+
+15. **A broker restart can leave records of a transaction nobody will abort.** A
+    broker that stops while a transaction is under way can lose the partitions that
+    transaction added while their records are already in the logs; the next owner's
+    ``InitProducerId`` aborts nothing there, and its first commit marker in such a
+    partition commits the old records too (markers match by producer id): effects of
+    events whose offsets were never committed. :class:`SourceTransactionManager` has
+    every fresh producer add all partitions it may write to and abort once first.
 
 The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps in
 the code):

@@ -18,6 +18,7 @@ class Repair(StrEnum):
     PROCESSED_OFFSETS = "processed-offsets"
     SHARED_INPUTS = "shared-inputs"
     ABANDONED_MESSAGES = "abandoned-messages"
+    FORGOTTEN_TRANSACTIONS = "forgotten-transactions"
     WRITE_CACHE = "write-cache"
     DIRECT_SENDS = "direct-sends"
     CONCURRENT_COMMITS = "concurrent-commits"

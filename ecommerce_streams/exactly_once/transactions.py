@@ -1,10 +1,12 @@
 """Transactions keyed by the partition of the event being processed."""
 
+import asyncio
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import faust
 import faust.stores
+from aiokafka import TopicPartition
 from faust.transport.consumer import TransactionManager
 from faust.types import TP
 from faust.types.tuples import RecordMetadata
@@ -65,16 +67,46 @@ class SourceTransactionManager(TransactionManager):
         ]
 
     async def _start_transactions(self, tids: Iterable[str]) -> None:
+        tids = list(tids)
+        producers = self.producer._transaction_producers  # type: ignore[attr-defined]
+        before = {tid: producers.get(tid) for tid in tids}
         await super()._start_transactions(tids)
         if not repaired(self.app, Repair.FAIL_FAST):
             return
-        started = self.producer._transaction_producers  # type: ignore[attr-defined]
-        missing = [tid for tid in tids if tid not in started]
+        missing = [tid for tid in tids if tid not in producers]
         if missing:
             exc = TransactionPoisoned(f"could not begin transactions {missing}")
             gate_of(self.app).poison(exc)
             await self.app.crash(exc)
             raise exc
+        if repaired(self.app, Repair.FORGOTTEN_TRANSACTIONS):
+            fresh = [tid for tid in tids if producers[tid] is not before[tid]]
+            await asyncio.gather(*(self._abort_forgotten(tid) for tid in fresh))
+
+    async def _abort_forgotten(self, tid: str) -> None:
+        """Abort whatever an earlier epoch of ``tid`` left in our output partitions (gap 15).
+
+        A broker that stops while a transaction is under way can lose the partitions
+        that transaction added (its coordinator's state append fails as the broker
+        resigns) while their records are already in the logs. The new owner's
+        ``InitProducerId`` then aborts nothing there, and its first commit marker in such
+        a partition commits the old records too (a read_committed consumer matches
+        markers by producer id): effects of events whose offsets were never committed.
+        So a fresh producer first adds every partition it may write to and aborts: its
+        abort markers close whatever an earlier epoch left open.
+        """
+        producer = self.producer._transaction_producers[tid]  # type: ignore[attr-defined]
+        partition = int(tid.rsplit("-", 1)[1])
+        txn = producer._txn_manager
+        for topic in getattr(self.app, "output_topics", ()):
+            for number in await producer.partitions_for(topic):
+                txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
+        for table in self.app.tables.values():
+            changelog = table.changelog_topic.get_topic_name()
+            if partition in await producer.partitions_for(changelog):
+                txn.maybe_add_partition_to_txn(TopicPartition(changelog, partition))
+        await producer.abort_transaction()
+        await producer.begin_transaction()
 
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         """Commit each partition's offsets in its own transaction; any failure is fatal."""
