@@ -20,15 +20,33 @@ def _run(argv: list[str]) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="~4 minute smoke run")
     parser.add_argument("--orders", type=int, default=None, help="orders per case")
+    parser.add_argument(
+        "--case",
+        action="append",
+        type=_case,
+        default=None,
+        metavar="GUARANTEE:WORKERS",
+        help="run only this case, e.g. exactly_once:1 (repeat for more; default: the plan's)",
+    )
     parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
     if args.orders is not None:
         plan = replace(plan, orders=args.orders)
+    if args.case:
+        plan = replace(plan, cases=tuple(args.case))
     results = asyncio.run(run_benchmark(plan, name, out_dir=args.out, bootstrap=args.bootstrap))
     print((args.out / "latest.md").read_text())
     return 0 if all(case["verified"]["ok"] for case in results["cases"]) else 1
+
+
+def _case(text: str) -> tuple[str, int]:
+    """``exactly_once:2`` as (guarantee, workers)."""
+    guarantee, _, workers = text.partition(":")
+    if guarantee not in ("exactly_once", "at_least_once") or not workers.isdigit():
+        raise argparse.ArgumentTypeError(f"expected GUARANTEE:WORKERS, not {text!r}")
+    return guarantee, int(workers)
 
 
 def _profile(argv: list[str]) -> int:
