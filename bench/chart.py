@@ -64,6 +64,14 @@ def draw(results: dict[str, Any], path: Path) -> Path:
             marker="x",
             label="100k orders (extrapolated)" if not index else "",
         )
+    soak = results.get("soak")
+    if soak and soak["rss_mb"]["at_end"] is not None:
+        memory.axhline(
+            soak["rss_mb"]["at_end"],
+            color="tab:green",
+            linestyle="-.",
+            label=f"soak: {soak['orders']:,} orders, 1 worker",
+        )
     memory.axhline(300, color="tab:red", linestyle="--", label="300 MB target")
     memory.set_title("RSS per worker (MB)")
     memory.legend(fontsize=8)

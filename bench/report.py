@@ -1,4 +1,8 @@
-"""Write a run's results: the JSON record, and the markdown tables ``latest.md`` links to."""
+"""Write a run's results: the JSON record, and the markdown tables ``latest.md`` links to.
+
+A soak run (``python -m bench soak``) is written the same way under the name ``soak``;
+the benchmark's report renders the latest one as a section of its own.
+"""
 
 import json
 from pathlib import Path
@@ -7,14 +11,21 @@ from typing import Any
 from bench.machine import busy
 
 
-def write_json(results: dict[str, Any], out_dir: Path) -> Path:
-    """Save the run as ``<started>.json`` and as ``latest.json``; return the dated file."""
+def write_json(results: dict[str, Any], out_dir: Path, kind: str | None = None) -> Path:
+    """Save as ``[<kind>-]<started>.json`` and ``<kind or latest>.json``; return the first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2, sort_keys=False) + "\n"
-    dated = out_dir / f"{results['started_at'].replace(':', '').replace('-', '')}.json"
+    stamp = results["started_at"].replace(":", "").replace("-", "")
+    dated = out_dir / f"{kind}-{stamp}.json" if kind else out_dir / f"{stamp}.json"
     dated.write_text(text)
-    (out_dir / "latest.json").write_text(text)
+    (out_dir / f"{kind or 'latest'}.json").write_text(text)
     return dated
+
+
+def read_latest(out_dir: Path, kind: str) -> dict[str, Any] | None:
+    """The latest results of ``kind`` written to ``out_dir`` (None when there are none)."""
+    path = out_dir / f"{kind}.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -43,7 +54,7 @@ def _loads(load: list[float]) -> str:
 
 
 def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str) -> str:
-    """The results as markdown: machine, tables of cases, ceilings, sweep, targets."""
+    """The results as markdown: machine, tables of cases, ceilings, sweep, soak, targets."""
     machine = results["machine"]
     loads = [results["machine"]["load_average_at_start"], results["load_average_end"]]
     shared = any(busy(load, machine["cpu_count"]) for load in loads) or any(
@@ -77,6 +88,8 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
     lines += _ceilings(results["ceilings"])
     if results.get("commit_sweep"):
         lines += _sweep_table(results["commit_sweep"])
+    if results.get("soak"):
+        lines += render_soak(results["soak"], level=2)
     lines += ["## Targets (issue #12)", "", "| target | measured | met |", "|---|---|---|"]
     for row in results["targets"]:
         met = "not measured" if row["met"] is None else "yes" if row["met"] else "no"
@@ -199,8 +212,8 @@ def _notes() -> list[str]:
         "sees). *Untraced*: terminal events whose cause was not seen (0 expected).",
         "- **RSS**: VmRSS per worker at the end of the case; in brackets a linear "
         "extrapolation to 100,000 orders from the growth per order during the latency phases "
-        "(after the backlog, when start-up allocations have settled). No 100k-order run fits "
-        "in the time budget.",
+        "(after the backlog, when start-up allocations have settled). The soak run below "
+        "measures 100,000 orders for real.",
         "- **CPU**: user+system CPU seconds (`/proc/<pid>/stat`) of all workers, and of the "
         "broker when the run started its own, from ready until every agent caught up, per "
         "source message. **worker CPU busy** is that CPU over the wall time per worker "
@@ -265,3 +278,55 @@ def _sweep_table(rows: list[dict[str, Any]]) -> list[str]:
             f"| {_loads(row['load_average_throughput'])} |"
         )
     return [*lines, ""]
+
+
+def render_soak(soak: dict[str, Any], level: int = 1) -> list[str]:
+    """The soak run as a markdown section (a document of its own at ``level`` 1)."""
+    rss, recovery = soak["rss_mb"], soak["recovery"]
+    heading = "#" * level
+    lines = [
+        f"{heading} Soak: {soak['orders']:,} orders through one exactly-once worker",
+        "",
+        f"Run {soak['started_at']} ({soak['duration_seconds'] / 60:.1f} min), commit "
+        f"`{soak['machine']['git_commit']}`, {soak['machine']['cpu_count']} cores, load average "
+        f"at start {soak['machine']['load_average_at_start']}, at end {soak['load_average_end']}.",
+        "",
+        "| orders | source messages | all decided | source events/s | worker CPU ms / event "
+        "| RSS MB ready / end / after recovery | kill -9 to ready s | kill -9 to caught up s "
+        "| changelog reading s | crash restarts |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {soak['orders']:,} | {_fmt(soak.get('messages'))} "
+        f"| {'yes' if soak.get('complete') else 'NO'}, "
+        f"{_fmt(soak.get('seconds_to_all_decided'))} s "
+        f"| {_fmt(soak.get('source_events_per_second'))} "
+        f"| {_fmt(soak.get('worker_cpu_ms_per_source_event'), 2)} "
+        f"| {_fmt(rss['at_ready'])} / {_fmt(rss['at_end'])} / {_fmt(rss['after_recovery'])} "
+        f"| {_fmt(recovery['seconds_to_ready'], 1)} | {_fmt(recovery['seconds_to_caught_up'], 1)} "
+        f"| {_fmt(recovery['seconds_reading_changelogs'], 1)} | {soak['crash_restarts']} |",
+        "",
+        "RSS while the backlog drained (orders decided: MB): "
+        + ", ".join(
+            f"{_fmt(s['orders_decided'])}: {_fmt(s['rss_mb'])}" for s in _spread(rss["samples"])
+        )
+        + ".",
+        "",
+        "- The whole backlog is sent at once; **source events/s** runs from the worker being "
+        "ready until every agent caught up. **RSS end** is the worker's VmRSS then: measured, "
+        "not extrapolated.",
+        "- The worker is then killed with SIGKILL and started again on the same datadir: "
+        "**kill -9 to ready** until its `/ready` answers 200 (this includes up to the "
+        "session timeout, 10 s by default, for the group to drop the dead member), **to "
+        "caught up** until the group's committed offsets settled at the topics' ends again, "
+        "polled from ready on. **changelog reading**: the restorer's logged passes after the "
+        "restart.",
+        "",
+    ]
+    return lines
+
+
+def _spread(samples: list[dict[str, Any]], most: int = 10) -> list[dict[str, Any]]:
+    """At most ``most`` samples, evenly spread, always with the last one."""
+    if len(samples) <= most:
+        return samples
+    step = (len(samples) - 1) / (most - 1)
+    return [samples[round(i * step)] for i in range(most)]

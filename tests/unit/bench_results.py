@@ -64,7 +64,41 @@ def case(
     }
 
 
-def results(cases: list[dict[str, Any]]) -> dict[str, Any]:
+def soak(orders: int, rss_at_end: float, *, complete: bool = True) -> dict[str, Any]:
+    """A soak run's figures."""
+    return {
+        "started_at": "2026-12-01T10:00:00Z",
+        "machine": {"git_commit": "abc", "cpu_count": 2, "load_average_at_start": [1, 1, 1]},
+        "load_average_end": [1, 1, 1],
+        "duration_seconds": 600.0,
+        "orders": orders,
+        "messages": round(orders * 2.3),
+        "complete": complete,
+        "undecided": 0 if complete else 1,
+        "seconds_to_all_decided": 500.0,
+        "seconds_to_drained": 510.0,
+        "source_events_per_second": 450,
+        "worker_cpu_ms_per_source_event": 1.5,
+        "rss_mb": {
+            "at_ready": 80.0,
+            "at_end": rss_at_end,
+            "after_recovery": 100.0,
+            "samples": [
+                {"seconds": 30.0 * n, "orders_decided": 1000 * n, "rss_mb": 80.0 + n}
+                for n in range(1, 25)
+            ],
+        },
+        "recovery": {
+            "exit_code": -9,
+            "seconds_to_ready": 14.2,
+            "seconds_to_caught_up": 16.0,
+            "seconds_reading_changelogs": 9.5,
+        },
+        "crash_restarts": 0,
+    }
+
+
+def results(cases: list[dict[str, Any]], soak_run: dict[str, Any] | None = None) -> dict[str, Any]:
     """A whole run's results around ``cases``."""
     figures: dict[str, Any] = {
         "started_at": "2026-12-01T09:00:00Z",
@@ -94,4 +128,6 @@ def results(cases: list[dict[str, Any]]) -> dict[str, Any]:
         "commit_sweep": [],
         "load_average_end": [0.1, 0.1, 0.1],
     }
+    if soak_run is not None:
+        figures["soak"] = soak_run
     return figures

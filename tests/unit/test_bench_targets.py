@@ -3,7 +3,7 @@
 from typing import Any
 
 from bench.targets import evaluate
-from tests.unit.bench_results import case, results
+from tests.unit.bench_results import case, results, soak
 
 
 def _met(rows: list[dict[str, Any]], starting: str) -> list[bool | None]:
@@ -13,11 +13,14 @@ def _met(rows: list[dict[str, Any]], starting: str) -> list[bool | None]:
 
 def test_figures_within_every_limit_meet_every_measured_target() -> None:
     rows = evaluate(
-        results([case("exactly_once", 1, rate=650), case("at_least_once", 1, rate=700)])
+        results(
+            [case("exactly_once", 1, rate=650), case("at_least_once", 1, rate=700)],
+            soak(100_000, 250.0),
+        )
     )
 
     assert [row["met"] for row in rows] == [True] * len(rows)
-    assert len(rows) == 6  # rate, CPU, vs at-least-once, one-hop, full saga, records
+    assert len(rows) == 7  # rate, CPU, vs at-least-once, one-hop, full saga, records, RSS
 
 
 def test_figures_beyond_their_limits_are_reported_not_met() -> None:
@@ -25,7 +28,7 @@ def test_figures_beyond_their_limits_are_reported_not_met() -> None:
         "exactly_once", 1, rate=130, cpu_ms=6.2, records_per_source=16.5, fixed=(900.0, 1300.0)
     )
 
-    rows = evaluate(results([slow, case("at_least_once", 1, rate=290)]))
+    rows = evaluate(results([slow, case("at_least_once", 1, rate=290)], soak(100_000, 540.0)))
 
     assert [row["met"] for row in rows] == [False] * len(rows)
     assert rows[0]["measured"] == "130 events/s"
@@ -61,3 +64,15 @@ def test_every_exactly_once_case_gets_its_cost_and_latency_rows() -> None:
 
     assert _met(rows, "exactly_once x2: <= 1.6 ms worker CPU") == [False]
     assert len(_met(rows, "exactly_once x2:")) == 4  # CPU, one-hop, full saga, records
+
+
+def test_rss_is_not_measured_without_a_soak_run_of_100k_orders() -> None:
+    cases = [case("exactly_once", 1, rate=650)]
+
+    without = evaluate(results(cases))[-1]
+    smoke = evaluate(results(cases, soak(2_000, 150.0)))[-1]
+    unfinished = evaluate(results(cases, soak(100_000, 150.0, complete=False)))[-1]
+
+    assert without["met"] is None and "no soak run" in without["measured"]
+    assert smoke["met"] is None and "2,000 orders" in smoke["measured"]
+    assert unfinished["met"] is None and "incomplete" in unfinished["measured"]
