@@ -1,4 +1,4 @@
-"""``python -m bench``: run the benchmark; ``python -m bench profile``: profile one worker."""
+"""``python -m bench``: the benchmark; ``profile``: profile one worker; ``soak``: 100k orders."""
 
 import argparse
 import asyncio
@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.plan import FULL, QUICK
-from bench.runner import RESULTS, run_benchmark, with_broker
+from bench.runner import RESULTS, run_benchmark, run_soak_benchmark, with_broker
+from bench.soak import DEFAULT_ORDERS, Soak
 
 
 def _run(argv: list[str]) -> int:
@@ -16,19 +17,59 @@ def _run(argv: list[str]) -> int:
         prog="python -m bench",
         description="Measure the pipeline (1 and 2 workers, exactly-once and at-least-once) "
         "and its ceilings on an embedded broker; write bench/results/latest.{json,md,png}. "
-        "'python -m bench profile --help' profiles one worker instead.",
+        "'python -m bench profile --help' profiles one worker instead, "
+        "'python -m bench soak --help' runs 100,000 orders through one worker.",
     )
     parser.add_argument("--quick", action="store_true", help="~4 minute smoke run")
     parser.add_argument("--orders", type=int, default=None, help="orders per case")
+    parser.add_argument(
+        "--case",
+        action="append",
+        type=_case,
+        default=None,
+        metavar="GUARANTEE:WORKERS",
+        help="run only this case, e.g. exactly_once:1 (repeat for more; default: the plan's)",
+    )
     parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
     if args.orders is not None:
         plan = replace(plan, orders=args.orders)
+    if args.case:
+        plan = replace(plan, cases=tuple(args.case))
     results = asyncio.run(run_benchmark(plan, name, out_dir=args.out, bootstrap=args.bootstrap))
     print((args.out / "latest.md").read_text())
     return 0 if all(case["verified"]["ok"] for case in results["cases"]) else 1
+
+
+def _case(text: str) -> tuple[str, int]:
+    """``exactly_once:2`` as (guarantee, workers)."""
+    guarantee, _, workers = text.partition(":")
+    if guarantee not in ("exactly_once", "at_least_once") or not workers.isdigit():
+        raise argparse.ArgumentTypeError(f"expected GUARANTEE:WORKERS, not {text!r}")
+    return guarantee, int(workers)
+
+
+def _soak(argv: list[str]) -> int:
+    """``python -m bench soak``: the 100,000-order memory and recovery run."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench soak",
+        description="Send ORDERS orders at once to one exactly-once worker, wait until all "
+        "are decided and every agent caught up, read its VmRSS, then kill -9 it and time "
+        "its restart to /ready and to caught up; write <out>/soak.{json,md} (the "
+        "benchmark's report and targets pick up soak.json from the same directory).",
+    )
+    parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="orders to send")
+    parser.add_argument("--partitions", type=int, default=Soak.partitions)
+    parser.add_argument("--seed", type=int, default=Soak.seed)
+    parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    args = parser.parse_args(argv)
+    soak = Soak(orders=args.orders, partitions=args.partitions, seed=args.seed)
+    results = asyncio.run(run_soak_benchmark(soak, out_dir=args.out, bootstrap=args.bootstrap))
+    print((args.out / "soak.md").read_text())
+    return 0 if results["complete"] else 1
 
 
 def _profile(argv: list[str]) -> int:
@@ -76,10 +117,12 @@ def _profile(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the benchmark run or to ``profile``; return the exit code."""
+    """Dispatch to the benchmark run, ``profile`` or ``soak``; return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["profile"]:
         return _profile(argv[1:])
+    if argv[:1] == ["soak"]:
+        return _soak(argv[1:])
     return _run(argv)
 
 

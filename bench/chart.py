@@ -1,5 +1,6 @@
 """Draw a run's figures as one PNG: throughput, latency, memory and restore per case."""
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +29,29 @@ def draw(results: dict[str, Any], path: Path) -> Path:
     throughput.legend(fontsize=8)
 
     width = 0.12
-    for offset, (kind, q, colour) in enumerate(
-        [
-            ("record", 50, "tab:green"),
-            ("record", 95, "tab:olive"),
-            ("record", 99, "tab:brown"),
-            ("visible", 50, "tab:cyan"),
-            ("visible", 95, "tab:blue"),
-            ("visible", 99, "tab:purple"),
-        ]
-    ):
-        values = [c["latency"].get(f"{kind}_p{q}_ms") or 0 for c in cases]
+    bars = [
+        ("fixed", "one_hop", 99, "tab:green"),
+        ("fixed", "visible", 50, "tab:cyan"),
+        ("fixed", "visible", 99, "tab:blue"),
+        ("half_max", "one_hop", 99, "tab:olive"),
+        ("half_max", "visible", 50, "tab:pink"),
+        ("half_max", "visible", 99, "tab:purple"),
+    ]
+    for offset, (phase, kind, q, colour) in enumerate(bars):
+        values = [(c["latency"].get(phase) or {}).get(f"{kind}_p{q}_ms") or math.nan for c in cases]
+        name = "one-hop" if kind == "one_hop" else "full saga"
         latency.bar(
             [p + (offset - 2.5) * width for p in positions],
             values,
             width,
-            label=f"{kind} p{q}",
+            label=f"{name} p{q}, {'50 msg/s' if phase == 'fixed' else 'half max'}",
             color=colour,
         )
-    latency.axhline(100, color="tab:red", linestyle="--", label="100 ms target")
-    latency.set_title("End-to-end latency at ~half max rate (ms)")
-    latency.legend(fontsize=7, ncol=2)
+    latency.axhline(100, color="tab:red", linestyle="--", label="one-hop p99 target")
+    latency.axhline(150, color="tab:red", linestyle=":", label="full-saga p50 target")
+    latency.set_title("Latency, read_committed visible (ms)")
+    latency.set_yscale("log")
+    latency.legend(fontsize=6, ncol=2)
 
     for index, case in enumerate(cases):
         rss = case["rss_mb"]["at_end"]
@@ -60,6 +63,14 @@ def draw(results: dict[str, Any], path: Path) -> Path:
             color="tab:orange",
             marker="x",
             label="100k orders (extrapolated)" if not index else "",
+        )
+    soak = results.get("soak")
+    if soak and soak["rss_mb"]["at_end"] is not None:
+        memory.axhline(
+            soak["rss_mb"]["at_end"],
+            color="tab:green",
+            linestyle="-.",
+            label=f"soak: {soak['orders']:,} orders, 1 worker",
         )
     memory.axhline(300, color="tab:red", linestyle="--", label="300 MB target")
     memory.set_title("RSS per worker (MB)")

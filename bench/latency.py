@@ -1,52 +1,74 @@
-"""End-to-end latency of inputs, traced from each terminal order event back to its cause.
+"""Latency of inputs through one hop and through the whole saga, from records linked by id.
 
-A terminal event (``OrderConfirmed``, ``OrderRejected``, ``OrderCancelled``) names its
-cause in ``causation_id``; the cause may itself be derived (``StockReserved`` from
-``ReserveStock`` from ``OrderPlaced``), so the chain is followed until it reaches a
-message on a source topic. Two latencies per decided order:
+Records are linked by :mod:`bench.causation`. Three latencies, all from record
+timestamps (set by each producer at send time) on one clock:
 
-- **record**: terminal record timestamp - input record timestamp. Both are set by
-  their producers at send time, so this excludes the wait for the transaction commit.
-- **visible**: when a read_committed consumer received the terminal event - input
-  record timestamp. This includes the commit interval: it is what a downstream
+- **one hop**, per distinct valid source event: when a read_committed consumer first
+  received a derived record *caused by it* (``causation_id`` = its event id) - its
+  record timestamp. One agent, one transaction commit. Source events that cause
+  nothing by themselves (stock deliveries, a payment that waits for stock, a
+  cancellation of an already ended order) have no one-hop latency and are counted.
+- **full saga record**, per decided order: terminal event's record timestamp - record
+  timestamp of the *last input the order needed* (below). Excludes the wait for the
+  terminal event's transaction to commit.
+- **full saga visible**: when a read_committed consumer received the terminal event -
+  that same input's timestamp. Includes every commit on the way: what a downstream
   service experiences.
+
+The inputs an order needs are those its decision was taken on: its ``OrderPlaced``,
+and, for a confirmation, its first ``PaymentAuthorized``; for a cancellation, its
+``OrderCancellationRequested``; for a rejection over payment, the ``PaymentDeclined``
+or mismatching ``PaymentAuthorized`` (a rejection for stock needs no payment). The
+input the terminal event's causation chain leads back to is always one of them, yet
+not always the last one sent: a payment that arrives while stock is being reserved is
+applied first, and the confirmation is then caused by the stock result, whose chain
+leads back to the *earlier* ``OrderPlaced``. Timing from the chain's end would count
+the time the order waited for its payment as processing latency.
 """
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import orjson
-
+from bench.causation import Event, Links, link
 from bench.tailing import TERMINAL_EVENTS, Arrival
 
-MAX_CHAIN = 8
-
-
-@dataclass(frozen=True)
-class _Known:
-    timestamp: float
-    causation_id: str | None
-    from_source: bool
+NEEDED_INPUTS: dict[str, tuple[str, ...]] = {
+    "OrderConfirmed": ("OrderPlaced", "PaymentAuthorized"),
+    "OrderCancelled": ("OrderPlaced", "OrderCancellationRequested"),
+    "OrderRejected": ("OrderPlaced",),
+}
+"""Source event types every terminal event of that type was decided on."""
+NEEDED_FOR_REJECTION: dict[str, tuple[str, ...]] = {
+    "payment_declined": ("PaymentDeclined",),
+    "payment_mismatch": ("PaymentAuthorized",),
+}
+"""The further input a rejection for that reason was decided on."""
 
 
 @dataclass(frozen=True)
 class Latencies:
-    """Per decided order: seconds from its causing input to its terminal event."""
+    """Seconds per decided order (full saga) and per source event (one hop)."""
 
     record: list[float]
     visible: list[float]
     untraced: int
+    one_hop: list[float] = field(default_factory=list)
+    without_output: int = 0
+    """Distinct valid source events that caused no derived record."""
 
     def summary(self) -> dict[str, float | int | None]:
-        """p50/p95/p99/max of both latencies, in milliseconds."""
+        """p50/p95/p99/max of every latency in milliseconds, and the sample counts."""
         out: dict[str, float | int | None] = {"samples": len(self.record)}
-        for name, values in (("record", self.record), ("visible", self.visible)):
+        kinds = (("record", self.record), ("visible", self.visible), ("one_hop", self.one_hop))
+        for name, values in kinds:
             ordered = sorted(values)
             for q in (50, 95, 99):
                 out[f"{name}_p{q}_ms"] = _ms(percentile(ordered, q))
             out[f"{name}_max_ms"] = _ms(ordered[-1] if ordered else None)
         out["untraced"] = self.untraced
+        out["one_hop_samples"] = len(self.one_hop)
+        out["one_hop_without_output"] = self.without_output
         return out
 
 
@@ -63,42 +85,75 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
 
 
 def trace(arrivals: Iterable[Arrival], sources: set[str], decisions_topic: str) -> Latencies:
-    """Follow every terminal event among ``arrivals`` back to a source input."""
-    known: dict[str, _Known] = {}
-    terminals: list[tuple[dict, Arrival]] = []
-    for arrival in arrivals:
-        if arrival.value is None:
-            continue
-        try:
-            document = orjson.loads(arrival.value)
-            event_id = document["event_id"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            continue  # malformed input: never the cause of a decision
-        if event_id not in known:  # a duplicate keeps its first (earliest) send
-            known[event_id] = _Known(
-                arrival.timestamp, document.get("causation_id"), arrival.topic in sources
-            )
-        if arrival.topic == decisions_topic and document.get("event_type") in TERMINAL_EVENTS:
-            terminals.append((document, arrival))
+    """Link ``arrivals`` once; time every decided order's saga and every input's first hop."""
+    links = link(arrivals, sources)
+    record, visible, untraced = full_saga(links, decisions_topic)
+    one_hop, without_output = first_hops(links)
+    return Latencies(record, visible, untraced, one_hop, without_output)
+
+
+def full_saga(links: Links, decisions_topic: str) -> tuple[list[float], list[float], int]:
+    """Record and visible seconds from each order's last needed input to its terminal event.
+
+    A terminal event whose causation chain does not reach a source event seen by the
+    tail is counted as untraced, never guessed.
+    """
+    terminals: dict[str, Event] = {}
+    for event in links.derived:
+        if event.topic == decisions_topic and event.event_type in TERMINAL_EVENTS:
+            terminals.setdefault(event.event_id, event)  # a re-send keeps the first arrival
     record: list[float] = []
     visible: list[float] = []
     untraced = 0
-    for document, arrival in terminals:
-        cause = _source_of(document.get("causation_id"), known)
-        if cause is None:
+    for terminal in terminals.values():
+        start = last_needed_input(links, terminal)
+        if start is None:
             untraced += 1
             continue
-        record.append(arrival.timestamp - cause.timestamp)
-        visible.append(arrival.received_at - cause.timestamp)
-    return Latencies(record, visible, untraced)
+        record.append(terminal.timestamp - start)
+        visible.append(terminal.received_at - start)
+    return record, visible, untraced
 
 
-def _source_of(event_id: str | None, known: dict[str, _Known]) -> _Known | None:
-    for _ in range(MAX_CHAIN):
-        if event_id is None or event_id not in known:
-            return None
-        step = known[event_id]
-        if step.from_source:
-            return step
-        event_id = step.causation_id
-    return None
+def last_needed_input(links: Links, terminal: Event) -> float | None:
+    """Record timestamp of the last input ``terminal`` was decided on; None if untraced."""
+    trigger = links.source_of(terminal.causation_id)
+    if trigger is None:
+        return None
+    needed = NEEDED_INPUTS.get(terminal.event_type or "", ())
+    if terminal.event_type == "OrderRejected":
+        needed += NEEDED_FOR_REJECTION.get(terminal.reason or "", ())
+    inputs = links.inputs_of.get(terminal.correlation_id or "", [])
+    starts = [trigger.timestamp]
+    for event_type in needed:
+        sent = [
+            e.timestamp
+            for e in inputs
+            if e.event_type == event_type and e.timestamp <= terminal.timestamp
+        ]
+        if sent:
+            starts.append(min(sent))  # the saga keeps the first payment; a later one is refunded
+    return max(starts)
+
+
+def first_hops(links: Links) -> tuple[list[float], int]:
+    """Seconds from each source event to the first derived record it caused, seen committed.
+
+    Returns the latencies and how many source events caused no derived record.
+    """
+    first_output: dict[str, float] = {}
+    for event in links.derived:
+        if event.causation_id is None:
+            continue
+        seen = first_output.get(event.causation_id)
+        if seen is None or event.received_at < seen:
+            first_output[event.causation_id] = event.received_at
+    latencies: list[float] = []
+    without_output = 0
+    for source in links.inputs:
+        received = first_output.get(source.event_id)
+        if received is None:
+            without_output += 1
+        else:
+            latencies.append(received - source.timestamp)
+    return latencies, without_output

@@ -9,8 +9,11 @@ The case runs on a fresh deployment (own app id and topics) and measures, in ord
    whose outputs are committed; the *drained* rate runs until every agent has caught
    up (``lag.py``), which includes the work that follows the decisions. CPU seconds
    of the workers (and of the broker when it is ours) until then give the CPU cost.
-3. **Latency**: a second stream of orders offered at a fixed rate (half the drained
-   rate), each terminal event traced back to its input (``latency.py``).
+   The workers' transaction commits over the same span (their ``/metrics``) give the
+   commits per second.
+3. **Latency**, twice: a new stream of orders offered at 50 msg/s, then another at half
+   the drained rate; one-hop and full-saga latencies from the records linked by id
+   (``latency.py``).
 4. **Memory**: every worker's VmRSS when ready, after the backlog and at the end.
 5. **Correctness**: the verifier's four invariants over everything sent.
 6. **Restore**: workers stopped, their datadirs deleted, started again; seconds until
@@ -34,10 +37,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from bench.lag import wait_caught_up
 from bench.latency import trace
 from bench.machine import load_average
-from bench.process_usage import cpu_seconds, rss_mb, total_cpu_seconds
+from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb, total_cpu_seconds
 from bench.restore_log import restore_span
 from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
+from bench.worker_metrics import TRANSACTIONS_COMMITTED, increase, read_counter
 from ecommerce_streams.changelogs import changelog_topic, read_tables
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.harness import Deployment
@@ -48,6 +52,9 @@ from ecommerce_streams.verify.reading import TopicReader
 
 APP_VERSION = 1
 LATENCY_SEED_OFFSET = 1000
+FIXED_RATE = 50.0
+"""The fixed offered rate of the first latency phase (msg/s), the issue's quiet load."""
+MIN_RATE = 20.0
 MESSAGES_PER_ORDER = 2.3
 """Source messages per order with the default load ratios (payments, dups, malformed)."""
 
@@ -65,6 +72,8 @@ class Case:
     partitions: int = 4
     seed: int = 1
     offered_rate: float | None = None
+    """Rate of the second latency phase; None: half the drained rate of this case."""
+    fixed_rate: float = FIXED_RATE
     extra_env: dict[str, str] = field(default_factory=dict)
     restore: bool = True
 
@@ -103,21 +112,21 @@ async def run_case(
         with supervisor:
             await _drain_backlog(bootstrap, deployment, supervisor, case, result, broker_pid)
             say(f"  {case.name}: throughput {result['throughput']}")
-            throughput = result["throughput"]
-            maximum = (
-                throughput["source_events_per_second_drained"]
-                or throughput["source_events_per_second"]
-            )
-            rate = case.offered_rate or max(20.0, round(maximum / 2))
-            result["latency"] = await _latency(bootstrap, deployment, case, rate)
+            result["latency"] = {}
+            for index, (name, rate) in enumerate(latency_rates(case, result["throughput"])):
+                seed = case.seed + LATENCY_SEED_OFFSET + index
+                result["latency"][name] = await _latency(bootstrap, deployment, case, rate, seed)
+                say(f"  {case.name}: latency {name} {result['latency'][name]}")
             result["load_average_latency"] = load_average()
-            say(f"  {case.name}: latency {result['latency']}")
+            phases = result["latency"].values()
             rss = result.pop("_rss")
             rss.append([rss_mb(w.pid) for w in deployment.workers])
-            result["rss_mb"] = _memory(*rss, case.orders, result["latency"]["orders"])
+            later_orders = sum(phase["orders"] for phase in phases)
+            result["rss_mb"] = _memory(*rss, case.orders, later_orders)
             report = await verify(bootstrap, deployment.topics, timeout=120.0)
             result["verified"] = {"ok": report.ok, "violations": len(report.violations)}
-            sources = result["throughput"]["source_messages"] + result["latency"]["messages"]
+            sources = result["throughput"]["source_messages"]
+            sources += sum(phase["messages"] for phase in phases)
             result["fan_out"] = await _fan_out(bootstrap, deployment, sources)
             say(f"  {case.name}: rss {result['rss_mb']}, invariants ok={report.ok}")
             if case.restore:
@@ -129,6 +138,15 @@ async def run_case(
     result["crash_restarts"] = supervisor.restarts
     result["load_average_end"] = load_average()
     return result
+
+
+def latency_rates(case: Case, throughput: dict[str, Any]) -> list[tuple[str, float]]:
+    """The latency phases' names and offered rates: the fixed rate, then half the maximum."""
+    maximum = (
+        throughput["source_events_per_second_drained"] or throughput["source_events_per_second"]
+    )
+    half = case.offered_rate or max(MIN_RATE, round(maximum / 2))
+    return [("fixed", case.fixed_rate), ("half_max", half)]
 
 
 async def _drain_backlog(
@@ -159,26 +177,30 @@ async def _drain_backlog(
         ready = time.time()
         pids = [w.pid for w in deployment.workers]
         rss_at_ready = [rss_mb(pid) for pid in pids]
+        urls = [w.url for w in deployment.workers]
         cpu_before = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
+        commits_before = await read_counter(urls, TRANSACTIONS_COMMITTED)
         backlog = await send_load(bootstrap, topics, profile)
         decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
         group = group_id(deployment.app_id, APP_VERSION)
         drained_at = await wait_caught_up(
-            bootstrap, group, _agent_inputs(deployment), marker_slack=case.partitions
+            bootstrap, group, agent_inputs(deployment), marker_slack=case.partitions
         )
         cpu_after = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
+        commits_after = await read_counter(urls, TRANSACTIONS_COMMITTED)
     finally:
         await tail.stop()
     result["startup_seconds"] = round(ready - started, 2)
     result["throughput"] = {
         **_throughput(tail, backlog.messages, started, decided, drained_at),
         **_cpu(cpu_before, cpu_after, backlog.messages, case.workers, ready, drained_at),
+        **_commits(increase(commits_before, commits_after), backlog.messages, ready, drained_at),
     }
     result["load_average_throughput"] = load_average()
     result["_rss"] = [rss_at_ready, [rss_mb(w.pid) for w in deployment.workers]]
 
 
-def _agent_inputs(deployment: Deployment) -> list[str]:
+def agent_inputs(deployment: Deployment) -> list[str]:
     """Every topic an agent consumes."""
     topics = deployment.topics
     derived = [topics.inventory_commands, topics.inventory_results, topics.order_events]
@@ -232,28 +254,53 @@ def _cpu(
     (worker_before, broker_before), (worker_after, broker_after) = before, after
     if worker_before is not None and worker_after is not None:
         used = worker_after - worker_before
-        figures["worker_cpu_ms_per_source_event"] = round(used / messages * 1000, 2)
+        figures["worker_cpu_ms_per_source_event"] = cpu_ms_per(
+            worker_before, worker_after, messages
+        )
         figures["worker_cpu_utilisation"] = round(used / wall / workers, 2) if wall > 0 else None
     if broker_before is not None and broker_after is not None:
-        used = broker_after - broker_before
-        figures["broker_cpu_ms_per_source_event"] = round(used / messages * 1000, 2)
+        figures["broker_cpu_ms_per_source_event"] = cpu_ms_per(
+            broker_before, broker_after, messages
+        )
     return figures
 
 
-async def _latency(
-    bootstrap: str, deployment: Deployment, case: Case, rate: float
+def _commits(
+    committed: float | None, messages: int, ready: float, drained_at: float | None
 ) -> dict[str, Any]:
-    """Offer a new stream at ``rate`` messages/s; trace each decision back to its input."""
+    """Transactions the workers committed from ready until every agent caught up, per second.
+
+    The same span as the CPU figures. At-least-once workers commit no transactions (0).
+    """
+    wall = (drained_at or time.time()) - ready
+    if committed is None or wall <= 0:
+        return {"transactions_committed": None, "commits_per_second": None}
+    return {
+        "transactions_committed": round(committed),
+        "commits_per_second": round(committed / wall, 1),
+        "source_events_per_commit": round(messages / committed, 1) if committed else None,
+    }
+
+
+async def _latency(
+    bootstrap: str, deployment: Deployment, case: Case, rate: float, seed: int
+) -> dict[str, Any]:
+    """Offer a new stream at ``rate`` messages/s; time each input's first hop and each saga.
+
+    The tail watches the sources and every topic a source event's derived records go to,
+    and keeps reading until the agents have caught up, so late first hops (a refund for
+    a payment after its order ended) are seen too.
+    """
     topics = deployment.topics
     orders = max(100, round(rate * case.latency_seconds / MESSAGES_PER_ORDER))
-    profile = LoadProfile(orders=orders, seed=case.seed + LATENCY_SEED_OFFSET)
+    profile = LoadProfile(orders=orders, seed=seed)
     expected = {order_id_of(profile, n) for n in range(orders)}
     watched = [
-        topics.orders,
-        topics.payments,
+        *topics.sources(),
         topics.inventory_commands,
         topics.inventory_results,
         topics.order_events,
+        topics.shipments,
     ]
     tail = CommittedTail(bootstrap, watched, decisions_topic=topics.order_events, expected=expected)
     await tail.start(from_end=True)
@@ -262,9 +309,13 @@ async def _latency(
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
         decided = await tail.wait_decided(timeout=120.0)
+        group = group_id(deployment.app_id, APP_VERSION)
+        await wait_caught_up(
+            bootstrap, group, agent_inputs(deployment), marker_slack=case.partitions, timeout=60.0
+        )
     finally:
         await tail.stop()
-    latencies = trace(tail.arrivals, {topics.orders, topics.payments}, topics.order_events)
+    latencies = trace(tail.arrivals, set(topics.sources()), topics.order_events)
     return {
         "offered_rate": rate,
         "achieved_send_rate": round(sent.messages / send_seconds),

@@ -42,3 +42,10 @@ def total_cpu_seconds(pids: list[int | None]) -> float | None:
     if any(v is None for v in values):
         return None
     return sum(v for v in values if v is not None)
+
+
+def cpu_ms_per(before: float | None, after: float | None, count: int) -> float | None:
+    """CPU milliseconds per item between two readings in seconds (None if one is missing)."""
+    if before is None or after is None or not count:
+        return None
+    return round((after - before) / count * 1000, 2)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import load_average
-from bench.process_usage import cpu_seconds
+from bench.process_usage import cpu_ms_per, cpu_seconds
 from bench.tailing import CommittedTail
 from ecommerce_streams.harness import Deployment
 from ecommerce_streams.load import LoadProfile, send_load
@@ -167,19 +167,13 @@ async def profile_worker(
         "complete": decided,
         "seconds": round(seconds, 2),
         "source_events_per_second": round(sent.messages / seconds),
-        "worker_cpu_ms_per_source_event": _per_event(cpu_before[0], cpu_after[0], sent.messages),
-        "broker_cpu_ms_per_source_event": _per_event(cpu_before[1], cpu_after[1], sent.messages),
+        "worker_cpu_ms_per_source_event": cpu_ms_per(cpu_before[0], cpu_after[0], sent.messages),
+        "broker_cpu_ms_per_source_event": cpu_ms_per(cpu_before[1], cpu_after[1], sent.messages),
         "profiled_seconds": round(time.time() - began, 1),
         "load_average": load_average(),
         "hot_spots": hot_spots(out),
         "components": by_component(out),
     }
-
-
-def _per_event(before: float | None, after: float | None, messages: int) -> float | None:
-    if before is None or after is None:
-        return None
-    return round((after - before) / messages * 1000, 2)
 
 
 async def compare_variants(

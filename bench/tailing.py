@@ -42,8 +42,11 @@ class CommittedTail:
         *,
         decisions_topic: str,
         expected: Iterable[str],
+        keep: bool = True,
     ) -> None:
+        """Follow ``topics``, waiting for ``expected`` orders; ``keep=False`` stores no arrivals."""
         self.bootstrap = bootstrap
+        self.keep = keep
         self.topics = tuple(topics)
         self.decisions_topic = decisions_topic
         self.arrivals: list[Arrival] = []
@@ -114,9 +117,10 @@ class CommittedTail:
             received_at = time.time()
             for tp, messages in batches.items():
                 for m in messages:
-                    self.arrivals.append(
-                        Arrival(tp.topic, m.key, m.value, m.timestamp / 1000, received_at)
-                    )
+                    if self.keep:
+                        self.arrivals.append(
+                            Arrival(tp.topic, m.key, m.value, m.timestamp / 1000, received_at)
+                        )
                     if tp.topic == self.decisions_topic:
                         self._note_decision(m.key, m.value, received_at)
 

@@ -1,0 +1,48 @@
+"""Counters read off the workers' Prometheus pages (``GET /metrics``), and their increase.
+
+A worker counts every Kafka transaction it commits (``es_transactions_committed``, one
+per transactional producer and commit); reading it before and after a phase gives the
+phase's commits without touching the broker. A counter restarts at 0 when its worker
+does, so a smaller second reading counts from that restart (a lower bound).
+"""
+
+from collections.abc import Sequence
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+TRANSACTIONS_COMMITTED = "es_transactions_committed_total"
+
+
+def sample_total(text: str, sample: str) -> float:
+    """Sum of every sample named ``sample`` (all label sets) in a Prometheus text page."""
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == sample
+    )
+
+
+async def read_counter(urls: Sequence[str], sample: str) -> list[float | None]:
+    """``sample`` on each worker's ``/metrics`` (base URLs given); None where unreadable."""
+    values: list[float | None] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        for url in urls:
+            try:
+                async with session.get(f"{url}/metrics") as response:
+                    text = await response.text() if response.status == 200 else None
+            except (TimeoutError, aiohttp.ClientError):
+                text = None
+            values.append(None if text is None else sample_total(text, sample))
+    return values
+
+
+def increase(before: Sequence[float | None], after: Sequence[float | None]) -> float | None:
+    """How much a counter rose over all workers; None if any reading is missing."""
+    total = 0.0
+    for first, last in zip(before, after, strict=True):
+        if first is None or last is None:
+            return None
+        total += last - first if last >= first else last
+    return total

@@ -1,0 +1,52 @@
+"""Unit tests: the benchmark's markdown shows both latency phases, commits and the soak."""
+
+from bench.report import render_markdown, render_soak
+from bench.targets import evaluate
+from tests.unit.bench_results import case, results, soak
+
+
+def _render(with_soak: bool) -> str:
+    """The markdown of a two-case run, with or without a soak run beside it."""
+    figures = results(
+        [case("exactly_once", 1, rate=650), case("at_least_once", 1, rate=700)],
+        soak(100_000, 250.0) if with_soak else None,
+    )
+    figures["targets"] = evaluate(figures)
+    return render_markdown(figures, json_name="run.json", chart_name="run.png")
+
+
+def test_each_case_has_a_latency_row_per_phase_with_one_hop_beside_the_full_saga() -> None:
+    markdown = _render(with_soak=False)
+
+    rows = [line for line in markdown.splitlines() if line.startswith("| exactly_once x1 | 50 (")]
+    assert len(rows) == 1
+    assert "fixed | 25 / 50 / 50 | 50 / 50 / 50 | 100 / 200 / 300 |" in rows[0]
+    assert "| exactly_once x1 | 260 (260), half max |" in markdown
+    assert "one-hop p50/p95/p99 ms" in markdown
+
+
+def test_the_cost_table_shows_commits_per_second_and_events_per_commit() -> None:
+    assert "| 8.0 (12.5) | 8.0 |" in _render(with_soak=False)
+
+
+def test_an_unmeasured_target_says_so() -> None:
+    assert "| not measured (no soak run) | not measured |" in _render(with_soak=False)
+
+
+def test_a_soak_run_renders_as_a_section_and_meets_the_rss_target() -> None:
+    markdown = _render(with_soak=True)
+
+    assert "## Soak: 100,000 orders through one exactly-once worker" in markdown
+    assert "| 80 / 250 / 100 | 14.2 | 16.0 | 9.5 | 0 |" in markdown
+    assert "| RSS <= 300 MB after 100,000 orders (soak run, 1 worker) | 250 MB" in markdown
+
+
+def test_the_soak_document_spreads_at_most_ten_rss_samples_ending_with_the_last() -> None:
+    text = "\n".join(render_soak(soak(2_000, 150.0)))
+
+    line = next(line for line in text.splitlines() if line.startswith("RSS while"))
+    shown = line.removesuffix(".").split("MB): ", 1)[1].split(", ")
+    assert len(shown) == 10
+    assert shown[0] == "1,000: 81"
+    assert shown[-1] == "24,000: 104"
+    assert text.startswith("# Soak: 2,000 orders")

@@ -1,0 +1,34 @@
+"""Unit tests: the benchmark counts the workers' transaction commits from their /metrics."""
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+from bench.worker_metrics import TRANSACTIONS_COMMITTED, increase, sample_total
+
+
+def _page() -> str:
+    """A worker's /metrics text: 42 commits, duplicates dropped under two label sets."""
+    registry = CollectorRegistry()
+    commits = Counter("es_transactions_committed", "Commits.", registry=registry)
+    dropped = Counter("es_duplicates_dropped", "Dropped.", ["topic"], registry=registry)
+    commits.inc(42)
+    dropped.labels("payments").inc(3)
+    dropped.labels("orders").inc(4)
+    return generate_latest(registry).decode()
+
+
+def test_a_counter_is_read_by_its_sample_name_and_summed_over_its_labels() -> None:
+    assert sample_total(_page(), TRANSACTIONS_COMMITTED) == 42.0
+    assert sample_total(_page(), "es_duplicates_dropped_total") == 7.0
+    assert sample_total(_page(), "es_not_there_total") == 0.0
+
+
+def test_commits_of_a_phase_are_the_rise_summed_over_workers() -> None:
+    assert increase([10.0, 20.0], [110.0, 70.0]) == 150.0
+
+
+def test_a_worker_restarted_during_the_phase_counts_from_its_restart() -> None:
+    assert increase([500.0], [30.0]) == 30.0
+
+
+def test_an_unreadable_worker_makes_the_count_unknown_not_smaller() -> None:
+    assert increase([10.0, None], [20.0, 30.0]) is None
