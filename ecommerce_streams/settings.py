@@ -84,9 +84,10 @@ class Settings(BaseSettings):
         description="RocksDB memtable size per table partition (Faust's default is 64 MiB).",
     )
     rocksdb_block_cache_bytes: int = Field(
-        default=8 * 1024**2,
-        ge=0,
-        description="RocksDB block cache per table partition (Faust's default is 2 GiB).",
+        default=64 * 1024**2,
+        ge=8 * 1024**2,
+        description="RocksDB memory per worker: one block cache shared by every table "
+        "partition, with the memtables charged to it (up to half).",
     )
     api_token: str | None = Field(
         default=None, description="Bearer token required by POST /events (unset: open)."
