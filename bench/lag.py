@@ -6,10 +6,11 @@ follows a backlog must wait for that tail of work, or it measures the backlog in
 
 Caught up means: the group's committed offsets and the topics' end offsets (as a
 read_committed consumer sees them) stay the same for a quiet period, and no partition
-is behind by more than its possible trailing commit markers. A transaction leaves a
-marker after its records in every partition it wrote, no consumer ever commits past
-it, and under exactly-once each source partition has its own transactional producer,
-so a derived topic's partition can end with up to one marker per source partition.
+is behind by more than its possible trailing markers (:func:`marker_slack`). A
+transaction leaves a marker after its records in every partition it wrote, no consumer
+ever commits past it, and under exactly-once each source partition has its own
+transactional producer, which also aborts once in every output partition when it
+starts fresh.
 """
 
 import asyncio
@@ -18,6 +19,17 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+
+def marker_slack(partitions: int) -> int:
+    """Markers a caught-up partition may still end with: trailing commits, start-up aborts.
+
+    Up to one commit marker per source partition's producer, and one abort marker per
+    producer that started fresh (each adds every output partition and aborts once, so
+    that nothing an earlier epoch left behind is committed later).
+    """
+    return 2 * partitions + 1
+
 
 POLL_SECONDS = 0.5
 QUIET_SECONDS = 2.0

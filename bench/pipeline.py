@@ -34,7 +34,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.lag import wait_caught_up
+from bench.lag import marker_slack, wait_caught_up
 from bench.latency import trace
 from bench.machine import load_average
 from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb, total_cpu_seconds
@@ -184,7 +184,7 @@ async def _drain_backlog(
         decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
         group = group_id(deployment.app_id, APP_VERSION)
         drained_at = await wait_caught_up(
-            bootstrap, group, agent_inputs(deployment), marker_slack=case.partitions
+            bootstrap, group, agent_inputs(deployment), marker_slack=marker_slack(case.partitions)
         )
         cpu_after = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
         commits_after = await read_counter(urls, TRANSACTIONS_COMMITTED)
@@ -311,7 +311,11 @@ async def _latency(
         decided = await tail.wait_decided(timeout=120.0)
         group = group_id(deployment.app_id, APP_VERSION)
         await wait_caught_up(
-            bootstrap, group, agent_inputs(deployment), marker_slack=case.partitions, timeout=60.0
+            bootstrap,
+            group,
+            agent_inputs(deployment),
+            marker_slack=marker_slack(case.partitions),
+            timeout=60.0,
         )
     finally:
         await tail.stop()

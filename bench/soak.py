@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.lag import wait_caught_up
+from bench.lag import marker_slack, wait_caught_up
 from bench.machine import load_average
 from bench.pipeline import APP_VERSION, agent_inputs, stop_workers
 from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb
@@ -165,7 +165,7 @@ async def _caught_up(deployment: Deployment) -> float | None:
         deployment.bootstrap,
         group_id(deployment.app_id, APP_VERSION),
         agent_inputs(deployment),
-        marker_slack=deployment.partitions,
+        marker_slack=marker_slack(deployment.partitions),
         timeout=CATCH_UP_SECONDS,
     )
 
