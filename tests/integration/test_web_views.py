@@ -86,18 +86,28 @@ async def test_ready_lists_each_workers_partitions_and_together_they_cover_the_t
 async def test_an_order_owned_by_worker_b_is_answered_correctly_through_worker_a(
     shop: TwoWorkers,
 ) -> None:
+    # Stock first, so the order settles as pending with its line reserved (awaiting payment)
+    # instead of racing a commit that rejects it for lack of stock.
+    sku = unique("SKU-VIEW")
+    status, _, body = await post_events(shop.a.url, stock_received(sku, qty=100))
+    assert status == 202, body
+    await poll(
+        f"{shop.a.url}/inventory/{sku}",
+        lambda status, level: status == 200 and level["on_hand"] == 100,
+    )
     order_id = await post_until_owned_by(
-        shop.b, shop.a, "orders", lambda key: order_placed(key, "SKU-VIEW"), "ord"
+        shop.b, shop.a, "orders", lambda key: order_placed(key, sku), "ord"
     )
     assert order_id  # owned by b, so a has to ask b
 
-    order = await poll(f"{shop.a.url}/orders/{order_id}", lambda status, _: status == 200)
+    order = await poll(
+        f"{shop.a.url}/orders/{order_id}",
+        lambda status, order: status == 200 and order["lines"][0]["status"] == "reserved",
+    )
 
     assert order["order_id"] == order_id
     assert order["status"] == "pending"
-    assert order["lines"] == [
-        {"sku": "SKU-VIEW", "qty": 2, "unit_price": "9.50", "status": "awaiting"}
-    ]
+    assert order["lines"] == [{"sku": sku, "qty": 2, "unit_price": "9.50", "status": "reserved"}]
     assert await get_json(f"{shop.b.url}/orders/{order_id}") == (200, "application/json", order)
 
 
