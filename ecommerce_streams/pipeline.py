@@ -15,7 +15,7 @@ from faust.types import EventT, StreamT
 from ecommerce_streams import metrics, topics
 from ecommerce_streams.app import app
 from ecommerce_streams.dead_letters import send_dead_letter
-from ecommerce_streams.exactly_once import gate_of, outbox, process_event
+from ecommerce_streams.exactly_once import Repair, gate_of, outbox, process_event, repaired
 from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
 from models.refusal import Refused
 from tables import seen
@@ -26,8 +26,14 @@ Decide = Callable[[Envelope], Iterable[Envelope]]
 async def run_stage(stream: StreamT, *, stage: str, decide: Decide) -> None:
     """Apply every event of an agent's stream exactly once, each as one unit of work."""
     gate_of(app).watch_input(stream.channel.queue)
+    shared = topics_read_by_several_agents()
     async for event in stream.noack().events():
-        await process_event(app, event, partial(apply_event, event, stage=stage, decide=decide))
+        await process_event(
+            app,
+            event,
+            partial(apply_event, event, stage=stage, decide=decide),
+            shared_reader=stage if event.message.topic in shared else None,
+        )
 
 
 async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
@@ -50,7 +56,7 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
         )
         return
     guarded = seen.guards(
-        message, exactly_once=app.in_transaction, shared_topics=topics_read_by_several_agents()
+        message, exactly_once=app.in_transaction, shared_topics=shared_topics_checked_by_id()
     )
     if guarded and seen.is_duplicate(stage, envelope.event_id, event):
         metrics.duplicates_dropped.labels(stage, message.topic).inc()
@@ -73,6 +79,14 @@ def topics_read_by_several_agents() -> frozenset[str]:
     """Topics more than one agent reads (order-events: notifications and analytics)."""
     readers = Counter(name for agent in app.agents.values() for name in agent.channel.topics)
     return frozenset(name for name, count in readers.items() if count > 1)
+
+
+def shared_topics_checked_by_id() -> frozenset[str]:
+    """Shared topics whose events are checked against ``seen``: none when commits say what
+    each reader applied (``exactly_once/shared_reads.py``)."""
+    if repaired(app, Repair.SHARED_READ_POSITIONS):
+        return frozenset()
+    return topics_read_by_several_agents()
 
 
 async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> None:

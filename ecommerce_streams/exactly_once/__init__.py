@@ -105,7 +105,10 @@ What a record costs: derived events go straight to the aiokafka producer of thei
 transaction (``outbox.py``), not through Faust's ``Topic.send`` and buffer; a table
 key changed many times between commits writes one changelog record; and only events
 that can arrive twice (from shops, or redriven dead letters) are checked against the
-``seen`` table, since the agents' own outputs commit with their inputs.
+``seen`` table, since the agents' own outputs commit with their inputs. The two readers
+of order-events, whose commit can hold the faster one's effects past the committed
+offset, instead commit their positions with it as offset metadata and skip what those
+cover after a takeover (``shared_reads.py``).
 
 Where the rest lives: ``repairs.py`` (switching repairs and speed-ups off),
 ``transport.py`` (how Faust gets our classes), ``local_state.py`` (RocksDB that never

@@ -12,6 +12,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import FutureMessage
 
+from ecommerce_streams.exactly_once.gate import gate_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 #: How long a transactional request refused while markers are written waits to retry.
@@ -80,17 +81,23 @@ class SettlingProducer(faust_aiokafka.Producer):
         start_new_transaction: bool = True,
     ) -> None:
         """Commit the partitions' transactions concurrently: one round trip, not one each (4)."""
-        if not repaired(self.app, Repair.CONCURRENT_COMMITS):
-            return await super().commit_transactions(
-                tid_to_offset_map, group_id, start_new_transaction
-            )
-        await asyncio.gather(
-            *(
-                self._commit_transaction(tid, offsets, group_id, start_new_transaction)
-                for tid, offsets in tid_to_offset_map.items()
-            )
-        )
+        commits = [
+            self._commit_transaction(tid, offsets, group_id, start_new_transaction)
+            for tid, offsets in tid_to_offset_map.items()
+        ]
+        if repaired(self.app, Repair.CONCURRENT_COMMITS):
+            await asyncio.gather(*commits)
+        else:
+            for commit in commits:
+                await commit
         return None
+
+    def _with_notes(self, offsets: Mapping[TP, int]) -> Mapping[TP, int | tuple[int, str]]:
+        """Each offset with the positions of shared-topic readers ahead of it (metadata)."""
+        if not repaired(self.app, Repair.SHARED_READ_POSITIONS):
+            return offsets
+        reads = gate_of(self.app).shared_reads
+        return {tp: (offset, reads.note(tp, offset)) for tp, offset in offsets.items()}
 
     async def _commit_transaction(
         self, tid: str, offsets: Mapping[TP, int], group_id: str, start_new_transaction: bool
@@ -99,7 +106,7 @@ class SettlingProducer(faust_aiokafka.Producer):
             producer = self._transaction_producers.get(tid)
             if producer is None:
                 raise ProducerSendError(f"commit for a transaction never begun: {tid}")
-            await producer.send_offsets_to_transaction(offsets, group_id)
+            await producer.send_offsets_to_transaction(self._with_notes(offsets), group_id)
             await producer.commit_transaction()
             if start_new_transaction:
                 await producer.begin_transaction()

@@ -23,6 +23,7 @@ class Repair(StrEnum):
     DIRECT_SENDS = "direct-sends"
     CONCURRENT_COMMITS = "concurrent-commits"
     COMMIT_ON_DRAIN = "commit-on-drain"
+    SHARED_READ_POSITIONS = "shared-read-positions"
 
 
 #: Every repair: what an app runs with unless told otherwise.

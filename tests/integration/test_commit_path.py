@@ -56,6 +56,29 @@ async def read_committed(broker: str, topic: str, *, until: float) -> list[tuple
     return seen
 
 
+async def place_order(broker: str, deployment: Deployment, *, customer_id: str = "cust-1") -> str:
+    """Start one worker, then place an order for one unit of a sku nobody stocked; its id."""
+    order_id = f"ord-{uuid.uuid4().hex[:8]}"
+    placed = OrderPlaced(
+        order_id=order_id,
+        customer_id=customer_id,
+        lines=(OrderLine(sku=f"sku-{uuid.uuid4().hex[:8]}", qty=1, unit_price=Decimal("9.50")),),
+        currency="EUR",
+        total=Decimal("9.50"),
+        shipping_address="1 Main Street, Springfield",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        await deployment.start_workers(1)
+        await producer.send_and_wait(
+            deployment.topics.orders, encode_event(envelope(placed)), key=order_id.encode()
+        )
+    finally:
+        await producer.stop()
+    return order_id
+
+
 async def test_a_sku_received_twenty_times_between_commits_writes_one_changelog_record(
     broker: str, tmp_path: Path
 ) -> None:
@@ -92,24 +115,7 @@ async def test_a_lightly_loaded_hop_is_visible_long_before_the_commit_interval(
     broker: str, tmp_path: Path
 ) -> None:
     deployment = deployment_with(broker, tmp_path, ES_COMMIT_INTERVAL_SECONDS="60")
-    order_id = f"ord-{uuid.uuid4().hex[:8]}"
-    placed = OrderPlaced(
-        order_id=order_id,
-        customer_id="cust-1",
-        lines=(OrderLine(sku="sku-1", qty=1, unit_price=Decimal("9.50")),),
-        currency="EUR",
-        total=Decimal("9.50"),
-        shipping_address="1 Main Street, Springfield",
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
-    await producer.start()
-    try:
-        await deployment.start_workers(1)
-        await producer.send_and_wait(
-            deployment.topics.orders, encode_event(envelope(placed)), key=order_id.encode()
-        )
-    finally:
-        await producer.stop()
+    await place_order(broker, deployment)
     sent_at = time.monotonic()
     try:
         commands = await read_committed(
@@ -119,3 +125,26 @@ async def test_a_lightly_loaded_hop_is_visible_long_before_the_commit_interval(
         deployment.stop()
     assert commands, "the order's stock command was not committed within 20 s (interval 60 s)"
     assert commands[0][1] - sent_at < 20
+
+
+async def test_readers_of_order_events_write_no_dedup_records_under_exactly_once(
+    broker: str, tmp_path: Path
+) -> None:
+    deployment = deployment_with(broker, tmp_path)
+    customer_id = f"cust-{uuid.uuid4().hex[:8]}"
+    await place_order(broker, deployment, customer_id=customer_id)
+    try:
+        # The unstocked order is rejected: one order event, read by notifications and
+        # analytics, each of which writes a record of its own.
+        notifications = await read_committed(
+            broker, deployment.topics.notifications, until=time.monotonic() + 20
+        )
+        seen = await read_committed(
+            broker, changelog_topic(deployment.app_id, 1, "seen"), until=time.monotonic() + 3
+        )
+    finally:
+        deployment.stop()
+    assert [key for key, _ in notifications if key == customer_id.encode()], "no notification"
+    stages = {key.strip(b'"').split(b"/", 1)[0] for key, _ in seen}
+    assert b"orders" in stages, "the shop's event itself must still be checked by id"
+    assert not stages & {b"notifications", b"analytics"}, f"dedup records of {stages}"

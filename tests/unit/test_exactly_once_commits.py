@@ -7,18 +7,18 @@ ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail.
 
 import asyncio
 import itertools
-import os
 
+import pytest
 from faust.types import TP
 from faust.types.tuples import Message
 
-from ecommerce_streams.app import ShopApp, settings
-from ecommerce_streams.exactly_once import parse_repairs
+from ecommerce_streams.app import settings
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.pipeline import topics_read_by_several_agents
 from ecommerce_streams.worker import load_services
 from models.redrive import REDRIVEN_HEADER
 from tables import seen
+from tests.unit.exactly_once_app import ORDER_EVENTS_6, exactly_once_app, flowing_app, message_of
 
 _app_ids = itertools.count()
 SHARED = frozenset({settings.topics.order_events})
@@ -48,12 +48,7 @@ class TransactionProducer:
 
 def producer_of_app() -> SettlingProducer:
     """The exactly-once producer of a fresh app, never started."""
-    app = ShopApp(
-        f"commit-test-{os.getpid()}-{next(_app_ids)}",
-        broker="kafka://127.0.0.1:9",
-        processing_guarantee="exactly_once",
-    )
-    app.exactly_once_repairs = parse_repairs(os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "all"))
+    app = exactly_once_app("commit-test")
     producer = app.producer
     assert isinstance(producer, SettlingProducer)
     return producer
@@ -79,17 +74,7 @@ async def test_the_transactions_of_four_partitions_commit_concurrently() -> None
 
 def message(topic: str, headers: list[tuple[str, bytes]] | None = None) -> Message:
     """A message of ``topic`` partition 0."""
-    return Message(
-        topic,
-        0,
-        0,
-        timestamp=0.0,
-        timestamp_type=0,
-        headers=headers,
-        key=b"k",
-        value=b"{}",
-        checksum=None,
-    )
+    return message_of(TP(topic, 0), 0, headers=headers)
 
 
 def test_events_from_shops_are_checked_for_duplicates() -> None:
@@ -122,3 +107,19 @@ def test_every_event_is_checked_under_at_least_once() -> None:
     assert seen.guards(
         message(settings.topics.inventory_results), exactly_once=False, shared_topics=SHARED
     )
+
+
+async def test_a_transactional_commit_counts_for_fausts_slow_commit_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer = flowing_app().consumer
+
+    async def commit_in_transactions(offsets: object, start_new_transaction: bool = True) -> bool:
+        return True
+
+    monkeypatch.setattr(consumer, "assignment", lambda: {ORDER_EVENTS_6})
+    monkeypatch.setattr(consumer.transactions, "commit", commit_in_transactions)
+
+    assert await consumer._commit_offsets({ORDER_EVENTS_6: 5})
+
+    assert ORDER_EVENTS_6 in consumer._thread.tp_last_committed_at

@@ -6,13 +6,11 @@ partition. Set ES_TEST_EXACTLY_ONCE_REPAIRS=-forgotten-transactions to see it fa
 """
 
 import itertools
-import os
 
 from aiokafka import TopicPartition
 
-from ecommerce_streams.app import ShopApp
-from ecommerce_streams.exactly_once import parse_repairs
 from ecommerce_streams.exactly_once.transactions import SourceTransactionManager
+from tests.unit.exactly_once_app import exactly_once_app
 
 _app_ids = itertools.count()
 OUTPUTS = ("shipments", "notifications")
@@ -52,12 +50,7 @@ class TransactionProducer:
 
 def transaction_manager() -> SourceTransactionManager:
     """The transaction manager of a fresh exactly-once app whose producers are stand-ins."""
-    app = ShopApp(
-        f"forgotten-test-{os.getpid()}-{next(_app_ids)}",
-        broker="kafka://127.0.0.1:9",
-        processing_guarantee="exactly_once",
-    )
-    app.exactly_once_repairs = parse_repairs(os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "all"))
+    app = exactly_once_app("forgotten-test")
     app.output_topics = frozenset(OUTPUTS)
     app.Table("stock", partitions=4)
     producer = app.producer

@@ -7,58 +7,19 @@ without its repair.
 """
 
 import asyncio
-import itertools
-import os
 from collections.abc import Awaitable
 
-import faust
 import pytest
-from faust.types import TP
-from faust.types.tuples import Message
 
 from ecommerce_streams.app import ShopApp
-from ecommerce_streams.exactly_once import gate_of, parse_repairs, process_event
-
-ORDER_EVENTS_6 = TP("order-events", 6)
-_app_ids = itertools.count()
+from ecommerce_streams.exactly_once import gate_of, process_event
+from tests.unit.exactly_once_app import ORDER_EVENTS_6, event_of, flowing_app, order_event
 
 
 @pytest.fixture
 def app() -> ShopApp:
     """A worker-side app under exactly-once whose streams are flowing, never started."""
-    shop = ShopApp(
-        f"revocation-test-{os.getpid()}-{next(_app_ids)}",
-        broker="kafka://127.0.0.1:9",
-        processing_guarantee="exactly_once",
-    )
-    shop.exactly_once_repairs = parse_repairs(os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "all"))
-    shop.in_worker = True
-    shop.flow_control.resume()
-    return shop
-
-
-def order_event(app: ShopApp, offset: int, *, readers: int = 1) -> Message:
-    """A message of order-events partition 6 handed to ``readers`` streams."""
-    message = Message(
-        ORDER_EVENTS_6.topic,
-        ORDER_EVENTS_6.partition,
-        offset,
-        timestamp=0.0,
-        timestamp_type=0,
-        headers=None,
-        key=b"ord-1",
-        value=b"{}",
-        checksum=None,
-        tp=ORDER_EVENTS_6,
-        generation_id=app.consumer_generation_id,
-    )
-    message.refcount = readers
-    return message
-
-
-def event_of(app: ShopApp, message: Message) -> faust.Event:
-    """One stream's event for the message."""
-    return faust.Event(app, message.key, message.value, None, message)
+    return flowing_app()
 
 
 async def finishes_within(app: ShopApp, work: Awaitable[object], *, seconds: float) -> None:
