@@ -1,4 +1,4 @@
-"""``python -m bench``: the benchmark; ``profile``: profile one worker; ``soak``: 100k orders."""
+"""``python -m bench``: the benchmark; ``profile``, ``soak`` (100k orders), ``floor``."""
 
 import argparse
 import asyncio
@@ -10,6 +10,12 @@ from pathlib import Path
 from bench.plan import FULL, QUICK
 from bench.runner import RESULTS, run_benchmark, run_soak_benchmark, with_broker
 from bench.soak import DEFAULT_ORDERS, Soak
+
+
+def _add_broker_and_out(parser: argparse.ArgumentParser) -> None:
+    """The options every subcommand shares: which broker, and where results go."""
+    parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
 
 
 def _run(argv: list[str]) -> int:
@@ -30,8 +36,7 @@ def _run(argv: list[str]) -> int:
         metavar="GUARANTEE:WORKERS",
         help="run only this case, e.g. exactly_once:1 (repeat for more; default: the plan's)",
     )
-    parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
     if args.orders is not None:
@@ -63,8 +68,7 @@ def _soak(argv: list[str]) -> int:
     parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="orders to send")
     parser.add_argument("--partitions", type=int, default=Soak.partitions)
     parser.add_argument("--seed", type=int, default=Soak.seed)
-    parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     soak = Soak(orders=args.orders, partitions=args.partitions, seed=args.seed)
     results = asyncio.run(run_soak_benchmark(soak, out_dir=args.out, bootstrap=args.bootstrap))
@@ -90,8 +94,7 @@ def _profile(argv: list[str]) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="runs per variant")
     parser.add_argument("--orders", type=int, default=1000, help="orders per run")
     parser.add_argument("--guarantee", default="exactly_once")
-    parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     variants: dict[str, dict[str, str]] = {}
     for spec in args.variant:
@@ -116,9 +119,46 @@ def _profile(argv: list[str]) -> int:
     return 0 if all(r["complete"] for results in runs.values() for r in results) else 1
 
 
+def _floor(argv: list[str]) -> int:
+    """``python -m bench floor``: what aiokafka alone costs for the saga's traffic."""
+    from bench.floor import Shape, measure_floor, render_floor
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench floor",
+        description="Run the saga's shape of exactly-once traffic with aiokafka alone (no "
+        "Faust, tables or codecs), with per-partition producers and with one producer; "
+        "write <out>/floor.{json,md}.",
+    )
+    parser.add_argument("--inputs", type=float, default=Shape.inputs, help="consumed per event")
+    parser.add_argument("--records", type=float, default=Shape.records, help="written per event")
+    parser.add_argument("--events-per-commit", type=float, default=Shape.events_per_commit)
+    parser.add_argument("--events", type=int, default=Shape.events, help="source events per run")
+    parser.add_argument("--repeat", type=int, default=3)
+    _add_broker_and_out(parser)
+    args = parser.parse_args(argv)
+    shape = Shape(
+        inputs=args.inputs,
+        records=args.records,
+        events_per_commit=args.events_per_commit,
+        events=args.events,
+    )
+
+    async def floor(bootstrap: str, broker_pid: int | None) -> dict:
+        return await measure_floor(bootstrap, shape, repeat=args.repeat)
+
+    result = asyncio.run(with_broker(args.bootstrap, floor))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "floor.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "floor.md").write_text(render_floor(result))
+    print(render_floor(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the benchmark run, ``profile`` or ``soak``; return the exit code."""
+    """Dispatch to the benchmark run, ``profile``, ``soak`` or ``floor``; return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["floor"]:
+        return _floor(argv[1:])
     if argv[:1] == ["profile"]:
         return _profile(argv[1:])
     if argv[:1] == ["soak"]:

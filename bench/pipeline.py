@@ -41,7 +41,13 @@ from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb, total_cpu_secon
 from bench.restore_log import restore_span
 from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
-from bench.worker_metrics import TRANSACTIONS_COMMITTED, increase, read_counter
+from bench.worker_metrics import (
+    TRANSACTIONS_COMMITTED,
+    increase,
+    mean_commit_round_ms,
+    read_commit_rounds,
+    read_counter,
+)
 from ecommerce_streams.changelogs import changelog_topic, read_tables
 from ecommerce_streams.consumer_group import group_id
 from ecommerce_streams.harness import Deployment
@@ -180,6 +186,7 @@ async def _drain_backlog(
         urls = [w.url for w in deployment.workers]
         cpu_before = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
         commits_before = await read_counter(urls, TRANSACTIONS_COMMITTED)
+        rounds_before = await read_commit_rounds(urls)
         backlog = await send_load(bootstrap, topics, profile)
         decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
         group = group_id(deployment.app_id, APP_VERSION)
@@ -188,6 +195,7 @@ async def _drain_backlog(
         )
         cpu_after = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
         commits_after = await read_counter(urls, TRANSACTIONS_COMMITTED)
+        rounds_after = await read_commit_rounds(urls)
     finally:
         await tail.stop()
     result["startup_seconds"] = round(ready - started, 2)
@@ -195,6 +203,7 @@ async def _drain_backlog(
         **_throughput(tail, backlog.messages, started, decided, drained_at),
         **_cpu(cpu_before, cpu_after, backlog.messages, case.workers, ready, drained_at),
         **_commits(increase(commits_before, commits_after), backlog.messages, ready, drained_at),
+        "commit_round_ms_mean": mean_commit_round_ms(rounds_before, rounds_after),
     }
     result["load_average_throughput"] = load_average()
     result["_rss"] = [rss_at_ready, [rss_mb(w.pid) for w in deployment.workers]]
@@ -304,7 +313,9 @@ async def _latency(
     ]
     tail = CommittedTail(bootstrap, watched, decisions_topic=topics.order_events, expected=expected)
     await tail.start(from_end=True)
+    urls = [worker.url for worker in deployment.workers]
     try:
+        rounds_before = await read_commit_rounds(urls)
         began = time.monotonic()
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
@@ -317,6 +328,7 @@ async def _latency(
             marker_slack=marker_slack(case.partitions),
             timeout=60.0,
         )
+        rounds_after = await read_commit_rounds(urls)
     finally:
         await tail.stop()
     latencies = trace(tail.arrivals, set(topics.sources()), topics.order_events)
@@ -326,6 +338,7 @@ async def _latency(
         "orders": orders,
         "messages": sent.messages,
         "complete": decided,
+        "commit_round_ms_mean": mean_commit_round_ms(rounds_before, rounds_after),
         **latencies.summary(),
     }
 

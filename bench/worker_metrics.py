@@ -12,6 +12,8 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 TRANSACTIONS_COMMITTED = "es_transactions_committed_total"
+COMMIT_ROUND_SECONDS = "es_commit_round_seconds_sum"
+COMMIT_ROUNDS = "es_commit_round_seconds_count"
 
 
 def sample_total(text: str, sample: str) -> float:
@@ -46,3 +48,20 @@ def increase(before: Sequence[float | None], after: Sequence[float | None]) -> f
             return None
         total += last - first if last >= first else last
     return total
+
+
+async def read_commit_rounds(urls: Sequence[str]) -> tuple[list[float | None], list[float | None]]:
+    """Seconds spent in commit rounds and their number, per worker."""
+    return await read_counter(urls, COMMIT_ROUND_SECONDS), await read_counter(urls, COMMIT_ROUNDS)
+
+
+def mean_commit_round_ms(
+    before: tuple[list[float | None], list[float | None]],
+    after: tuple[list[float | None], list[float | None]],
+) -> float | None:
+    """The mean commit round between two readings, in ms; None without rounds or readings."""
+    seconds = increase(before[0], after[0])
+    rounds = increase(before[1], after[1])
+    if seconds is None or not rounds:
+        return None
+    return round(1000 * seconds / rounds, 1)

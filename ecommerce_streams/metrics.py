@@ -30,6 +30,11 @@ transactions_aborted = Counter(
     "es_transactions_aborted",
     "Commits that failed or were refused after a failure; their transactions never commit.",
 )
+commit_rounds = Histogram(
+    "es_commit_round_seconds",
+    "A commit round, gate closed: units in flight finish, records settle, transactions commit.",
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5),
+)
 end_to_end_latency = Histogram(
     "es_end_to_end_latency_seconds",
     "From an input's log timestamp to the moment its derived events were sent.",

@@ -13,6 +13,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from mode import Service
 
+from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.gate import gate_of
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
@@ -97,14 +98,15 @@ class GatedConsumer(faust_aiokafka.Consumer):
         """Commit acknowledged offsets between units of work, after changelogs settle."""
         if not self.in_transaction or not repaired(self.app, Repair.COMMIT_GATE):
             return await super().commit(topics, start_new_transaction=start_new_transaction)
-        async with gate_of(self.app).exclusive():  # 1. (and 6. on leaving)
-            producer = self.app.producer
-            if isinstance(producer, SettlingProducer):
-                await producer.settle()  # 2.
-            await outbox_of(self.app).flush()  # 2.
-            # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit,
-            # 5. Faust's on_commit after it returns
-            return await super().commit(topics, start_new_transaction=start_new_transaction)
+        with metrics.commit_rounds.time():
+            async with gate_of(self.app).exclusive():  # 1. (and 6. on leaving)
+                producer = self.app.producer
+                if isinstance(producer, SettlingProducer):
+                    await producer.settle()  # 2.
+                await outbox_of(self.app).flush()  # 2.
+                # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit,
+                # 5. Faust's on_commit after it returns
+                return await super().commit(topics, start_new_transaction=start_new_transaction)
 
     def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
         # Faust forgets acknowledged offsets of revoked partitions *before* its

@@ -51,6 +51,7 @@ def case(
             "transactions_committed": 400,
             "commits_per_second": 8.0,
             "source_events_per_commit": 12.5,
+            "commit_round_ms_mean": 42.0,
         },
         "latency": {
             "fixed": latency_phase(50.0, *fixed),

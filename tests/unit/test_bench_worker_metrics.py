@@ -2,7 +2,12 @@
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from bench.worker_metrics import TRANSACTIONS_COMMITTED, increase, sample_total
+from bench.worker_metrics import (
+    TRANSACTIONS_COMMITTED,
+    increase,
+    mean_commit_round_ms,
+    sample_total,
+)
 
 
 def _page() -> str:
@@ -32,3 +37,13 @@ def test_a_worker_restarted_during_the_phase_counts_from_its_restart() -> None:
 
 def test_an_unreadable_worker_makes_the_count_unknown_not_smaller() -> None:
     assert increase([10.0, None], [20.0, 30.0]) is None
+
+
+def test_the_mean_commit_round_is_the_seconds_over_the_rounds_between_readings() -> None:
+    before = ([1.0, 2.0], [10.0, 20.0])
+    after = ([1.5, 2.5], [20.0, 30.0])  # 1 s over 20 rounds
+    assert mean_commit_round_ms(before, after) == 50.0
+
+
+def test_no_commit_round_between_readings_has_no_mean() -> None:
+    assert mean_commit_round_ms(([1.0], [4.0]), ([1.0], [4.0])) is None
