@@ -2,9 +2,9 @@
 
 from collections.abc import Iterable
 
-from ecommerce_streams import topics
-from ecommerce_streams.app import app
-from ecommerce_streams.pipeline import run_stage
+from ecommerce_streams.worker import topics
+from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.pipeline import run_stage
 from models import analytics
 from models.envelope import Envelope
 from tables.analytics import windows

@@ -1,8 +1,8 @@
 """The notifications agent: asks for an e-mail to the customer on each order outcome."""
 
-from ecommerce_streams import topics
-from ecommerce_streams.app import app
-from ecommerce_streams.pipeline import run_stage
+from ecommerce_streams.worker import topics
+from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.pipeline import run_stage
 from models.notification import notify
 
 

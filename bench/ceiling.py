@@ -18,7 +18,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from ecommerce_streams.load import Outgoing
+from ecommerce_streams.harness.load import Outgoing
 
 ROLES = ("orders", "payments", "inventory")
 

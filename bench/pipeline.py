@@ -48,13 +48,13 @@ from bench.worker_metrics import (
     read_commit_rounds,
     read_counter,
 )
-from ecommerce_streams.changelogs import changelog_topic, read_tables
-from ecommerce_streams.consumer_group import group_id
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, order_id_of, send_load
-from ecommerce_streams.topic_setup import ensure_topics
-from ecommerce_streams.verify import verify
-from ecommerce_streams.verify.reading import TopicReader
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
+from ecommerce_streams.harness.verify import verify
+from ecommerce_streams.harness.verify.reading import TopicReader
+from ecommerce_streams.operations.changelogs import changelog_topic, read_tables
+from ecommerce_streams.operations.consumer_group import group_id
+from ecommerce_streams.operations.topic_setup import ensure_topics
 
 APP_VERSION = 1
 LATENCY_SEED_OFFSET = 1000

@@ -22,13 +22,13 @@ from typing import Any
 from bench.machine import load_average
 from bench.process_usage import cpu_ms_per, cpu_seconds
 from bench.tailing import CommittedTail
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, send_load
-from ecommerce_streams.topic_setup import ensure_topics
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, send_load
+from ecommerce_streams.operations.topic_setup import ensure_topics
 
 SAMPLE_RATE = 50
 _FRAMEWORK_FRAMES = ("/asyncio/", "click/", "mode/worker.py", "faust/cli/", "<frozen runpy>")
-_FRAMEWORK_FRAMES += ("faust/app/base.py:823", "ecommerce_streams/worker.py", "cli.py")
+_FRAMEWORK_FRAMES += ("faust/app/base.py:823", "ecommerce_streams/worker/run.py", "cli.py")
 
 
 def py_spy() -> str:

@@ -6,7 +6,7 @@ process start and the group join that a time-to-``/ready`` includes.
 
 from pathlib import Path
 
-from ecommerce_streams.table_recovery import restore_seconds
+from ecommerce_streams.exactly_once.table_recovery import restore_seconds
 
 
 def restore_span(log: Path, offset: int = 0) -> float | None:

@@ -19,10 +19,10 @@ from bench.plan import Plan
 from bench.report import read_latest, render_markdown, render_soak, write_json
 from bench.soak import Soak, run_soak
 from bench.targets import evaluate
-from ecommerce_streams.kafka import EmbeddedKafka, free_port
-from ecommerce_streams.kafka.environment import default_home
-from ecommerce_streams.kafka.versions import kafka_version_from_env
-from ecommerce_streams.load import LoadProfile, generate
+from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
+from ecommerce_streams.harness.kafka.environment import default_home
+from ecommerce_streams.harness.kafka.versions import kafka_version_from_env
+from ecommerce_streams.harness.load import LoadProfile, generate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 T = TypeVar("T")

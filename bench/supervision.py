@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import aiohttp
 
-from ecommerce_streams.harness import Deployment, WorkerFailed
+from ecommerce_streams.harness.deployment import Deployment, WorkerFailed
 
 POLL_SECONDS = 0.25
 

@@ -7,7 +7,7 @@ Each worker holds the totals of the partitions it owns; the ``analytics`` topic
 carries every increment for a global view.
 """
 
-from ecommerce_streams.app import app, settings
+from ecommerce_streams.worker.app import app, settings
 from models.analytics import WindowTotal
 
 windows = app.Table(

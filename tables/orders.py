@@ -1,6 +1,6 @@
 """Table ``orders``: the saga state of every order, keyed by order id."""
 
-from ecommerce_streams.app import app, settings
+from ecommerce_streams.worker.app import app, settings
 from models.order import OrderState
 
 orders = app.Table(

@@ -12,7 +12,7 @@ from collections.abc import Collection
 
 from faust.types import EventT, Message
 
-from ecommerce_streams.app import app, settings
+from ecommerce_streams.worker.app import app, settings
 from models.redrive import REDRIVEN_HEADER
 
 seen = app.Table(

@@ -1,6 +1,6 @@
 """Tables ``stock`` (level per sku) and ``reservations`` (one per order and sku)."""
 
-from ecommerce_streams.app import app, settings
+from ecommerce_streams.worker.app import app, settings
 from models.stock import Reservation, StockLevel
 
 stock = app.Table(

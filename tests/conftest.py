@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.kafka import EmbeddedKafka, free_port
-from ecommerce_streams.kafka.environment import default_home
-from ecommerce_streams.topic_setup import ensure_topics
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
+from ecommerce_streams.harness.kafka.environment import default_home
+from ecommerce_streams.operations.topic_setup import ensure_topics
 
 
 @pytest.fixture(scope="session")

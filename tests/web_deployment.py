@@ -5,8 +5,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ecommerce_streams.harness import Deployment, WorkerProcess
-from ecommerce_streams.topic_setup import ensure_topics
+from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
+from ecommerce_streams.operations.topic_setup import ensure_topics
 from tests.web_client import eventually, get_json
 
 
@@ -18,7 +18,7 @@ async def running(
 
     Ready here also means the consumer's metadata knows every changelog: until then the
     first event that writes a table crashes a freshly started worker (see
-    ``ecommerce_streams.web.changelogs_in_metadata``), and ``/ready`` does not wait for it.
+    ``ecommerce_streams.web.health.changelogs_in_metadata``), and ``/ready`` does not wait for it.
     """
     deployment = Deployment(bootstrap=broker, workdir=workdir, extra_env=dict(env or {}))
     await ensure_topics(broker, deployment.topics, partitions=deployment.partitions)

@@ -5,12 +5,12 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from ecommerce_streams import ingestion
-from ecommerce_streams.app import app
-from ecommerce_streams.harness import free_port
-from ecommerce_streams.http_server import ProblemRunner
-from ecommerce_streams.ingestion import EventProducer
-from ecommerce_streams.worker import load_services
+from ecommerce_streams.harness.deployment import free_port
+from ecommerce_streams.web import ingestion
+from ecommerce_streams.web.http_server import ProblemRunner
+from ecommerce_streams.web.ingestion import EventProducer
+from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.run import load_services
 
 
 @asynccontextmanager

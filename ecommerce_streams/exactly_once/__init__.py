@@ -37,7 +37,7 @@ fork:
    :class:`CommittedEndThread` asks the broker for the last stable offsets instead.
 6. **Recovery can restore part of a partition** and serve it: it ends on the fetch
    position, not on applied records, drops fetched records on a rebalance, and keeps
-   stale start offsets. :class:`~ecommerce_streams.table_recovery.CompleteRecovery`
+   stale start offsets. :class:`~ecommerce_streams.exactly_once.table_recovery.CompleteRecovery`
    restores active partitions with its own read-committed consumer before Faust does.
 7. **Revoked partitions keep their files**, which can hold writes of a transaction
    that was then aborted. :class:`FreshPartitionStore` deletes them on revocation.
@@ -50,6 +50,11 @@ fork:
    the first hole in its acknowledged offsets. :class:`GatedConsumer` commits, per
    partition, the offset after the last event a unit of work finished (units run in
    offset order, so that is exact), at revocation too.
+9. **A partition can be committed past records nobody processed.** After recovery
+   Faust fetches stream partitions before seeking them and then clears the streams'
+   queues, so the first records of a partition without a committed offset were never
+   processed, and the next commit went past them. :meth:`GatedConsumer.perform_seek`
+   seeks every stream partition to where processing stands with the flow stopped.
 10. **A message two agents read is committed when the first finishes.** The
     notifications and analytics agents both read order-events; the processed offset
     moved with whichever finished first, so a commit could pass records the other had

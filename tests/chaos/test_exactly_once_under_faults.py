@@ -2,8 +2,8 @@
 
 Each test runs 5,000 seeded orders through two real workers while faults strike during
 the load, checks that the workers recover (all ready, all orders decided, within the
-bound), then reads every topic read-committed and checks the invariants of DESIGN.md §5
-and that every agent input had its effect exactly once.
+bound), then reads every topic read-committed and checks the invariants the README
+lists under "Exactly-once" and that every agent input had its effect exactly once.
 Set ES_TEST_EXACTLY_ONCE_REPAIRS (e.g. ``none`` or ``-commit-gate``) to run the same
 schedules without some of the repairs in ``ecommerce_streams.exactly_once``.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.chaos import ChaosRun, Fault, run_schedule
-from ecommerce_streams.kafka import EmbeddedKafka
+from ecommerce_streams.harness.chaos import ChaosRun, Fault, run_schedule
+from ecommerce_streams.harness.kafka import EmbeddedKafka
 
 pytestmark = pytest.mark.chaos
 

@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ecommerce_streams.consumer_group import partitions_of, wait_caught_up
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.replay import consumed_topics
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.operations.consumer_group import partitions_of, wait_caught_up
+from ecommerce_streams.operations.replay import consumed_topics
 
 
 async def run_cli(env: dict[str, str], *args: str, timeout: float = 240.0) -> tuple[int, str]:

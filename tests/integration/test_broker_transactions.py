@@ -9,10 +9,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from ecommerce_streams.kafka import BrokerError, EmbeddedKafka, free_port
-from ecommerce_streams.kafka.environment import default_home
-from ecommerce_streams.kafka.ports import port_is_free
-from ecommerce_streams.kafka.versions import kafka_version_from_env
+from ecommerce_streams.harness.kafka import BrokerError, EmbeddedKafka, free_port
+from ecommerce_streams.harness.kafka.environment import default_home
+from ecommerce_streams.harness.kafka.ports import port_is_free
+from ecommerce_streams.harness.kafka.versions import kafka_version_from_env
 
 pytestmark = pytest.mark.integration
 

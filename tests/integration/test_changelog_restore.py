@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.types import TP
 
-from ecommerce_streams.table_recovery import ChangelogRestorer
+from ecommerce_streams.exactly_once.table_recovery import ChangelogRestorer
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from ecommerce_streams.changelogs import changelog_topic
-from ecommerce_streams.harness import Deployment
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.operations.changelogs import changelog_topic
 from models.envelope import Envelope, encode_event
 from models.events import OrderLine, OrderPlaced, StockReceived
 

@@ -15,10 +15,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.types import TP
 
-from ecommerce_streams.app import ShopApp
 from ecommerce_streams.exactly_once.consumer import GatedConsumer
+from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.topic_setup import ensure_topics
+from ecommerce_streams.worker.app import ShopApp
 
 _app_ids = itertools.count()
 

@@ -9,9 +9,9 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from ecommerce_streams.dead_letter_queue import read_queue
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.verify.reading import TopicReader
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.verify.reading import TopicReader
+from ecommerce_streams.operations.dead_letter_queue import read_queue
 from models.envelope import Envelope, Source, encode_event
 from models.events import OrderLine, OrderPlaced, Payload, PaymentAuthorized, StockReceived
 from tests.integration.operator import poll_view, processed_everything, run_cli, view

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, send_load
-from ecommerce_streams.verify import verify
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, send_load
+from ecommerce_streams.harness.verify import verify
 
 pytestmark = pytest.mark.integration
 

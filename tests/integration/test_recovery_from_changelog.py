@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from ecommerce_streams.changelogs import app_tables, read_tables, restore_rate
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, order_id_of, send_load
-from ecommerce_streams.table_recovery import restore_seconds
+from ecommerce_streams.exactly_once.table_recovery import restore_seconds
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
+from ecommerce_streams.operations.changelogs import app_tables, read_tables, restore_rate
 from tests.integration.operator import processed_everything, view
 
 pytestmark = pytest.mark.integration

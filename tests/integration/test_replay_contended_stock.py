@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, send_load
-from ecommerce_streams.verify import verify
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, send_load
+from ecommerce_streams.harness.verify import verify
 from tests.integration.operator import processed_everything, run_cli
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.consumer_group import group_id, rewind
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, send_load
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, send_load
+from ecommerce_streams.operations.consumer_group import group_id, rewind
 from tests.integration.operator import end_offsets, processed_everything, run_cli
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import TopicPartition
 
-from ecommerce_streams.consumer_group import active_members, committed_offsets
-from ecommerce_streams.harness import Deployment
-from ecommerce_streams.load import LoadProfile, send_load
-from ecommerce_streams.replay import consumed_topics
+from ecommerce_streams.harness.deployment import Deployment
+from ecommerce_streams.harness.load import LoadProfile, send_load
+from ecommerce_streams.operations.consumer_group import active_members, committed_offsets
+from ecommerce_streams.operations.replay import consumed_topics
 from tests.integration.operator import partition_ends, processed_everything, run_cli
 
 pytestmark = pytest.mark.integration

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecommerce_streams.harness import WorkerProcess
+from ecommerce_streams.harness.deployment import WorkerProcess
 from tests.integration.operator import end_offsets
 from tests.web_client import exchange, poll, post_events, problem_of, raw_request
 from tests.web_deployment import running

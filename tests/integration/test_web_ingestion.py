@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecommerce_streams.harness import Deployment, WorkerProcess
-from ecommerce_streams.views import partition_of
+from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
+from ecommerce_streams.web.views import partition_of
 from tests.web_client import (
     SIMPLE_CONTENT_TYPES,
     exchange,

@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator, Iterable
 
 import pytest
 
-from ecommerce_streams.harness import Deployment, WorkerProcess
-from ecommerce_streams.load import LoadProfile, send_load
+from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
+from ecommerce_streams.harness.load import LoadProfile, send_load
 from tests.web_client import Samples, eventually, scrape, total
 from tests.web_deployment import running
 

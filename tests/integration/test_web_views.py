@@ -9,8 +9,8 @@ import aiohttp
 import orjson
 import pytest
 
-from ecommerce_streams.harness import Deployment, WorkerProcess
-from ecommerce_streams.views import ROUTED_HEADER, partition_of
+from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
+from ecommerce_streams.web.views import ROUTED_HEADER, partition_of
 from tests.web_client import (
     eventually,
     exchange,

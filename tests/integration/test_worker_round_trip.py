@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from ecommerce_streams.harness import Deployment
+from ecommerce_streams.harness.deployment import Deployment
 from models.envelope import Envelope, encode_event
 from models.events import OrderLine, OrderPlaced, StockReceived
 

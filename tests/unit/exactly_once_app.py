@@ -7,8 +7,8 @@ import faust
 from faust.types import TP
 from faust.types.tuples import Message
 
-from ecommerce_streams.app import ShopApp
 from ecommerce_streams.exactly_once import parse_repairs
+from ecommerce_streams.worker.app import ShopApp
 
 ORDER_EVENTS_6 = TP("order-events", 6)
 _app_ids = itertools.count()

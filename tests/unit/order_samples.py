@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from ecommerce_streams.verify import Record
+from ecommerce_streams.harness.verify import Record
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, encode_event
 from models.events import OrderLine, OrderPlaced

@@ -2,8 +2,14 @@
 
 import random
 
-from ecommerce_streams.chaos import BROKER_FAULTS, ChaosRun, Fault, random_schedule, render_row
-from ecommerce_streams.verify import VerifyReport
+from ecommerce_streams.harness.chaos import (
+    BROKER_FAULTS,
+    ChaosRun,
+    Fault,
+    random_schedule,
+    render_row,
+)
+from ecommerce_streams.harness.verify import VerifyReport
 
 
 def test_random_schedule_draws_every_kind_over_many_seeds() -> None:

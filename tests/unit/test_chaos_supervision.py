@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ecommerce_streams.chaos import Chaos
-from ecommerce_streams.harness import Deployment, WorkerProcess
+from ecommerce_streams.harness.chaos import Chaos
+from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 
 
 class CountingWorker(WorkerProcess):

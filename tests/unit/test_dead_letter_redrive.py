@@ -7,7 +7,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
-from ecommerce_streams.dead_letter_queue import (
+from ecommerce_streams.operations.dead_letter_queue import (
     QueuedLetter,
     RedriveRefused,
     choose,

@@ -12,10 +12,10 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import Message
 
-from ecommerce_streams.app import settings
 from ecommerce_streams.exactly_once.producer import SettlingProducer
-from ecommerce_streams.pipeline import topics_read_by_several_agents
-from ecommerce_streams.worker import load_services
+from ecommerce_streams.worker.app import settings
+from ecommerce_streams.worker.pipeline import topics_read_by_several_agents
+from ecommerce_streams.worker.run import load_services
 from models.redrive import REDRIVEN_HEADER
 from tables import seen
 from tests.unit.exactly_once_app import ORDER_EVENTS_6, exactly_once_app, flowing_app, message_of

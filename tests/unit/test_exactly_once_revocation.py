@@ -11,8 +11,8 @@ from collections.abc import Awaitable
 
 import pytest
 
-from ecommerce_streams.app import ShopApp
 from ecommerce_streams.exactly_once import gate_of, process_event
+from ecommerce_streams.worker.app import ShopApp
 from tests.unit.exactly_once_app import ORDER_EVENTS_6, event_of, flowing_app, order_event
 
 

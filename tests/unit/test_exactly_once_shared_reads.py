@@ -10,10 +10,10 @@ import pytest
 from faust.types import TP
 from faust.types.tuples import Message
 
-from ecommerce_streams.app import ShopApp
 from ecommerce_streams.exactly_once import gate_of, process_event
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.exactly_once.shared_reads import SharedReads, parse_note
+from ecommerce_streams.worker.app import ShopApp
 from tests.unit.exactly_once_app import ORDER_EVENTS_6, event_of, flowing_app, order_event
 
 

@@ -21,10 +21,10 @@ from mode import Worker as ModeWorker
 from ecommerce_streams.exactly_once.consumer import CommittedEndThread, GatedConsumer
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
 from ecommerce_streams.exactly_once.producer import SettlingProducer
+from ecommerce_streams.exactly_once.table_recovery import CompleteRecovery
 from ecommerce_streams.exactly_once.transactions import SourceTransactionManager
 from ecommerce_streams.exactly_once.watchdog import StopNotingWorker
 from ecommerce_streams.exactly_once.write_cache import CachedTable
-from ecommerce_streams.table_recovery import CompleteRecovery
 
 OVERRIDES = [
     (SettlingProducer, faust_aiokafka.Producer, "send_soon"),

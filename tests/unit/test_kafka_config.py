@@ -5,16 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.kafka import (
+from ecommerce_streams.harness.kafka import (
     DEFAULT_KAFKA_VERSION,
     BrokerError,
     EmbeddedKafka,
     bootstrap_from_env,
 )
-from ecommerce_streams.kafka.environment import default_home
-from ecommerce_streams.kafka.server_config import render_server_properties
-from ecommerce_streams.kafka.storage import new_cluster_id
-from ecommerce_streams.kafka.versions import kafka_version_from_env
+from ecommerce_streams.harness.kafka.environment import default_home
+from ecommerce_streams.harness.kafka.server_config import render_server_properties
+from ecommerce_streams.harness.kafka.storage import new_cluster_id
+from ecommerce_streams.harness.kafka.versions import kafka_version_from_env
 
 TRANSACTION_SETTINGS = [
     "process.roles=broker,controller",

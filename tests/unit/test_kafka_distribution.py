@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.kafka import BrokerError
-from ecommerce_streams.kafka.distribution import (
+from ecommerce_streams.harness.kafka import BrokerError
+from ecommerce_streams.harness.kafka.distribution import (
     COMPLETE_MARKER,
     ensure_jars,
     jars_are_cached,

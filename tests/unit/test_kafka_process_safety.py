@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
-from ecommerce_streams.kafka import EmbeddedKafka, free_port
-from ecommerce_streams.kafka.broker_process import is_alive
+from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
+from ecommerce_streams.harness.kafka.broker_process import is_alive
 
 
 def idle_broker(home) -> EmbeddedKafka:

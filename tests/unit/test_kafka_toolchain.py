@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.kafka import BrokerError, EmbeddedKafka, free_port
-from ecommerce_streams.kafka.distribution import COMPLETE_MARKER, version_dir
-from ecommerce_streams.kafka.toolchain import java_major_version
+from ecommerce_streams.harness.kafka import BrokerError, EmbeddedKafka, free_port
+from ecommerce_streams.harness.kafka.distribution import COMPLETE_MARKER, version_dir
+from ecommerce_streams.harness.kafka.toolchain import java_major_version
 
 
 def write_fake_java(bin_dir: Path, version: str) -> None:

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from ecommerce_streams.load import LoadProfile, LoadSummary, generate, send_load
-from ecommerce_streams.load import sending as sending_module
-from ecommerce_streams.load.rate_limit import TokenBucket
+from ecommerce_streams.harness.load import LoadProfile, LoadSummary, generate, send_load
+from ecommerce_streams.harness.load import sending as sending_module
+from ecommerce_streams.harness.load.rate_limit import TokenBucket
 from ecommerce_streams.topic_names import TopicNames
 
 PROFILE = LoadProfile(orders=60, seed=5, skus=20)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from ecommerce_streams.load import SPOILERS, LoadProfile, LoadSummary, Outgoing, generate
+from ecommerce_streams.harness.load import SPOILERS, LoadProfile, LoadSummary, Outgoing, generate
 from models.envelope import Envelope, InvalidEvent, decode_event
 from models.events import OrderPlaced
 

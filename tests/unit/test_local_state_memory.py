@@ -4,8 +4,8 @@ import itertools
 import os
 from pathlib import Path
 
-from ecommerce_streams.app import ShopApp
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore, SharedMemoryOptions
+from ecommerce_streams.worker.app import ShopApp
 
 _app_ids = itertools.count()
 

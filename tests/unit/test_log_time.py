@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ecommerce_streams.consumer_group import parse_log_time
+from ecommerce_streams.operations.consumer_group import parse_log_time
 
 
 def test_a_time_without_offset_is_taken_as_utc() -> None:

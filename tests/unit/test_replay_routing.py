@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.app import app, settings
-from ecommerce_streams.changelogs import app_tables, changelog_topic
-from ecommerce_streams.consumer_group import group_id
-from ecommerce_streams.replay import consumed_topics, replay_worker
+from ecommerce_streams.operations.changelogs import app_tables, changelog_topic
+from ecommerce_streams.operations.consumer_group import group_id
+from ecommerce_streams.operations.replay import consumed_topics, replay_worker
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.worker import load_services
+from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.worker.run import load_services
 
 
 def test_a_replay_reads_the_live_sources_and_writes_derived_topics_under_its_version() -> None:

@@ -1,6 +1,6 @@
 """Restore time is read back from the lines the restorer logs."""
 
-from ecommerce_streams.table_recovery import RESTORED, restore_seconds
+from ecommerce_streams.exactly_once.table_recovery import RESTORED, restore_seconds
 
 
 def line(records: int, seconds: float) -> str:

@@ -1,6 +1,6 @@
 """Comparing two versions' tables names every key that differs, and only those."""
 
-from ecommerce_streams.table_comparison import compare_states
+from ecommerce_streams.operations.table_comparison import compare_states
 
 
 def test_the_same_documents_written_differently_are_not_a_difference() -> None:

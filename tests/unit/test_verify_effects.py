@@ -2,8 +2,8 @@
 
 from uuid import UUID
 
+from ecommerce_streams.harness.verify import Record, VerifyReport, check_invariants
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.verify import Record, VerifyReport, check_invariants
 from models.analytics import measure
 from models.envelope import Envelope, derive
 from models.events import (

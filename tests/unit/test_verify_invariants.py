@@ -8,9 +8,9 @@ from uuid import UUID
 
 import pytest
 
-from ecommerce_streams.load import LoadProfile, LoadSummary, generate
+from ecommerce_streams.harness.load import LoadProfile, LoadSummary, generate
+from ecommerce_streams.harness.verify import Record, VerifyReport, check_invariants
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.verify import Record, VerifyReport, check_invariants
 from models import analytics, notification, order, stock
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, InvalidEvent, decode_event, derive, encode_event

@@ -7,9 +7,9 @@ from uuid import UUID
 import aiohttp
 import pytest
 
+from ecommerce_streams.harness.verify import liveness
+from ecommerce_streams.harness.verify.liveness import Recovery, await_recovery
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.verify import liveness
-from ecommerce_streams.verify.liveness import Recovery, await_recovery
 from models.envelope import Envelope, derive
 from models.events import OrderRejected, PaymentDeclined
 from tests.unit.order_samples import AT, ScriptedReader, record

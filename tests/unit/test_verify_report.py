@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from ecommerce_streams.verify import VerifyReport
+from ecommerce_streams.harness.verify import VerifyReport
 
 
 def test_a_clean_report_is_ok_and_ends_with_ok() -> None:

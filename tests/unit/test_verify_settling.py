@@ -4,10 +4,10 @@ from uuid import UUID
 
 import pytest
 
-from ecommerce_streams.load import LoadSummary
+from ecommerce_streams.harness.load import LoadSummary
+from ecommerce_streams.harness.verify import verifier, verify
+from ecommerce_streams.harness.verify.settling import OrderProgress
 from ecommerce_streams.topic_names import TopicNames
-from ecommerce_streams.verify import verifier, verify
-from ecommerce_streams.verify.settling import OrderProgress
 from models.analytics import measure
 from models.envelope import Envelope, derive
 from models.events import OrderRejected, Payload, PaymentDeclined

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ecommerce_streams.admission import InflightLimit, require_bearer
-from ecommerce_streams.problems import Problem
+from ecommerce_streams.web.admission import InflightLimit, require_bearer
+from ecommerce_streams.web.problems import Problem
 
 
 def test_requests_beyond_the_limit_are_told_to_retry_after_a_second() -> None:

@@ -5,8 +5,8 @@ from typing import Any
 import orjson
 import pytest
 
-from ecommerce_streams.event_batch import MAX_EVENTS, MAX_REPORTED_ERRORS, read_batch
-from ecommerce_streams.problems import Problem
+from ecommerce_streams.web.event_batch import MAX_EVENTS, MAX_REPORTED_ERRORS, read_batch
+from ecommerce_streams.web.problems import Problem
 from models.envelope import decode_event
 from models.events import OrderConfirmed
 from tests.web_events import document, order_placed, payment_authorized, stock_received

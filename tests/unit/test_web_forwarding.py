@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from faust.types import TP
 
-from ecommerce_streams.app import app
-from ecommerce_streams.views import partition_of
+from ecommerce_streams.web.views import partition_of
+from ecommerce_streams.worker.app import app
 from tables.orders import orders
 from tests.web_client import exchange, problem_of, raw_request
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 import orjson
 import pytest
 
-from ecommerce_streams.app import app
+from ecommerce_streams.worker.app import app
 from tests.web_client import SIMPLE_CONTENT_TYPES, exchange, problem_of, raw_request
 from tests.web_events import stock_received
 

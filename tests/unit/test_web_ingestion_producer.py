@@ -3,10 +3,10 @@
 import orjson
 import pytest
 
-from ecommerce_streams.event_batch import read_batch
-from ecommerce_streams.harness import free_port
-from ecommerce_streams.ingestion import EventProducer
-from ecommerce_streams.problems import Problem
+from ecommerce_streams.harness.deployment import free_port
+from ecommerce_streams.web.event_batch import read_batch
+from ecommerce_streams.web.ingestion import EventProducer
+from ecommerce_streams.web.problems import Problem
 from tests.web_events import stock_received
 
 

@@ -5,10 +5,10 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from ecommerce_streams import web
-from ecommerce_streams.app import app
-from ecommerce_streams.harness import free_port
-from ecommerce_streams.web import changelogs_in_metadata
+from ecommerce_streams.harness.deployment import free_port
+from ecommerce_streams.web import health
+from ecommerce_streams.web.health import changelogs_in_metadata
+from ecommerce_streams.worker.app import app
 from tests.web_client import exchange, problem_of, raw_request
 
 
@@ -30,7 +30,7 @@ async def test_ready_is_a_503_problem_when_the_workers_state_cannot_be_read(
     def starting() -> dict[str, object]:
         raise AttributeError("'NoneType' object has no attribute '_metadata_snapshot'")
 
-    monkeypatch.setattr(web, "readiness", starting)
+    monkeypatch.setattr(health, "readiness", starting)
 
     status, headers, body = await asyncio.to_thread(
         exchange, local_web, raw_request("GET", "/ready")

@@ -5,7 +5,7 @@ from urllib.parse import unquote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecommerce_streams.views import view_url
+from ecommerce_streams.web.views import view_url
 
 identifiers = st.from_regex(r"\A[A-Za-z0-9._:-]{1,64}\Z")
 

@@ -1,0 +1,17 @@
+"""The ``ecommerce-streams`` command: broker, workers, load, verification and the demo."""
+
+import click
+
+from ecommerce_streams.cli.harness import bench, chaos, demo, load, verify
+from ecommerce_streams.cli.kafka import kafka
+from ecommerce_streams.cli.operations import compare, dlq, replay, reset
+from ecommerce_streams.cli.worker import worker
+
+
+@click.group()
+def main() -> None:
+    """ecommerce-streams: an event-driven order platform on Faust and Kafka."""
+
+
+for command in (kafka, worker, load, verify, demo, replay, compare, reset, dlq, chaos, bench):
+    main.add_command(command)

@@ -1,0 +1,1 @@
+"""The development harness: embedded broker, deployments of workers, load, verifier, chaos, demo."""

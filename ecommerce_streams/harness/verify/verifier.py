@@ -1,0 +1,83 @@
+"""Verify a deployment end to end: read its topics back until the outputs settle, then check."""
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from ecommerce_streams.harness.load.summary import LoadSummary
+from ecommerce_streams.harness.verify.invariants import check_invariants
+from ecommerce_streams.harness.verify.reading import TopicReader
+from ecommerce_streams.harness.verify.report import VerifyReport
+from ecommerce_streams.harness.verify.settling import OrderProgress
+from ecommerce_streams.topic_names import TopicNames
+
+OUTPUT_ROLES = (
+    "inventory_commands",
+    "inventory_results",
+    "order_events",
+    "shipments",
+    "notifications",
+    "analytics",
+)
+QUIET_EXCEPT = ("analytics",)
+"""Roles whose traffic does not keep the outputs from counting as settled."""
+
+DEFAULT_SETTLE = 3.0
+POLL_INTERVAL = 0.5
+
+
+async def verify(
+    bootstrap: str,
+    topics: TopicNames,
+    *,
+    expected: LoadSummary | None = None,
+    timeout: float = 60.0,
+    settle: float = DEFAULT_SETTLE,
+    table_snapshot: Mapping[str, Mapping[str, Any]] | None = None,
+) -> VerifyReport:
+    """Read inputs and outputs (read_committed) until settled or ``timeout``, then check.
+
+    Settled means every order to decide (``expected.order_ids``, else every valid
+    OrderPlaced not dead-lettered) has a terminal event and no topic but analytics
+    received anything for ``settle`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    progress = OrderProgress(expected.order_ids if expected is not None else None)
+    watched = [getattr(topics, role) for role in OUTPUT_ROLES if role not in QUIET_EXCEPT]
+    watched += [*topics.sources(), topics.dead_letters]
+    async with TopicReader(bootstrap, topics.all()) as reader:
+        read = dict.fromkeys(topics.all(), 0)
+        quiet_since = loop.time()
+        while True:
+            await reader.catch_up(deadline=deadline)
+            grew = False
+            for topic, records in reader.records.items():
+                fresh = records[read[topic] :]
+                read[topic] = len(records)
+                if fresh and topic in watched:
+                    grew = True
+                if topic == topics.orders:
+                    progress.placed(fresh)
+                elif topic == topics.order_events:
+                    progress.decided(fresh)
+                elif topic == topics.dead_letters:
+                    progress.dead_lettered(fresh)
+            now = loop.time()
+            if grew:
+                quiet_since = now
+            settled = not progress.open_orders() and now - quiet_since >= settle
+            if settled or now >= deadline:
+                break
+            await asyncio.sleep(POLL_INTERVAL)
+        records = reader.records
+    report = check_invariants(
+        [record for topic in topics.sources() for record in records[topic]],
+        {role: records[getattr(topics, role)] for role in OUTPUT_ROLES},
+        records[topics.dead_letters],
+        expected=expected,
+        table_snapshot=table_snapshot,
+        input_topics=topics.sources(),
+    )
+    report.settled = settled
+    return report

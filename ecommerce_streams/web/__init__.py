@@ -1,0 +1,1 @@
+"""The HTTP API: health, table views, event ingestion, metrics; limits on hostile requests."""

@@ -1,0 +1,138 @@
+"""``POST /events``: the shop's systems hand in source events; 202 once the broker has them.
+
+The events go out through this worker's own idempotent producer (``acks=all``), not
+Faust's transactional producers: an ingested event must never be committed or aborted
+together with whatever the agents happen to be processing. A batch is validated in
+full before anything is sent. When a send fails the answer is 503 and some events of
+the batch may already be on their topic; sending the same batch again is safe because
+the agents drop events whose id they applied within ``ES_DEDUP_WINDOW_SECONDS``.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
+from faust.web import Request, Response, View
+
+from ecommerce_streams import metrics
+from ecommerce_streams.topic_names import TopicNames
+from ecommerce_streams.web.admission import InflightLimit, read_body
+from ecommerce_streams.web.event_batch import SourceEvent, read_batch
+from ecommerce_streams.web.guard import Access, Endpoint
+from ecommerce_streams.web.problems import Problem
+from ecommerce_streams.worker.app import app, settings
+
+logger = logging.getLogger(__name__)
+
+SEND_TIMEOUT_MS = 15_000
+"""How long one send may wait for the broker before the request gets a 503."""
+
+_topic_names = dict(zip(TopicNames().sources(), settings.topics.sources(), strict=True))
+"""Base name of each source topic -> this deployment's topic name."""
+
+
+class EventProducer:
+    """The worker's producer for ingested events, started on first use and once only."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+
+    async def publish(self, events: list[SourceEvent]) -> list[RecordMetadata]:
+        """Send every event keyed by its payload key; return once each one is acknowledged.
+
+        Raises a 503 Problem when the broker cannot be reached or refuses a send.
+        """
+        deliveries: list[asyncio.Future[RecordMetadata]] = []
+        try:
+            producer = await self._started()
+            for event in events:
+                deliveries.append(
+                    await producer.send(_topic_names[event.topic], event.value, key=event.key)
+                )
+        except (KafkaError, OSError) as exc:
+            await asyncio.gather(*deliveries, return_exceptions=True)
+            raise _broker_unavailable(exc) from exc
+        receipts: list[RecordMetadata] = []
+        for outcome in await asyncio.gather(*deliveries, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise _broker_unavailable(outcome) from outcome
+            receipts.append(outcome)
+        return receipts
+
+    async def stop(self) -> None:
+        """Flush and close the producer if it was ever started."""
+        async with self._starting:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._starting:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    request_timeout_ms=SEND_TIMEOUT_MS,
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+
+def _broker_unavailable(exc: BaseException) -> Problem:
+    logger.warning("ingestion: send failed: %r", exc)
+    return Problem(
+        503,
+        "broker-unavailable",
+        "Events not stored",
+        f"the broker did not acknowledge every event ({type(exc).__name__}); send the batch"
+        " again: events already stored are recognised by their event id",
+        headers={"Retry-After": "1"},
+    )
+
+
+producer = EventProducer(settings.bootstrap)
+inflight = InflightLimit(settings.max_inflight_requests)
+
+
+@app.on_before_shutdown.connect
+async def _stop_producer(sender: Any, **kwargs: Any) -> None:
+    """Close the ingestion producer when the worker shuts down."""
+    await producer.stop()
+
+
+@app.endpoint("/events", Endpoint(Access.WRITE, accepts="application/json"))
+class Events(View):
+    """Ingestion of orders, payments and stock movements."""
+
+    async def post(self, request: Request) -> Response:
+        """202 with each event's topic, partition and offset; errors are raised as problems."""
+        with inflight.admit():
+            events = read_batch(await read_body(request, settings.max_body_bytes))
+            receipts = await producer.publish(events)
+        for event in events:
+            metrics.events_ingested.labels(event.topic, event.envelope.event_type).inc()
+        return self.json(
+            {
+                "accepted": [
+                    {
+                        "event_id": str(event.envelope.event_id),
+                        "topic": receipt.topic,
+                        "partition": receipt.partition,
+                        "offset": receipt.offset,
+                    }
+                    for event, receipt in zip(events, receipts, strict=True)
+                ]
+            },
+            status=202,
+        )

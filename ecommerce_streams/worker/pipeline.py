@@ -1,0 +1,115 @@
+"""The path every input event takes: decode, deduplicate, decide, store, send.
+
+Agents differ only in their ``decide`` step (look up state, call the aggregate's pure
+``apply``, store the new state, return the derived events). Everything that can go
+wrong with *input* becomes a dead letter here, so no agent ever raises on bad data.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import cache, partial
+
+from faust.types import EventT, StreamT
+
+from ecommerce_streams import metrics
+from ecommerce_streams.exactly_once import Repair, gate_of, outbox, process_event, repaired
+from ecommerce_streams.worker import topics
+from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.dead_letters import send_dead_letter
+from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
+from models.refusal import Refused
+from tables import seen
+
+Decide = Callable[[Envelope], Iterable[Envelope]]
+
+
+async def run_stage(stream: StreamT, *, stage: str, decide: Decide) -> None:
+    """Apply every event of an agent's stream exactly once, each as one unit of work."""
+    gate_of(app).watch_input(stream.channel.queue)
+    shared = topics_read_by_several_agents()
+    async for event in stream.noack().events():
+        await process_event(
+            app,
+            event,
+            partial(apply_event, event, stage=stage, decide=decide),
+            shared_reader=stage if event.message.topic in shared else None,
+        )
+
+
+async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
+    """Apply one input event exactly once, or dead-letter it with its reason."""
+    message = event.message
+    seen.purge_expired(event)
+    try:
+        envelope = decode_event(message.value)
+    except InvalidEvent as invalid:
+        await set_aside(event, stage=stage, error=invalid.reason, category="invalid")
+        return
+    key = message.key.decode(errors="replace") if message.key is not None else None
+    if key != envelope.data.key:
+        await set_aside(
+            event,
+            stage=stage,
+            error=f"message key {key!r} does not match {envelope.event_type} key "
+            f"{envelope.data.key!r}",
+            category="misrouted",
+        )
+        return
+    guarded = seen.guards(
+        message, exactly_once=app.in_transaction, shared_topics=shared_topics_checked_by_id()
+    )
+    if guarded and seen.is_duplicate(stage, envelope.event_id, event):
+        metrics.duplicates_dropped.labels(stage, message.topic).inc()
+        return
+    try:
+        derived = list(decide(envelope))
+    except Refused as refused:
+        await set_aside(event, stage=stage, error=refused.reason, category="refused")
+        return
+    if guarded:
+        seen.remember(stage, envelope.event_id, event)
+    await publish(derived)
+    metrics.events_processed.labels(stage, message.topic, envelope.event_type).inc()
+    if derived:
+        metrics.end_to_end_latency.labels(stage).observe(time.time() - message.timestamp)
+
+
+@cache
+def topics_read_by_several_agents() -> frozenset[str]:
+    """Topics more than one agent reads (order-events: notifications and analytics)."""
+    readers = Counter(name for agent in app.agents.values() for name in agent.channel.topics)
+    return frozenset(name for name, count in readers.items() if count > 1)
+
+
+def shared_topics_checked_by_id() -> frozenset[str]:
+    """Shared topics whose events are checked against ``seen``: none when commits say what
+    each reader applied (``exactly_once/shared_reads.py``)."""
+    if repaired(app, Repair.SHARED_READ_POSITIONS):
+        return frozenset()
+    return topics_read_by_several_agents()
+
+
+async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> None:
+    """Dead-letter this message once, even when it is read again after a seek back.
+
+    A message with no usable event id is recognised by where it lies in its topic.
+    """
+    message = event.message
+    position = f"{message.topic}[{message.partition}]@{message.offset}"
+    if seen.is_duplicate(stage, position, event):
+        metrics.duplicates_dropped.labels(stage, message.topic).inc()
+        return
+    seen.remember(stage, position, event)
+    await send_dead_letter(event, stage=stage, error=error, category=category)
+
+
+async def publish(derived: Iterable[Envelope]) -> None:
+    """Send each derived event to its topic, keyed by its payload's partition key."""
+    for envelope in derived:
+        await outbox.send(
+            app,
+            topics.destination(envelope.data),
+            envelope.data.key.encode(),
+            encode_event(envelope),
+        )

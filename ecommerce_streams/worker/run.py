@@ -1,0 +1,55 @@
+"""Start one Faust worker of the platform (its own datadir and web port)."""
+
+import logging
+import sys
+
+from ecommerce_streams.exactly_once import Repair, discard_local_state, exit_when_stuck, repaired
+from ecommerce_streams.operations.topic_setup import ensure_topics_sync
+from ecommerce_streams.worker.app import app, settings
+
+logger = logging.getLogger(__name__)
+
+
+def load_services() -> None:
+    """Import every agent, table and page so they register with the app."""
+    import agents.analytics
+    import agents.inventory
+    import agents.notifications
+    import agents.orders
+    import ecommerce_streams.web.health
+    import ecommerce_streams.web.ingestion
+    import ecommerce_streams.web.metrics_page
+    import ecommerce_streams.web.views
+
+    del agents, ecommerce_streams  # imported for their registrations only
+
+
+def run_worker() -> None:
+    """Create topics, drop untrusted local state, and run the worker until stopped."""
+    load_services()
+    ensure_topics_sync(
+        settings.bootstrap,
+        settings.topics,
+        partitions=settings.partitions,
+        replication=settings.replication,
+        changelogs=[table.changelog_topic.get_topic_name() for table in app.tables.values()],
+    )
+    if (
+        repaired(app, Repair.FRESH_STATE)
+        and settings.processing_guarantee == "exactly_once"
+        and discard_local_state(app.conf.tabledir)
+    ):
+        logger.info("discarded local table state; restoring from changelogs")
+    if repaired(app, Repair.FAIL_FAST):
+        exit_when_stuck(app, stall_seconds=settings.stall_timeout_seconds)
+    sys.argv = [
+        "ecommerce-streams",
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "--web-port",
+        str(settings.web_port),
+        "--web-host",
+        settings.web_host,
+    ]
+    app.main()
