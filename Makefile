@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint check clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,18 @@ demo: $(STAMP)
 	$(BIN)/ecommerce-streams demo
 
 ## Run every test (unit, integration, chaos) against a real embedded broker.
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/python -m pytest
 
+## Lint: ruff, and mypy (strict on models/).
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## The fast inner loop: lint and the unit tests (no broker), under a minute.
+check: lint
+	$(BIN)/python -m pytest -q tests/unit
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

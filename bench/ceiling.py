@@ -16,21 +16,18 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
 from ecommerce_streams.harness.load import Outgoing
+from ecommerce_streams.kafka_admin import admin_client
 
 ROLES = ("orders", "payments", "inventory")
 
 
 async def create_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
     """Create the ceiling's own topics (single replica)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         await admin.create_topics([NewTopic(name, partitions, 1) for name in names])
-    finally:
-        await admin.close()
 
 
 async def producer_throughput(

@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from bench.lag import marker_slack, wait_caught_up
 from bench.latency import trace
 from bench.machine import load_average
@@ -52,7 +50,12 @@ from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
 from ecommerce_streams.harness.verify import verify
 from ecommerce_streams.harness.verify.reading import TopicReader
-from ecommerce_streams.operations.changelogs import changelog_topic, read_tables
+from ecommerce_streams.kafka_admin import admin_client
+from ecommerce_streams.operations.changelogs import (
+    changelog_topic,
+    read_tables,
+    tables_with_changelogs,
+)
 from ecommerce_streams.operations.consumer_group import group_id
 from ecommerce_streams.operations.topic_setup import ensure_topics
 
@@ -406,17 +409,9 @@ def _short(topic: str, deployment: Deployment) -> str:
 
 async def _changelog_tables(bootstrap: str, app_id: str) -> list[str]:
     """Names of the tables whose changelog topics exist for this app id."""
-    prefix = f"{group_id(app_id, APP_VERSION)}-"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         listed = await admin.list_topics()
-    finally:
-        await admin.close()
-    suffix = "-changelog"
-    return sorted(
-        t[len(prefix) : -len(suffix)] for t in listed if t.startswith(prefix) and t.endswith(suffix)
-    )
+    return tables_with_changelogs(listed, app_id, APP_VERSION)
 
 
 async def _restore(bootstrap: str, supervisor: Supervisor, empty_startup: float) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+
+from ecommerce_streams.kafka_admin import admin_client
 
 TERMINAL_EVENTS = frozenset({"OrderConfirmed", "OrderRejected", "OrderCancelled"})
 FETCH_WAIT_MS = 100
@@ -67,12 +68,8 @@ class CommittedTail:
 
     async def start(self, *, from_end: bool) -> None:
         """Assign every partition and start reading (from the current end if ``from_end``)."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
+        async with admin_client(self.bootstrap) as admin:
             described = await admin.describe_topics(list(self.topics))
-        finally:
-            await admin.close()
         partitions = [
             TopicPartition(topic["topic"], partition["partition"])
             for topic in described

@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from models.base import Record
-from models.events import PAYLOAD_TYPES, AnyPayload, Payload
+from models.events import PAYLOAD_TYPES, AnyPayload
 from models.fields import UtcDatetime
 
 NAMESPACE = UUID("5b0e6f0a-8c55-4c8e-9a4e-3f1d2c7b9e61")
@@ -76,7 +76,7 @@ class Envelope(Record):
     @classmethod
     def of(
         cls,
-        data: Payload,
+        data: AnyPayload,
         *,
         event_id: UUID,
         source: Source,
@@ -104,13 +104,18 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
-def _describe(problem: ErrorDetails) -> str:
-    """Write one validation problem as ``path.to.field: message``."""
-    path = ".".join(str(part) for part in problem["loc"]) or "(envelope)"
+def field_problem(problem: ErrorDetails) -> tuple[str, str]:
+    """One validation problem as a field path (``data.lines.0.qty``) and a message."""
     message = problem["msg"]
     if problem["type"] == "value_error":
         message = str(problem.get("ctx", {}).get("error", message))
-    return f"{path}: {message}"
+    return ".".join(str(part) for part in problem["loc"]), message
+
+
+def _describe(problem: ErrorDetails) -> str:
+    """Write one validation problem as ``path.to.field: message``."""
+    path, message = field_problem(problem)
+    return f"{path or '(envelope)'}: {message}"
 
 
 def _reason(error: ValidationError) -> str:
@@ -143,7 +148,7 @@ def encode_event(env: Envelope) -> bytes:
     return orjson.dumps(env.model_dump(mode="json"))
 
 
-def derive(cause: Envelope, data: Payload, *, seq: int = 0) -> Envelope:
+def derive(cause: Envelope, data: AnyPayload, *, seq: int = 0) -> Envelope:
     """Wrap a payload caused by ``cause``, with an id that replays reproduce exactly."""
     return Envelope(
         event_id=uuid5(NAMESPACE, f"{cause.event_id}/{data.event_type}/{seq}"),

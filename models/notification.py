@@ -19,12 +19,13 @@ TEMPLATES: dict[type, str] = {
 
 def notify(outcome: Envelope) -> list[Envelope]:
     """One e-mail notification per customer-facing order outcome; nothing otherwise."""
-    template = TEMPLATES.get(type(outcome.data))
-    if template is None:
+    data = outcome.data
+    if not isinstance(data, OrderConfirmed | OrderRejected | OrderCancelled | RefundRequested):
         return []
+    template = TEMPLATES[type(data)]
     notification = NotificationRequested(
-        customer_id=outcome.data.customer_id,
-        order_id=outcome.data.order_id,
+        customer_id=data.customer_id,
+        order_id=data.order_id,
         channel="email",
         template=template,
     )

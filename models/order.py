@@ -6,6 +6,7 @@ from typing import Any, Literal
 from models.base import Record
 from models.envelope import Envelope, derive
 from models.events import (
+    AnyPayload,
     CommitStock,
     OrderCancellationRequested,
     OrderCancelled,
@@ -13,7 +14,6 @@ from models.events import (
     OrderInput,
     OrderPlaced,
     OrderRejected,
-    Payload,
     PaymentAuthorized,
     PaymentDeclined,
     RefundRequested,
@@ -105,13 +105,13 @@ class _Step:
     """The state being built while one event is applied, and the payloads it produced."""
 
     state: OrderState
-    produced: list[Payload] = field(default_factory=list)
+    produced: list[AnyPayload] = field(default_factory=list)
 
     def update(self, **changes: Any) -> None:
         """Replace fields of the state."""
         self.state = self.state.model_copy(update=changes)
 
-    def emit(self, payload: Payload) -> None:
+    def emit(self, payload: AnyPayload) -> None:
         """Queue a payload to be published as a derived event."""
         self.produced.append(payload)
 

@@ -127,8 +127,8 @@ def _reserve(
         return level, rejected, [derive(command, answer)]
     held = level.model_copy(update={"reserved": level.reserved + qty})
     reserved = Reservation(order_id=order_id, sku=sku, qty=qty, status="reserved")
-    answer = StockReserved(order_id=order_id, sku=sku, qty=qty)
-    return held, reserved, [derive(command, answer)]
+    confirmation = StockReserved(order_id=order_id, sku=sku, qty=qty)
+    return held, reserved, [derive(command, confirmation)]
 
 
 def _release(

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from ecommerce_streams.harness.deployment import free_port
+from ecommerce_streams.harness.kafka import free_port
 from ecommerce_streams.web import ingestion
 from ecommerce_streams.web.http_server import ProblemRunner
 from ecommerce_streams.web.ingestion import EventProducer

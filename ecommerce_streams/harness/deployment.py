@@ -9,7 +9,6 @@ stop, kill -9 and restart them.
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,8 @@ from pathlib import Path
 
 import aiohttp
 
+from ecommerce_streams.harness.kafka.ports import free_port
 from ecommerce_streams.topic_names import TopicNames
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class WorkerFailed(RuntimeError):

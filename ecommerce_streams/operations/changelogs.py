@@ -13,9 +13,8 @@ topic keyed otherwise (``windows``, fed by order events) holds one entry per par
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from ecommerce_streams.harness.verify.reading import TopicReader
+from ecommerce_streams.kafka_admin import admin_client
 from ecommerce_streams.operations.consumer_group import group_id
 
 TableState = dict[tuple[int, bytes], bytes]
@@ -31,9 +30,23 @@ def app_tables() -> tuple[str, ...]:
     return tuple(app.tables)
 
 
+#: The end of every changelog topic's name.
+CHANGELOG_SUFFIX = "-changelog"
+
+
 def changelog_topic(app_id: str, version: int, table: str) -> str:
     """The changelog topic of ``table`` in ``app_id`` at ``version``."""
-    return f"{group_id(app_id, version)}-{table}-changelog"
+    return f"{group_id(app_id, version)}-{table}{CHANGELOG_SUFFIX}"
+
+
+def tables_with_changelogs(topics: Iterable[str], app_id: str, version: int) -> list[str]:
+    """The tables of ``app_id`` at ``version`` whose changelog topics are among ``topics``."""
+    prefix = f"{group_id(app_id, version)}-"
+    return sorted(
+        topic[len(prefix) : -len(CHANGELOG_SUFFIX)]
+        for topic in topics
+        if topic.startswith(prefix) and topic.endswith(CHANGELOG_SUFFIX)
+    )
 
 
 @dataclass(frozen=True)
@@ -57,12 +70,8 @@ async def read_tables(
 ) -> ChangelogContents:
     """Read the tables' changelogs (read_committed) to their end; a missing one is empty."""
     topics = {changelog_topic(app_id, version, table): table for table in tables}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         missing = tuple(sorted(set(topics) - set(await admin.list_topics())))
-    finally:
-        await admin.close()
     async with TopicReader(bootstrap, list(topics)) as reader:
         await reader.catch_up()
     states: dict[str, TableState] = {table: {} for table in topics.values()}

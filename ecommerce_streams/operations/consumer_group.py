@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError
 from faust.types.settings import Settings as FaustSettings
+
+from ecommerce_streams.kafka_admin import admin_client
 
 CAUGHT_UP_POLL_SECONDS = 1.0
 
@@ -65,12 +66,8 @@ class GroupIsActive(RuntimeError):
 
 async def active_members(bootstrap: str, group: str) -> list[GroupMember]:
     """The group's current members (empty when the group is stopped or unknown)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         responses = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
     return [
         GroupMember(member_id=member[0], client_id=member[1], host=member[2])
         for response in responses
@@ -82,12 +79,8 @@ async def active_members(bootstrap: str, group: str) -> list[GroupMember]:
 
 async def committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """Every offset the group has committed (one request, so one consistent snapshot)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
     return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
 
 
@@ -205,15 +198,11 @@ async def wait_caught_up(
 async def partitions_of(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
     """Every partition of the topics; KeyError names a topic that does not exist."""
     wanted = list(topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         missing = set(wanted) - set(await admin.list_topics())
         if missing:
             raise KeyError(f"topics do not exist: {sorted(missing)}")
         described = await admin.describe_topics(wanted)
-    finally:
-        await admin.close()
     return sorted(
         TopicPartition(topic["topic"], partition["partition"])
         for topic in described

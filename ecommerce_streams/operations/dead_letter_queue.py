@@ -24,10 +24,11 @@ from uuid import UUID
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from ecommerce_streams.harness.verify.reading import TopicReader
+from ecommerce_streams.kafka_admin import admin_client
 from ecommerce_streams.topic_names import TopicNames
 from models.dead_letter import DeadLetter
 from models.envelope import InvalidEvent, decode_event
@@ -251,9 +252,7 @@ async def ensure_redrive_log(
     bootstrap: str, names: TopicNames, *, partitions: int, replication: int = 1
 ) -> None:
     """Create the compacted ``dead-letters-redriven`` topic if it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         if names.dead_letters_redriven in await admin.list_topics():
             return
         topic = NewTopic(
@@ -264,8 +263,6 @@ async def ensure_redrive_log(
         )
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics([topic], timeout_ms=30_000)
-    finally:
-        await admin.close()
 
 
 def _event_id_of(raw: bytes) -> UUID | None:

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
-from ecommerce_streams.harness.deployment import WorkerFailed, WorkerProcess, free_port
+from ecommerce_streams.harness.deployment import WorkerFailed, WorkerProcess
+from ecommerce_streams.harness.kafka import free_port
+from ecommerce_streams.kafka_admin import admin_client
+from ecommerce_streams.operations.changelogs import tables_with_changelogs
 from ecommerce_streams.operations.consumer_group import (
     active_members,
     committed_offsets,
@@ -70,23 +71,15 @@ async def check_version_is_new(settings: Settings, version: int) -> None:
             "(ES_APP_VERSION)"
         )
     group = group_id(settings.app_id, version)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(settings.bootstrap) as admin:
         existing = set(await admin.list_topics())
-    finally:
-        await admin.close()
-    changelogs = sorted(
-        topic
-        for topic in existing
-        if topic.startswith(f"{group}-") and topic.endswith("-changelog")
-    )
+    changelogs = tables_with_changelogs(existing, settings.app_id, version)
     members = await active_members(settings.bootstrap, group)
     offsets = await committed_offsets(settings.bootstrap, group)
     if changelogs or members or offsets:
         raise ReplayRefused(
             f"version {version} already holds state (group {group!r}: {len(members)} member(s), "
-            f"{len(offsets)} committed offset(s); changelogs {changelogs}); "
+            f"{len(offsets)} committed offset(s); changelogs of tables {changelogs}); "
             "choose a higher version"
         )
 

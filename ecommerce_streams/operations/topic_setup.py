@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from ecommerce_streams.kafka_admin import admin_client
 from ecommerce_streams.topic_names import TopicNames
 
 COMPACTED = {"cleanup.policy": "compact"}
@@ -30,9 +31,7 @@ async def ensure_topics(
     """
     wanted: dict[str, Mapping[str, str]] = {name: {} for name in names.all()}
     wanted.update((name, COMPACTED) for name in changelogs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap, request_timeout_ms=30_000) as admin:
         existing = await _partition_counts(admin, tuple(wanted))
         wrong = {t: n for t, n in existing.items() if n != partitions}
         if wrong:
@@ -51,8 +50,6 @@ async def ensure_topics(
                     timeout_ms=30_000,
                 )
         return missing
-    finally:
-        await admin.close()
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, topics: tuple[str, ...]) -> dict[str, int]:

@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 
 from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.web.problems import FieldError, Problem
-from models.envelope import MAX_EVENT_BYTES, Envelope, encode_event
+from models.envelope import MAX_EVENT_BYTES, Envelope, encode_event, field_problem
 from models.events import PAYLOAD_TYPES
 
 MAX_EVENTS = 500
@@ -105,11 +105,8 @@ def _read_event(index: int, document: Any) -> SourceEvent | list[FieldError]:
 
 
 def _field_error(index: int, problem: ErrorDetails) -> FieldError:
-    """One pydantic error as a field path (``data.lines.0.qty``) and a message."""
-    message = problem["msg"]
-    if problem["type"] == "value_error":
-        message = str(problem.get("ctx", {}).get("error", message))
-    return FieldError(index, ".".join(str(part) for part in problem["loc"]), message)
+    """One pydantic error of the event at ``index`` as a field path and a message."""
+    return FieldError(index, *field_problem(problem))
 
 
 def _invalid(detail: str, errors: list[FieldError] | None = None) -> Problem:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 
 from ecommerce_streams.harness.kafka import BrokerError, EmbeddedKafka, free_port
 from ecommerce_streams.harness.kafka.environment import default_home
 from ecommerce_streams.harness.kafka.ports import port_is_free
 from ecommerce_streams.harness.kafka.versions import kafka_version_from_env
+from ecommerce_streams.kafka_admin import admin_client
 
 pytestmark = pytest.mark.integration
 
@@ -38,12 +39,8 @@ def unique(name: str) -> str:
 
 async def create_topics(bootstrap: str, *names: str) -> None:
     """Create single-partition topics."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         await admin.create_topics([NewTopic(name, 1, 1) for name in names])
-    finally:
-        await admin.close()
 
 
 async def read_values(

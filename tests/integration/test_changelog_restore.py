@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from faust.types import TP
 
 from ecommerce_streams.exactly_once.table_recovery import ChangelogRestorer
+from ecommerce_streams.kafka_admin import admin_client
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +42,8 @@ class PartitionStore:
 async def new_changelog(bootstrap: str, transactions: list[tuple[bool, dict]]) -> TP:
     """Write each (commit?, {key: value}) transaction to a new one-partition changelog."""
     topic = f"restore-{uuid.uuid4().hex[:8]}-changelog"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap) as admin:
         await admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"{topic}-writer")
     await producer.start()
     try:

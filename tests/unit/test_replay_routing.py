@@ -4,7 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.operations.changelogs import app_tables, changelog_topic
+from ecommerce_streams.operations.changelogs import (
+    app_tables,
+    changelog_topic,
+    tables_with_changelogs,
+)
 from ecommerce_streams.operations.consumer_group import group_id
 from ecommerce_streams.operations.replay import consumed_topics, replay_worker
 from ecommerce_streams.settings import Settings
@@ -74,3 +78,14 @@ def test_a_replay_worker_runs_with_the_live_settings_at_the_new_version(
     assert (seen_by_worker.app_version, seen_by_worker.replay) == (4, True)
     assert seen_by_worker.datadir == worker.datadir
     assert seen_by_worker.web_port == worker.web_port
+
+
+def test_only_the_changelogs_of_that_app_version_name_its_tables() -> None:
+    topics = [
+        "shop-v2-orders-changelog",
+        "shop-v2-seen-changelog",
+        "shop-v3-orders-changelog",
+        "shop-v2-orders",
+        "shop.orders",
+    ]
+    assert tables_with_changelogs(topics, "shop", 2) == ["orders", "seen"]

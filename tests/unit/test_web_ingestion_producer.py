@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from ecommerce_streams.harness.deployment import free_port
+from ecommerce_streams.harness.kafka import free_port
 from ecommerce_streams.web.event_batch import read_batch
 from ecommerce_streams.web.ingestion import EventProducer
 from ecommerce_streams.web.problems import Problem

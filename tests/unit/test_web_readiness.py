@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from ecommerce_streams.harness.deployment import free_port
+from ecommerce_streams.harness.kafka import free_port
 from ecommerce_streams.web import health
 from ecommerce_streams.web.health import changelogs_in_metadata
 from ecommerce_streams.worker.app import app

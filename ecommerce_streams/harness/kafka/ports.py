@@ -33,4 +33,4 @@ def free_port(host: str = LOOPBACK) -> int:
     """Return a TCP port on host that nothing listens on right now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])

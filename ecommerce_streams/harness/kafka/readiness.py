@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from ecommerce_streams.kafka_admin import admin_client
 
 READINESS_TOPIC = "__es_ready"
 ATTEMPT_TIMEOUT_SECONDS = 20.0
@@ -36,16 +38,12 @@ class BrokerExited(Exception):
 
 async def ensure_readiness_topic(bootstrap: str) -> None:
     """Create the single-partition readiness topic unless it already exists."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    await admin.start()
-    try:
+    async with admin_client(bootstrap, request_timeout_ms=10_000) as admin:
         response = await admin.create_topics([NewTopic(READINESS_TOPIC, 1, 1)])
         for topic_error in response.topic_errors:
             error_code = topic_error[1]
             if error_code not in (0, TopicAlreadyExistsError.errno):
                 raise for_code(error_code)(f"creating {topic_error[0]}")
-    finally:
-        await admin.close()
 
 
 async def produce_in_transaction(bootstrap: str, transactional_id: str) -> None:
