@@ -3,10 +3,10 @@
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app
 from ecommerce_streams.worker.pipeline import run_stage
-from models.notification import notify
+from models.stages import NOTIFICATIONS
 
 
-@app.agent(topics.order_events, name="notifications")
+@app.agent(topics.reading(NOTIFICATIONS), name=NOTIFICATIONS.name)
 async def request_notifications(stream) -> None:
     """order-events -> notifications."""
-    await run_stage(stream, stage="notifications", decide=notify)
+    await run_stage(stream, NOTIFICATIONS, {})

@@ -20,8 +20,7 @@ from aiokafka.admin import NewTopic
 
 from ecommerce_streams.harness.load import Outgoing
 from ecommerce_streams.kafka_admin import admin_client
-
-ROLES = ("orders", "payments", "inventory")
+from ecommerce_streams.topic_names import TopicNames
 
 
 async def create_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
@@ -31,7 +30,7 @@ async def create_topics(bootstrap: str, names: Sequence[str], partitions: int) -
 
 
 async def producer_throughput(
-    bootstrap: str, topic_of: dict[str, str], messages: Sequence[Outgoing], passes: int
+    bootstrap: str, names: TopicNames, messages: Sequence[Outgoing], passes: int
 ) -> dict[str, Any]:
     """Send ``passes`` copies of the messages flat out; messages/s and MB/s until all acked."""
     producer = AIOKafkaProducer(
@@ -44,7 +43,7 @@ async def producer_throughput(
         futures = []
         for _ in range(passes):
             for message in messages:
-                topic = topic_of[message.topic_role]
+                topic = names.name(message.topic_role)
                 futures.append(await producer.send(topic, message.value, key=message.key))
                 sent += 1
                 size += len(message.value) + len(message.key)
@@ -128,11 +127,11 @@ async def measure_ceilings(
 ) -> dict[str, Any]:
     """Producer throughput into fresh topics, then the transactional loop over the same data."""
     prefix = f"ceiling-{uuid.uuid4().hex[:8]}."
-    topic_of = {role: f"{prefix}{role}" for role in ROLES}
+    names = TopicNames(prefix=prefix)
     output = f"{prefix}out"
-    await create_topics(bootstrap, [*topic_of.values(), output], partitions)
-    producer = await producer_throughput(bootstrap, topic_of, messages, passes)
+    await create_topics(bootstrap, [*names.sources(), output], partitions)
+    producer = await producer_throughput(bootstrap, names, messages, passes)
     transactional = await transactional_ceiling(
-        bootstrap, list(topic_of.values()), output, producer["messages"]
+        bootstrap, list(names.sources()), output, producer["messages"]
     )
     return {"producer": producer, "transactional": transactional}

@@ -7,21 +7,22 @@ topic under its own prefix, so live consumers never see its events twice.
 
 from dataclasses import dataclass, replace
 
+from models.topics import DERIVED_ROLES, SOURCE_ROLES, TopicRole
+
 
 @dataclass(frozen=True)
 class TopicNames:
-    """Topic names for one deployment."""
+    """Topic names for one deployment: each role's base name under the deployment's prefix."""
 
     prefix: str = ""
     derived_prefix: str | None = None
     """Prefix of the derived topics (commands, results, outputs); None: ``prefix``."""
 
-    def _name(self, base: str) -> str:
-        return f"{self.prefix}{base}"
-
-    def _derived(self, base: str) -> str:
-        prefix = self.prefix if self.derived_prefix is None else self.derived_prefix
-        return f"{prefix}{base}"
+    def name(self, role: TopicRole) -> str:
+        """The topic of ``role`` in this deployment."""
+        if role in DERIVED_ROLES and self.derived_prefix is not None:
+            return f"{self.derived_prefix}{role.value}"
+        return f"{self.prefix}{role.value}"
 
     def replay(self, version: int) -> "TopicNames":
         """The names a replay into app version ``version`` uses: same sources, own outputs."""
@@ -30,73 +31,65 @@ class TopicNames:
     @property
     def orders(self) -> str:
         """Orders placed and cancellation requests, keyed by order id."""
-        return self._name("orders")
+        return self.name(TopicRole.ORDERS)
 
     @property
     def payments(self) -> str:
         """Payment authorizations and declines, keyed by order id."""
-        return self._name("payments")
+        return self.name(TopicRole.PAYMENTS)
 
     @property
     def inventory(self) -> str:
         """Stock received and adjusted by the warehouse, keyed by sku."""
-        return self._name("inventory")
+        return self.name(TopicRole.INVENTORY)
 
     @property
     def inventory_commands(self) -> str:
         """Reserve, release and commit commands, keyed by sku."""
-        return self._derived("inventory-commands")
+        return self.name(TopicRole.INVENTORY_COMMANDS)
 
     @property
     def inventory_results(self) -> str:
         """Reservation outcomes, keyed by order id."""
-        return self._derived("inventory-results")
+        return self.name(TopicRole.INVENTORY_RESULTS)
 
     @property
     def order_events(self) -> str:
         """Order decisions (confirmed, rejected, cancelled, refunds), keyed by order id."""
-        return self._derived("order-events")
+        return self.name(TopicRole.ORDER_EVENTS)
 
     @property
     def shipments(self) -> str:
         """Shipment requests, keyed by order id."""
-        return self._derived("shipments")
+        return self.name(TopicRole.SHIPMENTS)
 
     @property
     def notifications(self) -> str:
         """Customer notifications, keyed by customer id."""
-        return self._derived("notifications")
+        return self.name(TopicRole.NOTIFICATIONS)
 
     @property
     def analytics(self) -> str:
         """Windowed revenue and order counts, keyed by metric."""
-        return self._derived("analytics")
+        return self.name(TopicRole.ANALYTICS)
 
     @property
     def dead_letters(self) -> str:
         """Events that could not be applied, with their reason, keyed by original key."""
-        return self._derived("dead-letters")
+        return self.name(TopicRole.DEAD_LETTERS)
 
     @property
     def dead_letters_redriven(self) -> str:
         """Which dead letters were sent back to their source topic, keyed by letter."""
-        return self._name("dead-letters-redriven")
+        return self.name(TopicRole.DEAD_LETTERS_REDRIVEN)
 
     def sources(self) -> tuple[str, ...]:
         """Topics the shop's own systems write to."""
-        return (self.orders, self.payments, self.inventory)
+        return tuple(self.name(role) for role in SOURCE_ROLES)
 
     def outputs(self) -> tuple[str, ...]:
         """Topics the platform derives."""
-        return (
-            self.inventory_commands,
-            self.inventory_results,
-            self.order_events,
-            self.shipments,
-            self.notifications,
-            self.analytics,
-            self.dead_letters,
-        )
+        return tuple(self.name(role) for role in DERIVED_ROLES)
 
     def all(self) -> tuple[str, ...]:
         """Every topic of the deployment."""

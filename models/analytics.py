@@ -1,5 +1,6 @@
 """Revenue and order counts per tumbling window of event time, as pure functions."""
 
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -70,3 +71,14 @@ def add(total: WindowTotal | None, recorded: MetricRecorded) -> WindowTotal:
             amount=recorded.amount,
         )
     return total.model_copy(update={"amount": total.amount + recorded.amount})
+
+
+def record(windows: MutableMapping[str, WindowTotal], outcome: Envelope) -> list[Envelope]:
+    """Add an order outcome's increments to their windows; the increments, to publish."""
+    increments = measure(outcome)
+    for increment in increments:
+        recorded = increment.data
+        assert isinstance(recorded, MetricRecorded)
+        key = window_key(recorded)
+        windows[key] = add(windows.get(key), recorded)
+    return increments

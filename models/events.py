@@ -20,6 +20,7 @@ from models.fields import (
     UtcDatetime,
 )
 from models.money import Money
+from models.topics import TopicRole
 
 MAX_LINES = 50
 
@@ -28,7 +29,7 @@ class Payload(Record):
     """The body of an event; its class name is its event type."""
 
     event_type: ClassVar[str] = "Payload"
-    topic: ClassVar[str] = ""
+    topic: ClassVar[TopicRole]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -91,7 +92,7 @@ OrderLines = Annotated[tuple[OrderLine, ...], AfterValidator(_valid_lines)]
 class OrderPlaced(_KeyedByOrder):
     """A customer checked out: what they bought, what it costs and where it goes."""
 
-    topic: ClassVar[str] = "orders"
+    topic: ClassVar[TopicRole] = TopicRole.ORDERS
 
     customer_id: CustomerId
     lines: OrderLines
@@ -111,7 +112,7 @@ class OrderPlaced(_KeyedByOrder):
 class OrderCancellationRequested(_KeyedByOrder):
     """The customer asked to cancel the order."""
 
-    topic: ClassVar[str] = "orders"
+    topic: ClassVar[TopicRole] = TopicRole.ORDERS
 
     reason: FreeText
 
@@ -122,7 +123,7 @@ class OrderCancellationRequested(_KeyedByOrder):
 class PaymentAuthorized(_KeyedByOrder):
     """The payment gateway authorized an amount for the order."""
 
-    topic: ClassVar[str] = "payments"
+    topic: ClassVar[TopicRole] = TopicRole.PAYMENTS
 
     payment_id: PaymentId
     amount: Money
@@ -132,7 +133,7 @@ class PaymentAuthorized(_KeyedByOrder):
 class PaymentDeclined(_KeyedByOrder):
     """The payment gateway declined the customer's payment for the order."""
 
-    topic: ClassVar[str] = "payments"
+    topic: ClassVar[TopicRole] = TopicRole.PAYMENTS
 
     payment_id: PaymentId
     reason: FreeText
@@ -144,7 +145,7 @@ class PaymentDeclined(_KeyedByOrder):
 class StockReceived(_KeyedBySku):
     """The warehouse took in a delivery of a sku."""
 
-    topic: ClassVar[str] = "inventory"
+    topic: ClassVar[TopicRole] = TopicRole.INVENTORY
 
     qty: ReceivedQuantity
 
@@ -152,7 +153,7 @@ class StockReceived(_KeyedBySku):
 class StockAdjusted(_KeyedBySku):
     """The warehouse corrected the units on hand of a sku (stock-take, damage, ...)."""
 
-    topic: ClassVar[str] = "inventory"
+    topic: ClassVar[TopicRole] = TopicRole.INVENTORY
 
     delta: Adjustment
     reason: FreeText
@@ -164,7 +165,7 @@ class StockAdjusted(_KeyedBySku):
 class _StockCommand(_KeyedBySku):
     """A request from an order to the inventory of one sku."""
 
-    topic: ClassVar[str] = "inventory-commands"
+    topic: ClassVar[TopicRole] = TopicRole.INVENTORY_COMMANDS
 
     order_id: OrderId
 
@@ -189,7 +190,7 @@ class CommitStock(_StockCommand):
 class _StockResult(_KeyedByOrder):
     """The inventory's answer about one sku of an order."""
 
-    topic: ClassVar[str] = "inventory-results"
+    topic: ClassVar[TopicRole] = TopicRole.INVENTORY_RESULTS
 
     sku: Sku
     qty: Quantity
@@ -217,7 +218,7 @@ RejectionReason = Literal["out_of_stock", "payment_declined", "payment_mismatch"
 class OrderConfirmed(_KeyedByOrder):
     """The order is paid and its stock held: it will be shipped."""
 
-    topic: ClassVar[str] = "order-events"
+    topic: ClassVar[TopicRole] = TopicRole.ORDER_EVENTS
 
     customer_id: CustomerId
     total: Money
@@ -227,7 +228,7 @@ class OrderConfirmed(_KeyedByOrder):
 class OrderRejected(_KeyedByOrder):
     """The order cannot be fulfilled."""
 
-    topic: ClassVar[str] = "order-events"
+    topic: ClassVar[TopicRole] = TopicRole.ORDER_EVENTS
 
     customer_id: CustomerId
     reason: RejectionReason
@@ -236,7 +237,7 @@ class OrderRejected(_KeyedByOrder):
 class OrderCancelled(_KeyedByOrder):
     """The order was cancelled at the customer's request."""
 
-    topic: ClassVar[str] = "order-events"
+    topic: ClassVar[TopicRole] = TopicRole.ORDER_EVENTS
 
     customer_id: CustomerId
     reason: FreeText
@@ -245,7 +246,7 @@ class OrderCancelled(_KeyedByOrder):
 class RefundRequested(_KeyedByOrder):
     """An authorized payment must be given back to the customer."""
 
-    topic: ClassVar[str] = "order-events"
+    topic: ClassVar[TopicRole] = TopicRole.ORDER_EVENTS
 
     customer_id: CustomerId
     payment_id: PaymentId
@@ -259,7 +260,7 @@ class RefundRequested(_KeyedByOrder):
 class ShipmentRequested(_KeyedByOrder):
     """The warehouse should pick, pack and ship the order."""
 
-    topic: ClassVar[str] = "shipments"
+    topic: ClassVar[TopicRole] = TopicRole.SHIPMENTS
 
     customer_id: CustomerId
     lines: OrderLines
@@ -272,7 +273,7 @@ class ShipmentRequested(_KeyedByOrder):
 class NotificationRequested(Payload):
     """Tell the customer about their order."""
 
-    topic: ClassVar[str] = "notifications"
+    topic: ClassVar[TopicRole] = TopicRole.NOTIFICATIONS
 
     customer_id: CustomerId
     order_id: OrderId
@@ -291,7 +292,7 @@ class NotificationRequested(Payload):
 class MetricRecorded(Payload):
     """An amount added to one metric's tumbling window (revenue per currency, order counts)."""
 
-    topic: ClassVar[str] = "analytics"
+    topic: ClassVar[TopicRole] = TopicRole.ANALYTICS
 
     metric: Annotated[
         str, Field(strict=True, min_length=1, max_length=64, pattern=r"^[a-z0-9_.A-Z-]+$")

@@ -1,5 +1,6 @@
 """Inventory of one sku: units on hand, units held for orders, and the deciders that move them."""
 
+from collections.abc import MutableMapping
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
@@ -162,3 +163,22 @@ def _commit(
         }
     )
     return taken, reservation.model_copy(update={"status": "committed"}), []
+
+
+def decide(
+    levels: MutableMapping[str, StockLevel],
+    reservations: MutableMapping[str, Reservation],
+    event: Envelope,
+) -> list[Envelope]:
+    """Apply a stock movement or a per-order command to the sku's level (and reservation)."""
+    data = event.data
+    sku = data.key
+    if isinstance(data, ReserveStock | ReleaseStock | CommitStock):
+        key = reservation_key(sku, data.order_id)
+        level, reservation, derived = apply_command(levels.get(sku), reservations.get(key), event)
+        if reservation is not None:
+            reservations[key] = reservation
+    else:
+        level, derived = apply_stock(levels.get(sku), event)
+    levels[sku] = level
+    return derived

@@ -110,7 +110,6 @@ async def send_messages(
     appended to ``sent``. Messages outlive a broker restart (see OUTAGE_TOLERANCE_MS).
     """
     names = deployment.topics
-    topic_of = {"orders": names.orders, "payments": names.payments, "inventory": names.inventory}
     bucket = TokenBucket(rate) if rate is not None else None
     producer = await _started_producer(bootstrap)
     try:
@@ -119,7 +118,7 @@ async def send_messages(
             if bucket is not None:
                 await bucket.take()
             futures.append(
-                await producer.send(topic_of[message.topic_role], message.value, key=message.key)
+                await producer.send(names.name(message.topic_role), message.value, key=message.key)
             )
             if sent is not None:
                 sent.append(message)

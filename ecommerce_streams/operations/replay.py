@@ -40,6 +40,7 @@ from ecommerce_streams.operations.consumer_group import (
 from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.topic_names import TopicNames
+from models.stages import STAGES
 
 READY_TIMEOUT_SECONDS = 180.0
 
@@ -49,8 +50,9 @@ class ReplayRefused(ValueError):
 
 
 def consumed_topics(names: TopicNames) -> tuple[str, ...]:
-    """Every topic the agents consume: the sources and the saga's internal topics."""
-    return (*names.sources(), names.inventory_commands, names.inventory_results, names.order_events)
+    """Every topic the stages read: the sources and the saga's internal topics."""
+    roles = dict.fromkeys(role for stage in STAGES for role in stage.reads)
+    return tuple(names.name(role) for role in roles)
 
 
 @dataclass(frozen=True)

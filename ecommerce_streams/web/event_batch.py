@@ -14,15 +14,13 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.web.problems import FieldError, Problem
 from models.envelope import MAX_EVENT_BYTES, Envelope, encode_event, field_problem
 from models.events import PAYLOAD_TYPES
+from models.topics import SOURCE_ROLES, TopicRole
 
 MAX_EVENTS = 500
 MAX_REPORTED_ERRORS = 100
-SOURCE_TOPICS = frozenset(TopicNames().sources())
-"""Base names of the topics ingestion writes to."""
 
 
 @dataclass(frozen=True)
@@ -38,8 +36,8 @@ class SourceEvent:
         return self.envelope.data.key.encode()
 
     @property
-    def topic(self) -> str:
-        """Base name of the source topic the payload travels on."""
+    def topic(self) -> TopicRole:
+        """The role of the source topic the payload travels on."""
         return self.envelope.data.topic
 
 
@@ -82,13 +80,13 @@ def _read_event(index: int, document: Any) -> SourceEvent | list[FieldError]:
         return [FieldError(index, "", "an event must be a JSON object")]
     event_type = document.get("event_type")
     payload_class = PAYLOAD_TYPES.get(event_type) if isinstance(event_type, str) else None
-    if payload_class is not None and payload_class.topic not in SOURCE_TOPICS:
+    if payload_class is not None and payload_class.topic not in SOURCE_ROLES:
         return [
             FieldError(
                 index,
                 "event_type",
                 f"{event_type} events are derived by the platform; only events of the"
-                f" {', '.join(sorted(SOURCE_TOPICS))} topics are accepted",
+                f" {', '.join(sorted(SOURCE_ROLES))} topics are accepted",
             )
         ]
     try:

@@ -18,7 +18,6 @@ from aiokafka.structs import RecordMetadata
 from faust.web import Request, Response, View
 
 from ecommerce_streams import metrics
-from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.web.admission import InflightLimit, read_body
 from ecommerce_streams.web.event_batch import SourceEvent, read_batch
 from ecommerce_streams.web.guard import Access, Endpoint
@@ -29,9 +28,6 @@ logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_MS = 15_000
 """How long one send may wait for the broker before the request gets a 503."""
-
-_topic_names = dict(zip(TopicNames().sources(), settings.topics.sources(), strict=True))
-"""Base name of each source topic -> this deployment's topic name."""
 
 
 class EventProducer:
@@ -51,9 +47,8 @@ class EventProducer:
         try:
             producer = await self._started()
             for event in events:
-                deliveries.append(
-                    await producer.send(_topic_names[event.topic], event.value, key=event.key)
-                )
+                topic = settings.topics.name(event.topic)
+                deliveries.append(await producer.send(topic, event.value, key=event.key))
         except (KafkaError, OSError) as exc:
             await asyncio.gather(*deliveries, return_exceptions=True)
             raise _broker_unavailable(exc) from exc

@@ -1,13 +1,15 @@
 """The path every input event takes: decode, deduplicate, decide, store, send.
 
-Agents differ only in their ``decide`` step (look up state, call the aggregate's pure
-``apply``, store the new state, return the derived events). Everything that can go
-wrong with *input* becomes a dead letter here, so no agent ever raises on bad data.
+Agents differ only in their stage (``models/stages.py``: the topics it reads and
+writes, its tables, its ``decide``). Everything that can go wrong with *input* becomes
+a dead letter here, so no agent ever raises on bad data; a stage that derives an event
+for a topic it does not declare is a bug, and crashes the worker before anything of it
+commits.
 """
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache, partial
 
 from faust.types import EventT, StreamT
@@ -15,42 +17,44 @@ from faust.types import EventT, StreamT
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import Repair, gate_of, outbox, process_event, repaired
 from ecommerce_streams.worker import topics
-from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.app import app, settings
 from ecommerce_streams.worker.dead_letters import send_dead_letter
 from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
 from models.refusal import Refused
+from models.stages import STAGES, Stage, Tables
 from tables import seen
 
-Decide = Callable[[Envelope], Iterable[Envelope]]
 
-
-async def run_stage(stream: StreamT, *, stage: str, decide: Decide) -> None:
+async def run_stage(stream: StreamT, stage: Stage, tables: Tables) -> None:
     """Apply every event of an agent's stream exactly once, each as one unit of work."""
+    if set(tables) != set(stage.tables):
+        raise TypeError(f"stage {stage.name!r} keeps tables {stage.tables}, given {set(tables)}")
     gate_of(app).watch_input(stream.channel.queue)
     shared = topics_read_by_several_agents()
     async for event in stream.noack().events():
         await process_event(
             app,
             event,
-            partial(apply_event, event, stage=stage, decide=decide),
-            shared_reader=stage if event.message.topic in shared else None,
+            partial(apply_event, event, stage=stage, tables=tables),
+            shared_reader=stage.name if event.message.topic in shared else None,
         )
 
 
-async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
+async def apply_event(event: EventT, *, stage: Stage, tables: Tables) -> None:
     """Apply one input event exactly once, or dead-letter it with its reason."""
     message = event.message
+    name = stage.name
     seen.purge_expired(event)
     try:
         envelope = decode_event(message.value)
     except InvalidEvent as invalid:
-        await set_aside(event, stage=stage, error=invalid.reason, category="invalid")
+        await set_aside(event, stage=name, error=invalid.reason, category="invalid")
         return
     key = message.key.decode(errors="replace") if message.key is not None else None
     if key != envelope.data.key:
         await set_aside(
             event,
-            stage=stage,
+            stage=name,
             error=f"message key {key!r} does not match {envelope.event_type} key "
             f"{envelope.data.key!r}",
             category="misrouted",
@@ -59,27 +63,27 @@ async def apply_event(event: EventT, *, stage: str, decide: Decide) -> None:
     guarded = seen.guards(
         message, exactly_once=app.in_transaction, shared_topics=shared_topics_checked_by_id()
     )
-    if guarded and seen.is_duplicate(stage, envelope.event_id, event):
-        metrics.duplicates_dropped.labels(stage, message.topic).inc()
+    if guarded and seen.is_duplicate(name, envelope.event_id, event):
+        metrics.duplicates_dropped.labels(name, message.topic).inc()
         return
     try:
-        derived = list(decide(envelope))
+        derived = stage.apply(tables, envelope)
     except Refused as refused:
-        await set_aside(event, stage=stage, error=refused.reason, category="refused")
+        await set_aside(event, stage=name, error=refused.reason, category="refused")
         return
     if guarded:
-        seen.remember(stage, envelope.event_id, event)
+        seen.remember(name, envelope.event_id, event)
     await publish(derived)
-    metrics.events_processed.labels(stage, message.topic, envelope.event_type).inc()
+    metrics.events_processed.labels(name, message.topic, envelope.event_type).inc()
     if derived:
-        metrics.end_to_end_latency.labels(stage).observe(time.time() - message.timestamp)
+        metrics.end_to_end_latency.labels(name).observe(time.time() - message.timestamp)
 
 
 @cache
 def topics_read_by_several_agents() -> frozenset[str]:
-    """Topics more than one agent reads (order-events: notifications and analytics)."""
-    readers = Counter(name for agent in app.agents.values() for name in agent.channel.topics)
-    return frozenset(name for name, count in readers.items() if count > 1)
+    """Topics more than one stage reads (order-events: notifications and analytics)."""
+    readers = Counter(role for stage in STAGES for role in stage.reads)
+    return frozenset(settings.topics.name(role) for role, count in readers.items() if count > 1)
 
 
 def shared_topics_checked_by_id() -> frozenset[str]:

@@ -8,6 +8,8 @@ from faust import TopicT
 
 from ecommerce_streams.worker.app import app, settings
 from models.events import Payload
+from models.stages import Stage
+from models.topics import DERIVED_ROLES, SOURCE_ROLES, TopicRole
 
 names = settings.topics
 
@@ -24,52 +26,27 @@ def _raw_topic(name: str) -> TopicT:
     )
 
 
-orders = _raw_topic(names.orders)
-payments = _raw_topic(names.payments)
-inventory = _raw_topic(names.inventory)
-inventory_commands = _raw_topic(names.inventory_commands)
-inventory_results = _raw_topic(names.inventory_results)
-order_events = _raw_topic(names.order_events)
-shipments = _raw_topic(names.shipments)
-notifications = _raw_topic(names.notifications)
-analytics = _raw_topic(names.analytics)
-dead_letters = _raw_topic(names.dead_letters)
-
-#: What the orders agent consumes: everything about an order, co-partitioned by order id.
-order_inputs = app.topic(
-    names.orders,
-    names.payments,
-    names.inventory_results,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
-
-#: What the inventory agent consumes: stock movements and commands, keyed by sku.
-stock_inputs = app.topic(
-    names.inventory,
-    names.inventory_commands,
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
-
-_by_base_name: dict[str, TopicT] = {
-    "inventory-commands": inventory_commands,
-    "inventory-results": inventory_results,
-    "order-events": order_events,
-    "shipments": shipments,
-    "notifications": notifications,
-    "analytics": analytics,
+#: Every topic the platform writes, by role (the sources are read only).
+by_role: dict[TopicRole, TopicT] = {
+    role: _raw_topic(names.name(role)) for role in (*SOURCE_ROLES, *DERIVED_ROLES)
 }
+order_events = by_role[TopicRole.ORDER_EVENTS]
+dead_letters = by_role[TopicRole.DEAD_LETTERS]
 
-app.output_topics = frozenset(
-    topic.get_topic_name() for topic in (*_by_base_name.values(), dead_letters)
-)
+app.output_topics = frozenset(names.name(role) for role in DERIVED_ROLES)
+
+
+def reading(stage: Stage) -> TopicT:
+    """The topics a stage reads, as one Faust topic (all keyed alike, raw bytes)."""
+    return app.topic(
+        *(names.name(role) for role in stage.reads),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
 
 
 def destination(payload: Payload) -> TopicT:
-    """The declared topic a derived payload is published to (its class names it)."""
-    return _by_base_name[payload.topic]
+    """The topic a derived payload is published to (its class names the role)."""
+    return by_role[payload.topic]

@@ -65,7 +65,7 @@ async def test_every_message_goes_to_its_prefixed_topic_with_its_key(
     names = TopicNames(prefix="run7-")
     summary = await send_load("broker:9092", names, PROFILE)
     (fake,) = producer.instances
-    expected = [(getattr(names, m.topic_role), m.key, m.value) for m in generate(PROFILE)]
+    expected = [(names.name(m.topic_role), m.key, m.value) for m in generate(PROFILE)]
     assert fake.sent == expected
     assert summary == LoadSummary.of(generate(PROFILE))
 

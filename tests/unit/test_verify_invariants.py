@@ -1,9 +1,9 @@
 """The pure verifier over synthetic records: a clean run passes, each kind of breakage is named."""
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, generate
 from ecommerce_streams.harness.verify import Record, VerifyReport, check_invariants
 from ecommerce_streams.topic_names import TopicNames
-from models import analytics, notification, order, stock
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, InvalidEvent, decode_event, derive, encode_event
 from models.events import (
@@ -22,12 +21,11 @@ from models.events import (
     OrderPlaced,
     Payload,
     PaymentAuthorized,
-    ReleaseStock,
-    ReserveStock,
     ShipmentRequested,
     StockReceived,
 )
 from models.refusal import Refused
+from models.stages import STAGES, Stage
 
 NAMES = TopicNames()
 OUTPUT_ROLES = (
@@ -39,7 +37,6 @@ OUTPUT_ROLES = (
     "analytics",
 )
 FAILED_AT = datetime(2026, 1, 1, tzinfo=UTC)
-Decide = Callable[[Envelope], Iterable[Envelope]]
 
 
 @dataclass
@@ -47,9 +44,9 @@ class Shop:
     """The platform in memory: one partition per topic, the real deciders, exactly once."""
 
     log: dict[str, list[Record]] = field(default_factory=lambda: defaultdict(list))
-    orders: dict[str, order.OrderState] = field(default_factory=dict)
-    levels: dict[str, stock.StockLevel] = field(default_factory=dict)
-    reservations: dict[str, stock.Reservation] = field(default_factory=dict)
+    tables: dict[str, dict[Any, Any]] = field(
+        default_factory=lambda: {name: {} for stage in STAGES for name in stage.tables}
+    )
     seen: set[tuple[str, object]] = field(default_factory=set)
 
     def append(self, topic: str, key: bytes | None, value: bytes) -> None:
@@ -59,40 +56,35 @@ class Shop:
 
     def run(self) -> None:
         """Let every stage consume, one message per topic in turn, until nothing is left."""
-        stages: list[tuple[str, tuple[str, ...], Decide]] = [
-            ("orders", (NAMES.orders, NAMES.payments, NAMES.inventory_results), self._order),
-            ("inventory", (NAMES.inventory, NAMES.inventory_commands), self._stock),
-            ("notifications", (NAMES.order_events,), notification.notify),
-            ("analytics", (NAMES.order_events,), analytics.measure),
-        ]
         read: dict[tuple[str, str], int] = defaultdict(int)
         busy = True
         while busy:
             busy = False
-            for stage, topics, decide in stages:
-                for topic in topics:
-                    position = read[stage, topic]
+            for stage in STAGES:
+                for topic in (NAMES.name(role) for role in stage.reads):
+                    position = read[stage.name, topic]
                     if position < len(self.log[topic]):
-                        read[stage, topic] += 1
-                        self._apply(stage, self.log[topic][position], decide)
+                        read[stage.name, topic] += 1
+                        self._apply(stage, self.log[topic][position])
                         busy = True
 
-    def _apply(self, stage: str, record: Record, decide: Decide) -> None:
+    def _apply(self, stage: Stage, record: Record) -> None:
         try:
             envelope = decode_event(record.value or b"")
         except InvalidEvent as invalid:
-            return self._dead_letter(stage, record, invalid.reason)
+            return self._dead_letter(stage.name, record, invalid.reason)
         if (record.key or b"").decode() != envelope.data.key:
-            return self._dead_letter(stage, record, "misrouted")
-        if (stage, envelope.event_id) in self.seen:
+            return self._dead_letter(stage.name, record, "misrouted")
+        if (stage.name, envelope.event_id) in self.seen:
             return None
+        tables = {name: self.tables[name] for name in stage.tables}
         try:
-            derived = list(decide(envelope))
+            derived = stage.apply(tables, envelope)
         except Refused as refused:
-            return self._dead_letter(stage, record, refused.reason)
-        self.seen.add((stage, envelope.event_id))
+            return self._dead_letter(stage.name, record, refused.reason)
+        self.seen.add((stage.name, envelope.event_id))
         for event in derived:
-            self.append(event.data.topic, event.data.key.encode(), encode_event(event))
+            self.append(NAMES.name(event.data.topic), event.data.key.encode(), encode_event(event))
         return None
 
     def _dead_letter(self, stage: str, record: Record, error: str) -> None:
@@ -108,26 +100,6 @@ class Shop:
         )
         self.append(NAMES.dead_letters, record.key, letter.to_bytes())
 
-    def _order(self, envelope: Envelope) -> list[Envelope]:
-        order_id = envelope.data.order_id
-        state, derived = order.apply(self.orders.get(order_id), envelope)
-        self.orders[order_id] = state
-        return derived
-
-    def _stock(self, envelope: Envelope) -> list[Envelope]:
-        sku = envelope.data.sku
-        if isinstance(envelope.data, ReserveStock | ReleaseStock | CommitStock):
-            key = stock.reservation_key(sku, envelope.data.order_id)
-            level, reservation, derived = stock.apply_command(
-                self.levels.get(sku), self.reservations.get(key), envelope
-            )
-            if reservation is not None:
-                self.reservations[key] = reservation
-        else:
-            level, derived = stock.apply_stock(self.levels.get(sku), envelope)
-        self.levels[sku] = level
-        return derived
-
     def check(self, **options: object) -> VerifyReport:
         """Run the verifier over everything the shop wrote."""
         return check_invariants(
@@ -141,7 +113,7 @@ class Shop:
         """The stock table as the workers would show it."""
         return {
             sku: {"on_hand": level.on_hand, "reserved": level.reserved}
-            for sku, level in self.levels.items()
+            for sku, level in self.tables["stock"].items()
         }
 
 
@@ -150,7 +122,7 @@ def shop_after(profile: LoadProfile) -> tuple[Shop, LoadSummary]:
     shop = Shop()
     summary = LoadSummary()
     for message in generate(profile):
-        shop.append(getattr(NAMES, message.topic_role), message.key, message.value)
+        shop.append(NAMES.name(message.topic_role), message.key, message.value)
         summary.add(message)
     shop.run()
     return shop, summary
@@ -169,7 +141,9 @@ def busy_shop(processed: tuple[Shop, LoadSummary]) -> tuple[Shop, LoadSummary]:
     log: dict[str, list[Record]] = defaultdict(list)
     log.update({topic: list(records) for topic, records in shop.log.items()})
     copied = replace(summary, order_ids=set(summary.order_ids))
-    return replace(shop, log=log, levels=dict(shop.levels)), copied
+    return replace(
+        shop, log=log, tables={name: dict(table) for name, table in shop.tables.items()}
+    ), copied
 
 
 def first_record(shop: Shop, topic: str, event_type: str) -> Record:

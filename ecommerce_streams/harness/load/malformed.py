@@ -5,11 +5,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-TopicRole = Literal["orders", "payments", "inventory"]
+from models.topics import SOURCE_ROLES, TopicRole
+
 Document = dict[str, Any]
 
 
@@ -23,12 +24,17 @@ class Specimen:
 
     def pick(self, rng: random.Random) -> tuple[TopicRole, Document]:
         """One of the three documents, with the topic it belongs on."""
-        role: TopicRole = rng.choice(("orders", "payments", "inventory"))
+        role = rng.choice(SOURCE_ROLES)
         return role, copy.deepcopy(self.of_role(role))
 
     def of_role(self, role: TopicRole) -> Document:
         """The document that travels on ``role``."""
-        return {"orders": self.order, "payments": self.payment, "inventory": self.stock}[role]
+        documents = {
+            TopicRole.ORDERS: self.order,
+            TopicRole.PAYMENTS: self.payment,
+            TopicRole.INVENTORY: self.stock,
+        }
+        return documents[role]
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,10 @@ def negative_qty(rng: random.Random, specimen: Specimen) -> Spoiled:
         document = copy.deepcopy(specimen.order)
         line = rng.choice(document["data"]["lines"])
         line["qty"] = -line["qty"]
-        return _spoiled("orders", document)
+        return _spoiled(TopicRole.ORDERS, document)
     document = copy.deepcopy(specimen.stock)
     document["data"]["qty"] = -document["data"]["qty"]
-    return _spoiled("inventory", document)
+    return _spoiled(TopicRole.INVENTORY, document)
 
 
 def float_money(rng: random.Random, specimen: Specimen) -> Spoiled:
@@ -101,11 +107,11 @@ def float_money(rng: random.Random, specimen: Specimen) -> Spoiled:
     if rng.random() < 0.5:
         document = copy.deepcopy(specimen.payment)
         document["data"]["amount"] = float(document["data"]["amount"])
-        return _spoiled("payments", document)
+        return _spoiled(TopicRole.PAYMENTS, document)
     document = copy.deepcopy(specimen.order)
     line = rng.choice(document["data"]["lines"])
     line["unit_price"] = float(line["unit_price"])
-    return _spoiled("orders", document)
+    return _spoiled(TopicRole.ORDERS, document)
 
 
 def total_mismatch(rng: random.Random, specimen: Specimen) -> Spoiled:
@@ -114,7 +120,7 @@ def total_mismatch(rng: random.Random, specimen: Specimen) -> Spoiled:
     total = Decimal(document["data"]["total"])
     wrong = total + Decimal(rng.choice(("0.01", "1.00", "10.00")))
     document["data"]["total"] = format(wrong, "f")
-    return _spoiled("orders", document)
+    return _spoiled(TopicRole.ORDERS, document)
 
 
 def naive_datetime(rng: random.Random, specimen: Specimen) -> Spoiled:

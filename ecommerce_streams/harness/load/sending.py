@@ -35,7 +35,6 @@ async def send_load(
     ``rate`` caps messages per second (None sends as fast as the producer takes them).
     Raises the first delivery error, after the remaining deliveries have settled.
     """
-    names = {"orders": topics.orders, "payments": topics.payments, "inventory": topics.inventory}
     bucket = TokenBucket(rate) if rate is not None else None
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
@@ -63,7 +62,7 @@ async def send_load(
                 if bucket is not None:
                     await bucket.take()
                 future = await producer.send(
-                    names[message.topic_role], message.value, key=message.key
+                    topics.name(message.topic_role), message.value, key=message.key
                 )
                 in_flight.add(future)
                 future.add_done_callback(delivered)

@@ -18,10 +18,11 @@ from typing import Literal
 from uuid import UUID, uuid5
 
 from ecommerce_streams.harness.load.catalogue import Catalogue
-from ecommerce_streams.harness.load.malformed import SPOILERS, Document, Specimen, TopicRole
+from ecommerce_streams.harness.load.malformed import SPOILERS, Document, Specimen
 from ecommerce_streams.harness.load.profile import LoadProfile
 from models.envelope import Envelope, Source, encode_event
 from models.events import (
+    AnyPayload,
     OrderCancellationRequested,
     OrderLine,
     OrderPlaced,
@@ -30,6 +31,7 @@ from models.events import (
     PaymentDeclined,
     StockReceived,
 )
+from models.topics import TopicRole
 
 Kind = Literal["event", "duplicate", "malformed"]
 
@@ -101,9 +103,7 @@ class _Traffic:
         """Stock for every sku first, then the orders, releasing messages in time order."""
         stock = self.profile.stock_per_sku()
         for at, product in enumerate(self.catalogue.products):
-            self._schedule(
-                at, self._event("inventory", StockReceived(sku=product.sku, qty=stock), at)
-            )
+            self._schedule(at, self._event(StockReceived(sku=product.sku, qty=stock), at))
         placed_at = len(self.catalogue.products) + PAYMENT_LEAD_MS[1]
         for number in range(self.profile.orders):
             placed_at += 1 + int(self.orders_rng.expovariate(1 / MEAN_ORDER_GAP_MS))
@@ -129,7 +129,7 @@ class _Traffic:
             shipping_address=customer.address,
         )
         channel: Source = "web" if rng.random() < 0.7 else "mobile"
-        self._schedule(placed_at, self._event("orders", placed, placed_at, source=channel))
+        self._schedule(placed_at, self._event(placed, placed_at, source=channel))
 
         cancelled = rng.random() < profile.cancel_ratio
         payment_first = rng.random() < profile.payment_first_ratio and not cancelled
@@ -140,7 +140,7 @@ class _Traffic:
             request = OrderCancellationRequested(
                 order_id=order_id, reason=rng.choice(_CANCEL_REASONS)
             )
-            self._schedule(cancel_at, self._event("orders", request, cancel_at, source=channel))
+            self._schedule(cancel_at, self._event(request, cancel_at, source=channel))
             paid_at = cancel_at + rng.randint(*PAYMENT_DELAY_MS)
         elif payment_first:
             paid_at = placed_at - rng.randint(*PAYMENT_LEAD_MS)
@@ -154,7 +154,7 @@ class _Traffic:
             payment = PaymentAuthorized(
                 order_id=order_id, payment_id=payment_id, amount=total, currency=CURRENCY
             )
-        self._schedule(paid_at, self._event("payments", payment, paid_at))
+        self._schedule(paid_at, self._event(payment, paid_at))
         self.last_order = _LastOrder(placed, payment_id, placed_at, paid_at)
 
     def _release(self, *, before: int | None) -> Iterator[Outgoing]:
@@ -202,9 +202,9 @@ class _Traffic:
     def _time(self, at: int) -> datetime:
         return self.profile.start_time + timedelta(milliseconds=at)
 
-    def _event(
-        self, role: TopicRole, data: Payload, at: int, *, source: Source | None = None
-    ) -> Outgoing:
+    def _event(self, data: AnyPayload, at: int, *, source: Source | None = None) -> Outgoing:
+        """The message of one shop event, sent on the topic its payload names."""
+        role = data.topic
         event_id = uuid5(self.namespace, f"{data.event_type}/{data.key}")
         envelope = Envelope.of(
             data,
@@ -218,7 +218,7 @@ class _Traffic:
 
 
 _SOURCES: dict[TopicRole, Source] = {
-    "orders": "web",
-    "payments": "payments-gateway",
-    "inventory": "warehouse",
+    TopicRole.ORDERS: "web",
+    TopicRole.PAYMENTS: "payments-gateway",
+    TopicRole.INVENTORY: "warehouse",
 }

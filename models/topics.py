@@ -1,0 +1,34 @@
+"""Every topic of the platform by its role: the one list, from which every name is derived."""
+
+from enum import StrEnum
+
+
+class TopicRole(StrEnum):
+    """What a topic carries; the value is its base name (a deployment may prefix it)."""
+
+    ORDERS = "orders"
+    PAYMENTS = "payments"
+    INVENTORY = "inventory"
+    INVENTORY_COMMANDS = "inventory-commands"
+    INVENTORY_RESULTS = "inventory-results"
+    ORDER_EVENTS = "order-events"
+    SHIPMENTS = "shipments"
+    NOTIFICATIONS = "notifications"
+    ANALYTICS = "analytics"
+    DEAD_LETTERS = "dead-letters"
+    DEAD_LETTERS_REDRIVEN = "dead-letters-redriven"
+
+
+#: Written by the shop's own systems: orders, payments, stock movements.
+SOURCE_ROLES = (TopicRole.ORDERS, TopicRole.PAYMENTS, TopicRole.INVENTORY)
+
+#: Written by the agents, in the transaction of the input that caused them.
+DERIVED_ROLES = (
+    TopicRole.INVENTORY_COMMANDS,
+    TopicRole.INVENTORY_RESULTS,
+    TopicRole.ORDER_EVENTS,
+    TopicRole.SHIPMENTS,
+    TopicRole.NOTIFICATIONS,
+    TopicRole.ANALYTICS,
+    TopicRole.DEAD_LETTERS,
+)
