@@ -1,6 +1,8 @@
 """Start one Faust worker of the platform (its own datadir and web port)."""
 
+import importlib
 import logging
+import pkgutil
 import sys
 
 from ecommerce_streams.exactly_once import Repair, discard_local_state, exit_when_stuck, repaired
@@ -11,17 +13,16 @@ logger = logging.getLogger(__name__)
 
 
 def load_services() -> None:
-    """Import every agent, table and page so they register with the app."""
-    import agents.analytics
-    import agents.inventory
-    import agents.notifications
-    import agents.orders
+    """Import every agent (each module of ``agents/``), its tables, and the web pages."""
+    import agents
     import ecommerce_streams.web.health
     import ecommerce_streams.web.ingestion
     import ecommerce_streams.web.metrics_page
     import ecommerce_streams.web.views
 
-    del agents, ecommerce_streams  # imported for their registrations only
+    for module in pkgutil.iter_modules(agents.__path__, prefix="agents."):
+        importlib.import_module(module.name)
+    del ecommerce_streams  # imported for its registrations only
 
 
 def run_worker() -> None:
