@@ -4,10 +4,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecommerce_streams.topic_names import TopicNames
+from models.envelope import field_problem
 
 
 class Settings(BaseSettings):
@@ -19,9 +20,16 @@ class Settings(BaseSettings):
         default=None,
         description="Kafka bootstrap servers (host:port,...). Unset: the embedded broker.",
     )
-    kafka_port: int = Field(default=9092, description="Client port of the embedded broker.")
+    kafka_port: int = Field(
+        default=9092, ge=1, le=65535, description="Client port of the embedded broker."
+    )
     kafka_controller_port: int = Field(
-        default=9093, description="Controller port of the embedded broker."
+        default=9093, ge=1, le=65535, description="Controller port of the embedded broker."
+    )
+    kafka_home: Path | None = Field(
+        default=None,
+        description="The embedded broker's jars and data "
+        "[default: <XDG_CACHE_HOME or ~/.cache>/ecommerce-streams/kafka].",
     )
     app_id: str = Field(default="ecommerce-streams", description="Faust app id = consumer group.")
     app_version: int = Field(default=1, description="Bump to rebuild every table from scratch.")
@@ -112,3 +120,13 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         """Bootstrap servers: ES_BROKER, or the embedded broker on 127.0.0.1."""
         return self.broker or f"127.0.0.1:{self.kafka_port}"
+
+
+def settings_from_environment() -> Settings:
+    """The settings; a ValueError naming each ES_* variable at fault when one is invalid."""
+    try:
+        return Settings()
+    except ValidationError as invalid:
+        problems = [field_problem(problem) for problem in invalid.errors(include_url=False)]
+        described = "; ".join(f"ES_{path.upper()}: {message}" for path, message in problems)
+        raise ValueError(f"invalid settings: {described}") from None

@@ -6,22 +6,28 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from ecommerce_streams.settings import Settings
+from ecommerce_streams.settings import Settings, settings_from_environment
 
 if TYPE_CHECKING:
     from ecommerce_streams.harness.kafka import EmbeddedKafka
 
 
 def load_settings() -> Settings:
-    """The settings from the environment (ES_*)."""
-    return Settings()
+    """The settings from the environment (ES_*); exit with the variable at fault if invalid."""
+    try:
+        return settings_from_environment()
+    except ValueError as invalid:
+        fail(str(invalid))
 
 
 def embedded_broker() -> "EmbeddedKafka":
-    """The embedded broker as configured by ES_KAFKA_* and KAFKA_VERSION."""
-    from ecommerce_streams.harness.kafka import EmbeddedKafka
+    """The embedded broker as configured by ES_KAFKA_* and KAFKA_VERSION (exit if invalid)."""
+    from ecommerce_streams.harness.kafka import BrokerError, EmbeddedKafka
 
-    return EmbeddedKafka()
+    try:
+        return EmbeddedKafka()
+    except BrokerError as error:
+        fail(str(error))
 
 
 def fail(message: str) -> NoReturn:

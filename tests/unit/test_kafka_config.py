@@ -130,3 +130,9 @@ def test_ports_come_from_the_environment_when_not_given(monkeypatch, tmp_path):
 def test_same_port_for_broker_and_controller_is_refused(tmp_path):
     with pytest.raises(BrokerError, match="two different ports"):
         EmbeddedKafka(version="4.4.0", port=9092, controller_port=9092, home=tmp_path)
+
+
+def test_a_port_out_of_range_is_refused_naming_its_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("ES_KAFKA_PORT", "70000")
+    with pytest.raises(BrokerError, match="ES_KAFKA_PORT: Input should be less than or equal"):
+        EmbeddedKafka(version="4.4.0", home=tmp_path)

@@ -21,6 +21,5 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 def test_the_readme_documents_no_setting_the_code_ignores() -> None:
     settings = {f"ES_{name.upper()}" for name in Settings.model_fields}
-    broker_only = {"ES_KAFKA_HOME"}  # read by ecommerce_streams.harness.kafka.environment
-    unknown = documented_variables() - settings - broker_only
+    unknown = documented_variables() - settings
     assert not unknown, f"README documents unknown settings {sorted(unknown)}"

@@ -22,10 +22,9 @@ from ecommerce_streams.harness.kafka.broker_process import (
 )
 from ecommerce_streams.harness.kafka.distribution import ensure_jars, jars_are_cached
 from ecommerce_streams.harness.kafka.environment import (
-    CONTROLLER_PORT_ENV,
-    PORT_ENV,
+    default_controller_port,
     default_home,
-    port_from_env,
+    default_port,
 )
 from ecommerce_streams.harness.kafka.errors import BrokerError
 from ecommerce_streams.harness.kafka.file_lock import exclusive_lock
@@ -45,22 +44,12 @@ from ecommerce_streams.harness.kafka.versions import (
     version_numbers,
 )
 
-DEFAULT_PORT = 9092
-DEFAULT_CONTROLLER_PORT = 9093
+PORT_SETTING = "ES_KAFKA_PORT"
+CONTROLLER_PORT_SETTING = "ES_KAFKA_CONTROLLER_PORT"
 FAILURE_LOG_LINES = 30
 KILL_WAIT_SECONDS = 30.0
 
 _HEAP_PATTERN = re.compile(r"^\d+[kKmMgG]?$")
-
-
-def _default_port() -> int:
-    """Return ES_KAFKA_PORT or 9092."""
-    return port_from_env(PORT_ENV, DEFAULT_PORT)
-
-
-def _default_controller_port() -> int:
-    """Return ES_KAFKA_CONTROLLER_PORT or 9093."""
-    return port_from_env(CONTROLLER_PORT_ENV, DEFAULT_CONTROLLER_PORT)
 
 
 @dataclass
@@ -68,8 +57,8 @@ class EmbeddedKafka:
     """A single-node KRaft Kafka broker on 127.0.0.1 whose jars come from Maven Central."""
 
     version: str = field(default_factory=kafka_version_from_env)
-    port: int = field(default_factory=_default_port)
-    controller_port: int = field(default_factory=_default_controller_port)
+    port: int = field(default_factory=default_port)
+    controller_port: int = field(default_factory=default_controller_port)
     home: Path = field(default_factory=default_home)
     heap: str = "512m"
     dist_dir: Path | None = None
@@ -85,8 +74,8 @@ class EmbeddedKafka:
                 raise BrokerError(f"{name}={value} is not a TCP port: use 1 to 65535")
         if self.port == self.controller_port:
             raise BrokerError(
-                f"port and controller_port are both {self.port}: the broker needs two "
-                f"different ports (set {PORT_ENV} and {CONTROLLER_PORT_ENV} to different values)"
+                f"port and controller_port are both {self.port}: the broker needs two different "
+                f"ports (set {PORT_SETTING} and {CONTROLLER_PORT_SETTING} to different values)"
             )
         if not _HEAP_PATTERN.match(self.heap):
             raise BrokerError(f"heap={self.heap!r} is not a JVM size like 512m or 1g")
@@ -144,8 +133,8 @@ class EmbeddedKafka:
                 self._await_ready(running_pid, timeout)
                 return self.bootstrap
             self.pid_file.unlink(missing_ok=True)
-            require_free_port(self.port, PORT_ENV, "broker")
-            require_free_port(self.controller_port, CONTROLLER_PORT_ENV, "controller")
+            require_free_port(self.port, PORT_SETTING, "broker")
+            require_free_port(self.controller_port, CONTROLLER_PORT_SETTING, "controller")
             classpath = f"{self.ensure_jars()}/*"
             logging_config = self._write_configuration()
             self.data_dir.mkdir(parents=True, exist_ok=True)
