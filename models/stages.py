@@ -3,14 +3,18 @@
 Every stage decides the same way: ``decide(tables, event) -> derived events``, where
 ``tables`` maps each of the stage's table names to a mutable mapping (a Faust table in a
 worker, a dict in a test). A stage may only derive events for the topics it declares.
+:func:`judge` is what every input message goes through before and around the decision
+(decode, key check, deduplication), the same in a worker and in a test.
 """
 
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from models import analytics, notification, order, stock
-from models.envelope import Envelope
+from models.envelope import Envelope, InvalidEvent, decode_event
+from models.refusal import Refused
 from models.topics import TopicRole
 
 Tables = Mapping[str, MutableMapping[Any, Any]]
@@ -41,6 +45,43 @@ class Stage:
                     f"{output.data.topic!r}, which it does not declare in writes={self.writes}"
                 )
         return derived
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one input message comes to: derived events, a dead letter, or nothing at all."""
+
+    event: Envelope | None = None
+    derived: tuple[Envelope, ...] = ()
+    #: (category, reason) when the message must be dead-lettered instead.
+    set_aside: tuple[str, str] | None = None
+    #: The event id was applied before: the message changes nothing.
+    duplicate: bool = False
+
+
+def judge(
+    stage: Stage,
+    tables: Tables,
+    key: bytes | None,
+    value: bytes | None,
+    applied: Callable[[UUID], bool],
+) -> Verdict:
+    """Decode, check the key, skip an event ``applied`` already, decide: one input's verdict."""
+    try:
+        event = decode_event(value or b"")
+    except InvalidEvent as invalid:
+        return Verdict(set_aside=("invalid", invalid.reason))
+    text = key.decode(errors="replace") if key is not None else None
+    if text != event.data.key:
+        reason = f"message key {text!r} does not match {event.event_type} key {event.data.key!r}"
+        return Verdict(event=event, set_aside=("misrouted", reason))
+    if applied(event.event_id):
+        return Verdict(event=event, duplicate=True)
+    try:
+        derived = stage.apply(tables, event)
+    except Refused as refused:
+        return Verdict(event=event, set_aside=("refused", refused.reason))
+    return Verdict(event=event, derived=tuple(derived))
 
 
 def _advance_order(tables: Tables, event: Envelope) -> list[Envelope]:

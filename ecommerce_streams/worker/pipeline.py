@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache, partial
+from uuid import UUID
 
 from faust.types import EventT, StreamT
 
@@ -19,9 +20,8 @@ from ecommerce_streams.exactly_once import Repair, gate_of, outbox, process_even
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app, settings
 from ecommerce_streams.worker.dead_letters import send_dead_letter
-from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
-from models.refusal import Refused
-from models.stages import STAGES, Stage, Tables
+from models.envelope import Envelope, encode_event
+from models.stages import STAGES, Stage, Tables, judge
 from tables import seen
 
 
@@ -45,37 +45,27 @@ async def apply_event(event: EventT, *, stage: Stage, tables: Tables) -> None:
     message = event.message
     name = stage.name
     seen.purge_expired(event)
-    try:
-        envelope = decode_event(message.value)
-    except InvalidEvent as invalid:
-        await set_aside(event, stage=name, error=invalid.reason, category="invalid")
-        return
-    key = message.key.decode(errors="replace") if message.key is not None else None
-    if key != envelope.data.key:
-        await set_aside(
-            event,
-            stage=name,
-            error=f"message key {key!r} does not match {envelope.event_type} key "
-            f"{envelope.data.key!r}",
-            category="misrouted",
-        )
-        return
     guarded = seen.guards(
         message, exactly_once=app.in_transaction, shared_topics=shared_topics_checked_by_id()
     )
-    if guarded and seen.is_duplicate(name, envelope.event_id, event):
+
+    def applied(event_id: UUID) -> bool:
+        return guarded and seen.is_duplicate(name, event_id, event)
+
+    verdict = judge(stage, tables, message.key, message.value, applied)
+    if verdict.set_aside is not None:
+        category, reason = verdict.set_aside
+        await set_aside(event, stage=name, error=reason, category=category)
+        return
+    if verdict.duplicate:
         metrics.duplicates_dropped.labels(name, message.topic).inc()
         return
-    try:
-        derived = stage.apply(tables, envelope)
-    except Refused as refused:
-        await set_aside(event, stage=name, error=refused.reason, category="refused")
-        return
+    assert verdict.event is not None
     if guarded:
-        seen.remember(name, envelope.event_id, event)
-    await publish(derived)
-    metrics.events_processed.labels(name, message.topic, envelope.event_type).inc()
-    if derived:
+        seen.remember(name, verdict.event.event_id, event)
+    await publish(verdict.derived)
+    metrics.events_processed.labels(name, message.topic, verdict.event.event_type).inc()
+    if verdict.derived:
         metrics.end_to_end_latency.labels(name).observe(time.time() - message.timestamp)
 
 

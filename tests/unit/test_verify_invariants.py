@@ -12,7 +12,7 @@ from ecommerce_streams.harness.load import LoadProfile, LoadSummary, generate
 from ecommerce_streams.harness.verify import Record, VerifyReport, check_invariants
 from ecommerce_streams.topic_names import TopicNames
 from models.dead_letter import DeadLetter
-from models.envelope import Envelope, InvalidEvent, decode_event, derive, encode_event
+from models.envelope import Envelope, decode_event, derive, encode_event
 from models.events import (
     CommitStock,
     OrderCancelled,
@@ -24,8 +24,7 @@ from models.events import (
     ShipmentRequested,
     StockReceived,
 )
-from models.refusal import Refused
-from models.stages import STAGES, Stage
+from models.stages import STAGES, Stage, judge
 
 NAMES = TopicNames()
 OUTPUT_ROLES = (
@@ -69,21 +68,19 @@ class Shop:
                         busy = True
 
     def _apply(self, stage: Stage, record: Record) -> None:
-        try:
-            envelope = decode_event(record.value or b"")
-        except InvalidEvent as invalid:
-            return self._dead_letter(stage.name, record, invalid.reason)
-        if (record.key or b"").decode() != envelope.data.key:
-            return self._dead_letter(stage.name, record, "misrouted")
-        if (stage.name, envelope.event_id) in self.seen:
-            return None
         tables = {name: self.tables[name] for name in stage.tables}
-        try:
-            derived = stage.apply(tables, envelope)
-        except Refused as refused:
-            return self._dead_letter(stage.name, record, refused.reason)
-        self.seen.add((stage.name, envelope.event_id))
-        for event in derived:
+        verdict = judge(
+            stage,
+            tables,
+            record.key,
+            record.value,
+            applied=lambda event_id: (stage.name, event_id) in self.seen,
+        )
+        if verdict.set_aside is not None:
+            return self._dead_letter(stage.name, record, verdict.set_aside[1])
+        if verdict.event is not None and not verdict.duplicate:
+            self.seen.add((stage.name, verdict.event.event_id))
+        for event in verdict.derived:
             self.append(NAMES.name(event.data.topic), event.data.key.encode(), encode_event(event))
         return None
 
