@@ -19,8 +19,8 @@ The case runs on a fresh deployment (own app id and topics) and measures, in ord
 6. **Restore**: workers stopped, their datadirs deleted, started again; seconds until
    ``/ready``, against the changelogs' volume.
 
-A :class:`~bench.supervision.Supervisor` restarts workers that crash meanwhile; the
-count is part of the result.
+A :class:`~ecommerce_streams.harness.supervision.Supervisor` restarts workers that crash
+meanwhile; the count is part of the result.
 """
 
 import shutil
@@ -37,7 +37,6 @@ from bench.latency import trace
 from bench.machine import load_average
 from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb, total_cpu_seconds
 from bench.restore_log import restore_span
-from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
 from bench.worker_metrics import (
     TRANSACTIONS_COMMITTED,
@@ -48,6 +47,7 @@ from bench.worker_metrics import (
 )
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
+from ecommerce_streams.harness.supervision import Supervisor
 from ecommerce_streams.harness.verify import verify
 from ecommerce_streams.harness.verify.reading import TopicReader
 from ecommerce_streams.kafka_admin import admin_client

@@ -22,10 +22,10 @@ from bench.machine import load_average
 from bench.pipeline import APP_VERSION, agent_inputs, stop_workers
 from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb
 from bench.restore_log import restore_span
-from bench.supervision import Supervisor
 from bench.tailing import CommittedTail
 from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, order_id_of, send_load
+from ecommerce_streams.harness.supervision import Supervisor
 from ecommerce_streams.operations.consumer_group import group_id
 from ecommerce_streams.operations.topic_setup import ensure_topics
 

@@ -31,6 +31,7 @@ from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 from ecommerce_streams.harness.kafka import EmbeddedKafka
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, Outgoing, generate
 from ecommerce_streams.harness.load.rate_limit import TokenBucket
+from ecommerce_streams.harness.supervision import Supervisor
 from ecommerce_streams.harness.verify import VerifyReport, verify
 from ecommerce_streams.harness.verify.liveness import DEFAULT_BOUND, await_recovery
 from ecommerce_streams.operations.topic_setup import ensure_topics
@@ -155,7 +156,6 @@ class Chaos:
         self.deployment = deployment
         self.kafka = kafka
         self.rng = rng
-        self.restarts = 0
         self.sent: list[Outgoing] = []
         self.errors: list[str] = []
         self._broker = asyncio.Lock()
@@ -173,16 +173,6 @@ class Chaos:
             Fault.TWO_JOINS: self.two_joins,
             Fault.KILL_DURING_RESTORE: self.kill_during_restore,
         }
-
-    async def supervise(self, stop: asyncio.Event) -> None:
-        """Restart workers that exited on their own (not retired ones) until ``stop`` is set."""
-        while not stop.is_set():
-            for worker in self.deployment.crashed():
-                if not worker.retired:
-                    worker.start()
-                    self.restarts += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
 
     async def apply(self, fault: Fault) -> str:
         """Strike once; return a short description of what happened."""
@@ -388,51 +378,47 @@ async def run_schedule(
     messages = list(generate(LoadProfile(orders=orders, seed=seed)))
     expected = LoadSummary.of(messages)
     say = progress or (lambda line: None)
-    stop = asyncio.Event()
-    supervisor: asyncio.Task[None] | None = None
+    supervisor = Supervisor(deployment)
     load: asyncio.Task[None] | None = None
     try:
         await ensure_topics(bootstrap, deployment.topics, partitions=partitions)
         await deployment.start_workers(workers)
-        supervisor = asyncio.create_task(chaos.supervise(stop))
-        load = asyncio.create_task(
-            send_messages(
-                bootstrap,
-                deployment,
-                messages,
-                rate=len(messages) / load_seconds,
-                sent=chaos.sent,
+        with supervisor:
+            load = asyncio.create_task(
+                send_messages(
+                    bootstrap,
+                    deployment,
+                    messages,
+                    rate=len(messages) / load_seconds,
+                    sent=chaos.sent,
+                )
             )
-        )
-        moments = sorted(rng.uniform(0.0, 0.8 * load_seconds) for _ in faults)
-        run.notes = await chaos.strike_all(zip(moments, faults, strict=True), say)
-        try:
-            await load
-        except Exception as exc:
-            chaos.errors.append(f"the load could not be sent: {exc!r}")
-        say("load sent; waiting until every worker is ready and every order decided")
-        recovery = await await_recovery(
-            bootstrap,
-            deployment.topics,
-            deployment.serving,
-            expected.order_ids,
-            since=asyncio.get_running_loop().time(),
-            bound=ready_bound,
-        )
-        run.recovery_seconds = recovery.seconds
-        run.report = await verify(
-            bootstrap, deployment.topics, expected=expected, timeout=verify_timeout
-        )
-        wedge = recovery.violation()
-        if wedge is not None:
-            run.report.violations.insert(0, wedge)
+            moments = sorted(rng.uniform(0.0, 0.8 * load_seconds) for _ in faults)
+            run.notes = await chaos.strike_all(zip(moments, faults, strict=True), say)
+            try:
+                await load
+            except Exception as exc:
+                chaos.errors.append(f"the load could not be sent: {exc!r}")
+            say("load sent; waiting until every worker is ready and every order decided")
+            recovery = await await_recovery(
+                bootstrap,
+                deployment.topics,
+                deployment.serving,
+                expected.order_ids,
+                since=asyncio.get_running_loop().time(),
+                bound=ready_bound,
+            )
+            run.recovery_seconds = recovery.seconds
+            run.report = await verify(
+                bootstrap, deployment.topics, expected=expected, timeout=verify_timeout
+            )
+            wedge = recovery.violation()
+            if wedge is not None:
+                run.report.violations.insert(0, wedge)
     finally:
         if load is not None:
             load.cancel()
-        stop.set()
-        if supervisor is not None:
-            await supervisor
-        run.restarts = chaos.restarts
+        run.restarts = supervisor.restarts
         run.errors = chaos.errors
         deployment.stop()
         run.seconds = time.monotonic() - began

@@ -198,5 +198,7 @@ class Deployment:
         return [w for w in self.workers if w.process is not None and not w.retired]
 
     def crashed(self) -> list[WorkerProcess]:
-        """Workers that were started and exited on their own."""
-        return [w for w in self.workers if w.process is not None and not w.running]
+        """Workers that were started and exited on their own (not retired on purpose)."""
+        return [
+            w for w in self.workers if w.process is not None and not w.running and not w.retired
+        ]

@@ -1,13 +1,12 @@
-"""The chaos supervisor brings crashed workers back, never retired ones, never hung ones."""
+"""The supervisor brings crashed workers back, never retired ones, never hung ones."""
 
 import asyncio
-import random
 import subprocess
 import sys
 from pathlib import Path
 
-from ecommerce_streams.harness.chaos import Chaos
 from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
+from ecommerce_streams.harness.supervision import Supervisor
 
 
 class CountingWorker(WorkerProcess):
@@ -43,15 +42,11 @@ def worker(tmp_path: Path, name: str, process: subprocess.Popen[bytes]) -> Count
     )
 
 
-async def supervise_once(deployment: Deployment) -> Chaos:
-    """Let the supervisor make one pass over the deployment."""
-    chaos = Chaos(deployment, None, random.Random(1))
-    stop = asyncio.Event()
-    task = asyncio.create_task(chaos.supervise(stop))
-    await asyncio.sleep(0.1)
-    stop.set()
-    await task
-    return chaos
+async def supervise_once(deployment: Deployment) -> Supervisor:
+    """Let the supervisor watch the deployment for a moment."""
+    with Supervisor(deployment) as supervisor:
+        await asyncio.sleep(0.1)
+    return supervisor
 
 
 async def test_supervisor_restarts_a_crashed_worker_but_not_a_retired_or_hung_one(
@@ -64,7 +59,7 @@ async def test_supervisor_restarts_a_crashed_worker_but_not_a_retired_or_hung_on
     deployment = Deployment(bootstrap="unused:9092", workdir=tmp_path)
     deployment.workers = [crashed, retired, hung]
     try:
-        chaos = await supervise_once(deployment)
+        supervisor = await supervise_once(deployment)
     finally:
         assert hung.process is not None
         hung.process.kill()
@@ -72,5 +67,5 @@ async def test_supervisor_restarts_a_crashed_worker_but_not_a_retired_or_hung_on
     assert crashed.starts >= 1
     assert retired.starts == 0
     assert hung.starts == 0
-    assert chaos.restarts == crashed.starts
+    assert supervisor.restarts == crashed.starts
     assert deployment.serving() == [crashed, hung]

@@ -1,9 +1,10 @@
-"""Keep a benchmark's workers running, as an orchestrator would, and count the restarts.
+"""Keep a deployment's workers running, as an orchestrator would, and count the restarts.
 
 Under exactly-once a worker crashes rather than continue on a broken transaction, and
 Faust itself can crash a worker that rebalances while restoring its tables
-(``ConsistencyError``: persisted changelog offset above a highwater of -1). A benchmark
-must survive both and say how often they happened.
+(``ConsistencyError``: persisted changelog offset above a highwater of -1). The
+benchmark and the chaos runner must survive both and say how often they happened; a
+worker stopped on purpose (paused, or retired by a fault) is left alone.
 """
 
 import asyncio
