@@ -24,13 +24,11 @@ from enum import StrEnum
 from pathlib import Path
 
 import aiohttp
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
 
 from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 from ecommerce_streams.harness.kafka import EmbeddedKafka
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, Outgoing, generate
-from ecommerce_streams.harness.load.rate_limit import TokenBucket
+from ecommerce_streams.harness.load.sending import send_messages
 from ecommerce_streams.harness.supervision import Supervisor
 from ecommerce_streams.harness.verify import VerifyReport, verify
 from ecommerce_streams.harness.verify.liveness import DEFAULT_BOUND, await_recovery
@@ -95,58 +93,6 @@ def random_schedule(rng: random.Random, length: int, *, broker_faults: bool = Tr
     """A random sequence of faults (broker faults only when the broker is ours)."""
     kinds = [f for f in Fault if broker_faults or f not in BROKER_FAULTS]
     return [rng.choice(kinds) for _ in range(length)]
-
-
-async def send_messages(
-    bootstrap: str,
-    deployment: Deployment,
-    messages: Sequence[Outgoing],
-    *,
-    rate: float | None = None,
-    sent: list[Outgoing] | None = None,
-) -> None:
-    """Produce messages (acks=all, idempotent) and wait until all are acknowledged.
-
-    ``rate`` paces the sends per second; each message handed to the producer is
-    appended to ``sent``. Messages outlive a broker restart (see OUTAGE_TOLERANCE_MS).
-    """
-    names = deployment.topics
-    bucket = TokenBucket(rate) if rate is not None else None
-    producer = await _started_producer(bootstrap)
-    try:
-        futures = []
-        for message in messages:
-            if bucket is not None:
-                await bucket.take()
-            futures.append(
-                await producer.send(names.name(message.topic_role), message.value, key=message.key)
-            )
-            if sent is not None:
-                sent.append(message)
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def _started_producer(bootstrap: str) -> AIOKafkaProducer:
-    """A started producer, waiting out a broker that is restarting."""
-    deadline = time.monotonic() + BROKER_START_TIMEOUT
-    while True:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            request_timeout_ms=OUTAGE_TOLERANCE_MS,
-        )
-        try:
-            await producer.start()
-            return producer
-        except KafkaConnectionError:
-            await producer.stop()
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(1)
 
 
 class Chaos:
@@ -241,7 +187,12 @@ class Chaos:
             return "retry-producer skipped: nothing sent yet"
         start = self.rng.randrange(len(self.sent))
         again = self.sent[start : start + 500]
-        await send_messages(self.deployment.bootstrap, self.deployment, again)
+        await send_messages(
+            self.deployment.bootstrap,
+            self.deployment.topics,
+            again,
+            outage_tolerance_ms=OUTAGE_TOLERANCE_MS,
+        )
         return f"re-sent {len(again)} messages"
 
     async def restart_broker_during_join(self) -> str:
@@ -387,10 +338,11 @@ async def run_schedule(
             load = asyncio.create_task(
                 send_messages(
                     bootstrap,
-                    deployment,
+                    deployment.topics,
                     messages,
                     rate=len(messages) / load_seconds,
-                    sent=chaos.sent,
+                    outage_tolerance_ms=OUTAGE_TOLERANCE_MS,
+                    on_sent=chaos.sent.append,
                 )
             )
             moments = sorted(rng.uniform(0.0, 0.8 * load_seconds) for _ in faults)

@@ -2,16 +2,19 @@
 
 import asyncio
 import math
+import time
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from tqdm import tqdm
 
 from ecommerce_streams.harness.load.profile import LoadProfile
 from ecommerce_streams.harness.load.rate_limit import TokenBucket
 from ecommerce_streams.harness.load.summary import LoadSummary
-from ecommerce_streams.harness.load.traffic import generate
+from ecommerce_streams.harness.load.traffic import Outgoing, generate
 from ecommerce_streams.topic_names import TopicNames
 
 
@@ -35,28 +38,53 @@ async def send_load(
     ``rate`` caps messages per second (None sends as fast as the producer takes them).
     Raises the first delivery error, after the remaining deliveries have settled.
     """
-    bucket = TokenBucket(rate) if rate is not None else None
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    )
     summary = LoadSummary()
+    await send_messages(
+        bootstrap,
+        topics,
+        generate(profile),
+        rate=rate,
+        on_sent=summary.add,
+        progress_total=expected_messages(profile) if progress else None,
+    )
+    return summary
+
+
+async def send_messages(
+    bootstrap: str,
+    topics: TopicNames,
+    messages: Iterable[Outgoing],
+    *,
+    rate: float | None = None,
+    outage_tolerance_ms: int | None = None,
+    on_sent: Callable[[Outgoing], None] | None = None,
+    progress_total: int | None = None,
+) -> None:
+    """Produce messages (acks=all, idempotent), each on its role's topic; wait for every one.
+
+    ``rate`` caps messages per second; ``on_sent`` sees each message handed to the
+    producer. With ``outage_tolerance_ms`` the producer waits out a broker that is
+    restarting (at start and for each message) instead of failing. Stops at the first
+    delivery error and raises it, after the remaining deliveries have settled.
+    """
+    bucket = TokenBucket(rate) if rate is not None else None
+    producer = await _started_producer(bootstrap, outage_tolerance_ms)
     in_flight: set[asyncio.Future[Any]] = set()
     failures: list[BaseException] = []
-    bar = tqdm(total=expected_messages(profile), unit="msg", desc="load") if progress else None
+    bar = tqdm(total=progress_total, unit="msg", desc="load") if progress_total else None
 
     def delivered(future: asyncio.Future[Any]) -> None:
         in_flight.discard(future)
         if future.cancelled():
             failures.append(asyncio.CancelledError())
-        elif future.exception() is not None:
-            failures.append(future.exception())
+        elif (failure := future.exception()) is not None:
+            failures.append(failure)
         elif bar is not None:
             bar.update()
 
-    await producer.start()
     try:
         with bar if bar is not None else nullcontext():
-            for message in generate(profile):
+            for message in messages:
                 if failures:
                     break
                 if bucket is not None:
@@ -66,7 +94,8 @@ async def send_load(
                 )
                 in_flight.add(future)
                 future.add_done_callback(delivered)
-                summary.add(message)
+                if on_sent is not None:
+                    on_sent(message)
             await producer.flush()
             if in_flight:
                 await asyncio.wait(set(in_flight))
@@ -77,4 +106,21 @@ async def send_load(
         await producer.stop()
     if failures:
         raise failures[0]
-    return summary
+
+
+async def _started_producer(bootstrap: str, outage_tolerance_ms: int | None) -> AIOKafkaProducer:
+    """A started producer; with an outage tolerance, one that waits out a restarting broker."""
+    deadline = time.monotonic() + (outage_tolerance_ms or 0) / 1000
+    options = {} if outage_tolerance_ms is None else {"request_timeout_ms": outage_tolerance_ms}
+    while True:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **options
+        )
+        try:
+            await producer.start()
+            return producer
+        except KafkaConnectionError:
+            await producer.stop()
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
