@@ -13,6 +13,7 @@ from ecommerce_streams.exactly_once import (
     StopNotingWorker,
     parse_repairs,
 )
+from ecommerce_streams.exactly_once.repairs import DEFAULT_REPAIRS
 from ecommerce_streams.exactly_once.table_recovery import ShopTableManager
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.web.guard import Endpoint, Guard
@@ -22,7 +23,7 @@ from ecommerce_streams.web.http_server import ShopWeb
 class ShopApp(faust.App):
     """Faust app wired to the exactly-once transport for both consuming and producing."""
 
-    exactly_once_repairs: frozenset[Repair] = frozenset(Repair)
+    exactly_once_repairs: frozenset[Repair] = DEFAULT_REPAIRS
     #: Events a commit may wait for while the agents' input never drains.
     commit_max_events: int = 1000
     #: RocksDB options every table store opens its databases with.

@@ -87,13 +87,12 @@ async def test_a_failed_commit_forbids_every_later_commit() -> None:
             pytest.fail("a commit ran after a failed commit")
 
 
-def test_all_repairs_are_on_by_default() -> None:
+def test_all_means_every_repair_and_speed_up() -> None:
     assert parse_repairs("all") == frozenset(Repair)
-    assert parse_repairs("") == frozenset(Repair)
+    assert parse_repairs("") == parse_repairs("default")
 
 
 def test_repairs_can_be_dropped_one_by_one_or_all_at_once() -> None:
-    assert parse_repairs("-commit-gate") == frozenset(Repair) - {Repair.COMMIT_GATE}
     assert parse_repairs("none") == frozenset()
     assert parse_repairs("fail-fast,fresh-state") == {Repair.FAIL_FAST, Repair.FRESH_STATE}
 
@@ -125,3 +124,9 @@ def test_a_committed_or_revoked_partition_has_nothing_left_to_commit() -> None:
 
     gate.forget_partitions({payments_1})
     assert gate.processed == {}
+
+
+def test_by_default_every_repair_runs_but_the_unproven_shared_read_positions() -> None:
+    assert parse_repairs("default") == frozenset(Repair) - {Repair.SHARED_READ_POSITIONS}
+    assert parse_repairs("-commit-gate") == parse_repairs("default") - {Repair.COMMIT_GATE}
+    assert Repair.SHARED_READ_POSITIONS in parse_repairs("all")
