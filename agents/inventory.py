@@ -1,5 +1,7 @@
 """The inventory agent: receives stock and reserves, releases and commits it per order."""
 
+from faust.types import StreamT
+
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app
 from ecommerce_streams.worker.pipeline import run_stage
@@ -8,6 +10,6 @@ from tables.stock import reservations, stock
 
 
 @app.agent(topics.reading(INVENTORY), name=INVENTORY.name)
-async def run_inventory(stream) -> None:
+async def run_inventory(stream: StreamT[bytes]) -> None:
     """inventory + inventory-commands -> inventory-results."""
     await run_stage(stream, INVENTORY, {"stock": stock, "reservations": reservations})

@@ -1,5 +1,7 @@
 """The orders agent: runs each order's saga over orders, payments and stock results."""
 
+from faust.types import StreamT
+
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app
 from ecommerce_streams.worker.pipeline import run_stage
@@ -8,6 +10,6 @@ from tables.orders import orders
 
 
 @app.agent(topics.reading(ORDERS), name=ORDERS.name)
-async def run_order_sagas(stream) -> None:
+async def run_order_sagas(stream: StreamT[bytes]) -> None:
     """orders + payments + inventory-results -> order-events, shipments, inventory-commands."""
     await run_stage(stream, ORDERS, {"orders": orders})

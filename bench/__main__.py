@@ -6,6 +6,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bench.plan import FULL, QUICK
 from bench.runner import RESULTS, run_benchmark, run_soak_benchmark, with_broker
@@ -102,7 +103,7 @@ def _profile(argv: list[str]) -> int:
         variants[label] = dict(item.split("=", 1) for item in settings.split(",") if item)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    async def profile(bootstrap: str, broker_pid: int | None) -> dict:
+    async def profile(bootstrap: str, broker_pid: int | None) -> dict[str, Any]:
         return await compare_variants(
             bootstrap,
             args.out,
@@ -143,7 +144,7 @@ def _floor(argv: list[str]) -> int:
         events=args.events,
     )
 
-    async def floor(bootstrap: str, broker_pid: int | None) -> dict:
+    async def floor(bootstrap: str, broker_pid: int | None) -> dict[str, Any]:
         return await measure_floor(bootstrap, shape, repeat=args.repeat)
 
     result = asyncio.run(with_broker(args.bootstrap, floor))

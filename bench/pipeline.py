@@ -128,10 +128,10 @@ async def run_case(
                 say(f"  {case.name}: latency {name} {result['latency'][name]}")
             result["load_average_latency"] = load_average()
             phases = result["latency"].values()
-            rss = result.pop("_rss")
-            rss.append([rss_mb(w.pid) for w in deployment.workers])
+            at_ready, after_backlog = result.pop("_rss")
+            at_end = [rss_mb(w.pid) for w in deployment.workers]
             later_orders = sum(phase["orders"] for phase in phases)
-            result["rss_mb"] = _memory(*rss, case.orders, later_orders)
+            result["rss_mb"] = _memory(at_ready, after_backlog, at_end, case.orders, later_orders)
             report = await verify(bootstrap, deployment.topics, timeout=120.0)
             result["verified"] = {"ok": report.ok, "violations": len(report.violations)}
             sources = result["throughput"]["source_messages"]

@@ -27,8 +27,10 @@ from ecommerce_streams.harness.load import LoadProfile, send_load
 from ecommerce_streams.operations.topic_setup import ensure_topics
 
 SAMPLE_RATE = 50
-_FRAMEWORK_FRAMES = ("/asyncio/", "click/", "mode/worker.py", "faust/cli/", "<frozen runpy>")
-_FRAMEWORK_FRAMES += ("faust/app/base.py:823", "ecommerce_streams/worker/run.py", "cli.py")
+_FRAMEWORK_FRAMES: tuple[str, ...] = (
+    *("/asyncio/", "click/", "mode/worker.py", "faust/cli/", "<frozen runpy>"),
+    *("faust/app/base.py:823", "ecommerce_streams/worker/run.py", "ecommerce_streams/cli/"),
+)
 
 
 def py_spy() -> str:

@@ -140,8 +140,8 @@ async def _drain(
     last_count, last_progress = 0, time.monotonic()
     while True:
         done = await tail.wait_decided(timeout=SAMPLE_SECONDS)
-        if sending.done() and sending.exception() is not None:
-            raise sending.exception()
+        if sending.done() and (failure := sending.exception()) is not None:
+            raise failure
         decided = len(tail.decided)
         samples.append(
             {

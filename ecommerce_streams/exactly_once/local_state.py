@@ -42,7 +42,7 @@ class FreshPartitionStore(rocksdb_store.Store):
         if self.use_rocksdict:
             self.rocksdb_options = SharedMemoryOptions(
                 memory_of(app, self.rocksdb_options.block_cache_size),
-                **self.options,
+                **(self.options or {}),
                 use_rocksdict=True,
             )
         self._current: set[int] = set()
@@ -110,7 +110,8 @@ class SharedMemoryOptions(rocksdb_store.RocksDBOptions):
         """Faust's options, with the shared block cache and write buffer manager."""
         options = rocksdict.Options(raw_mode=True)
         options.create_if_missing(True)
-        options.set_max_open_files(self.max_open_files)
+        if self.max_open_files is not None:
+            options.set_max_open_files(self.max_open_files)
         options.set_write_buffer_size(self.write_buffer_size)
         options.set_target_file_size_base(self.target_file_size_base)
         options.set_max_write_buffer_number(self.max_write_buffer_number)

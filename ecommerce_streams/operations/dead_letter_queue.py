@@ -108,9 +108,9 @@ async def read_queue(bootstrap: str, names: TopicNames) -> list[QueuedLetter]:
     for record in sorted(reader.records[names.dead_letters], key=lambda r: r.position):
         if record.value is None:
             continue
-        redrive = redrives.get(f"{record.partition}:{record.offset}")
         letter = DeadLetter.from_bytes(record.value)
-        queue.append(QueuedLetter(record.partition, record.offset, letter, redrive))
+        latest = redrives.get(f"{record.partition}:{record.offset}")
+        queue.append(QueuedLetter(record.partition, record.offset, letter, latest))
     return queue
 
 

@@ -98,5 +98,9 @@ def http_problem(status: int, headers: Mapping[str, str] | None = None) -> Probl
         phrase.lower().replace(" ", "-"),
         phrase,
         HTTP_DETAILS.get(status, phrase),
-        headers={name: headers[name] for name in PASSED_HEADERS if name in (headers or {})},
+        headers={
+            name: value
+            for name in PASSED_HEADERS
+            if (value := (headers or {}).get(name)) is not None
+        },
     )

@@ -192,7 +192,7 @@ class _Traffic:
         spoiled = SPOILERS[name](rng, specimen)
         return Outgoing(spoiled.topic_role, spoiled.key, spoiled.value, "malformed", None, name)
 
-    def _document(self, data: Payload, event_id: UUID, at: int, source: Source) -> Document:
+    def _document(self, data: AnyPayload, event_id: UUID, at: int, source: Source) -> Document:
         envelope = Envelope.of(data, event_id=event_id, source=source, occurred_at=self._time(at))
         return envelope.model_dump(mode="json")
 

@@ -23,7 +23,14 @@ from ecommerce_streams.harness.verify.history import History
 from ecommerce_streams.harness.verify.records import Record
 from ecommerce_streams.harness.verify.report import VerifyReport
 from models.envelope import Envelope
-from models.events import OrderPlaced
+from models.events import (
+    CommitStock,
+    OrderPlaced,
+    OrderRejected,
+    ShipmentRequested,
+    StockAdjusted,
+    StockReceived,
+)
 
 TERMINAL_TYPES = frozenset({"OrderConfirmed", "OrderRejected", "OrderCancelled"})
 
@@ -107,7 +114,7 @@ def _every_order_ends_once(
         first = ends[0]
         if first.event_type == "OrderConfirmed":
             report.confirmed += 1
-        elif first.event_type == "OrderRejected":
+        elif isinstance(first.data, OrderRejected):
             report.rejected[first.data.reason] += 1
         else:
             report.cancelled += 1
@@ -176,23 +183,26 @@ def _stock_is_conserved(
 ) -> None:
     received: Counter[str] = Counter()
     for envelope in history.applied():
-        if envelope.event_type == "StockReceived":
+        if isinstance(envelope.data, StockReceived):
             received[envelope.data.sku] += envelope.data.qty
-        elif envelope.event_type == "StockAdjusted":
+        elif isinstance(envelope.data, StockAdjusted):
             received[envelope.data.sku] += envelope.data.delta
     committed: Counter[str] = Counter()
     for command in _unique(history.derived("inventory_commands"), "CommitStock"):
-        order = orders.get(command.data.order_id)
-        line = next((x for x in order.lines if x.sku == command.data.sku), None) if order else None
+        commit = command.data
+        assert isinstance(commit, CommitStock)  # _unique keeps that event type only
+        order = orders.get(commit.order_id)
+        line = next((x for x in order.lines if x.sku == commit.sku), None) if order else None
         if line is None:
             report.violations.append(
-                f"CommitStock {command.event_id} takes sku {command.data.sku} for order "
-                f"{command.data.order_id}, which has no such line"
+                f"CommitStock {command.event_id} takes sku {commit.sku} for order "
+                f"{commit.order_id}, which has no such line"
             )
             continue
         committed[line.sku] += line.qty
     shipped: Counter[str] = Counter()
     for shipment in _unique(history.derived("shipments"), "ShipmentRequested"):
+        assert isinstance(shipment.data, ShipmentRequested)  # _unique keeps that type only
         for line in shipment.data.lines:
             shipped[line.sku] += line.qty
     confirmed: Counter[str] = Counter()

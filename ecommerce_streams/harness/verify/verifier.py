@@ -70,11 +70,11 @@ async def verify(
             if settled or now >= deadline:
                 break
             await asyncio.sleep(POLL_INTERVAL)
-        records = reader.records
+        read_records = reader.records
     report = check_invariants(
-        [record for topic in topics.sources() for record in records[topic]],
-        {role: records[getattr(topics, role)] for role in OUTPUT_ROLES},
-        records[topics.dead_letters],
+        [record for topic in topics.sources() for record in read_records[topic]],
+        {role: read_records[getattr(topics, role)] for role in OUTPUT_ROLES},
+        read_records[topics.dead_letters],
         expected=expected,
         table_snapshot=table_snapshot,
         input_topics=topics.sources(),
