@@ -89,3 +89,14 @@ def test_only_the_changelogs_of_that_app_version_name_its_tables() -> None:
         "shop.orders",
     ]
     assert tables_with_changelogs(topics, "shop", 2) == ["orders", "seen"]
+
+
+def test_the_consumed_topics_list_the_sources_first() -> None:
+    names = TopicNames(prefix="p.")
+    consumed = consumed_topics(names)
+    assert consumed[: len(names.sources())] == names.sources()
+    assert set(consumed[len(names.sources()) :]) == {
+        names.inventory_commands,
+        names.inventory_results,
+        names.order_events,
+    }
