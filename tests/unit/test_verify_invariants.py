@@ -10,6 +10,7 @@ import pytest
 
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, generate
 from ecommerce_streams.harness.verify import Record, VerifyReport, check_invariants
+from ecommerce_streams.harness.verify.verifier import OUTPUT_ROLES
 from ecommerce_streams.topic_names import TopicNames
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, decode_event, derive, encode_event
@@ -27,14 +28,6 @@ from models.events import (
 from models.stages import STAGES, Stage, judge
 
 NAMES = TopicNames()
-OUTPUT_ROLES = (
-    "inventory_commands",
-    "inventory_results",
-    "order_events",
-    "shipments",
-    "notifications",
-    "analytics",
-)
 FAILED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
