@@ -4,7 +4,7 @@ from faust.types import StreamT
 
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app
-from ecommerce_streams.worker.pipeline import run_stage
+from ecommerce_streams.worker.pipeline import run_stages
 from models.stages import ORDERS
 from tables.orders import orders
 
@@ -12,4 +12,4 @@ from tables.orders import orders
 @app.agent(topics.reading(ORDERS), name=ORDERS.name)
 async def run_order_sagas(stream: StreamT[bytes]) -> None:
     """orders + payments + inventory-results -> order-events, shipments, inventory-commands."""
-    await run_stage(stream, ORDERS, {"orders": orders})
+    await run_stages(stream, (ORDERS,), {"orders": orders})

@@ -1,7 +1,7 @@
 """Wait until a consumer group has caught up with its input topics (no work left queued).
 
 An order is decided long before every agent is done with it: the inventory agent still
-commits or releases its stock, and two agents read every order event. A phase that
+commits or releases its stock, and the order-outcomes agent reads every order event. A phase that
 follows a backlog must wait for that tail of work, or it measures the backlog instead.
 
 Caught up means: the group's committed offsets and the topics' end offsets (as a

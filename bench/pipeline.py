@@ -231,9 +231,9 @@ def _throughput(
     for arrival in tail.arrivals:
         counts[arrival.topic] += 1
     inventory_commands, inventory_results, order_events = (counts[t] for t in tail.topics)
-    # orders agent: sources + results; inventory agent: commands; notifications and
-    # analytics each read every order event.
-    agent_inputs = messages + inventory_commands + inventory_results + 2 * order_events
+    # orders agent: sources + results; inventory agent: commands; order-outcomes agent:
+    # every order event (for its notifications and analytics stages).
+    agent_inputs = messages + inventory_commands + inventory_results + order_events
     return {
         "complete": decided,
         "source_messages": messages,

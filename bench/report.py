@@ -194,7 +194,7 @@ def _notes() -> list[str]:
         "5% duplicates and 2% malformed) per second, from the first derived record to the last "
         "order's terminal event as seen by a read_committed consumer: only inputs whose outputs "
         "are committed count. **agent inputs/s** adds the internal hops every order takes "
-        "(`inventory-commands`, `inventory-results`, and `order-events` read by two agents).",
+        "(`inventory-commands`, `inventory-results`, and `order-events`).",
         "- **latency** is measured twice per case on new orders after the backlog: offered at a "
         "**fixed** 50 msg/s, then at **half max** (half the rate until all agents were idle); "
         "*sent* is the rate the load generator achieved. Records are linked by event id and "

@@ -33,8 +33,8 @@ def guards(message: Message, *, exactly_once: bool, shared_topics: Collection[st
     outputs commit with their input, so an internal hop read by one agent cannot repeat;
     a topic two agents read can: a commit may cover outputs of the faster reader past
     the committed offset (which waits for the slower), and those events come back after
-    a crash. ``shared_topics`` are those checked here for that reason (none when the
-    commits record each reader's position instead). At-least-once can repeat anything,
+    a crash. ``shared_topics`` are those checked here for that reason (none in the saga,
+    whose stages that read one topic run in one agent). At-least-once can repeat anything,
     and checks everything.
     """
     if not exactly_once or message.topic in shared_topics:

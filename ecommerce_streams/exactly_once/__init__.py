@@ -56,10 +56,11 @@ fork:
    processed, and the next commit went past them. :meth:`GatedConsumer.perform_seek`
    seeks every stream partition to where processing stands with the flow stopped.
 10. **A message two agents read is committed when the first finishes.** The
-    notifications and analytics agents both read order-events; the processed offset
-    moved with whichever finished first, so a commit could pass records the other had
-    not processed (lost analytics records). :func:`settle_ack` counts a message as
-    processed only when Faust reports the last of its readers' acks.
+    notifications and analytics agents both read order-events (they are now stages of
+    one agent); the processed offset moved with whichever finished first, so a commit
+    could pass records the other had not processed (lost analytics records).
+    :func:`settle_ack` counts a message as processed only when Faust reports the last
+    of its readers' acks.
 11. **A revocation can wait forever.** Faust empties the streams' queues, then waits
     until every message handed to a stream is acknowledged: a message one agent
     processed and the other still had queued never is. :meth:`GatedConsumer.wait_empty`
@@ -110,10 +111,10 @@ What a record costs: derived events go straight to the aiokafka producer of thei
 transaction (``outbox.py``), not through Faust's ``Topic.send`` and buffer; a table
 key changed many times between commits writes one changelog record; and only events
 that can arrive twice (from shops, or redriven dead letters) are checked against the
-``seen`` table, since the agents' own outputs commit with their inputs. The two readers
-of order-events, whose commit can hold the faster one's effects past the committed
-offset, instead commit their positions with it as offset metadata and skip what those
-cover after a takeover (``shared_reads.py``).
+``seen`` table, since the agents' own outputs commit with their inputs. A topic two
+agents read would need the check too (a commit waits for the slower reader while the
+faster one's effects commit past it); the saga has none, as notifications and
+analytics run in one agent.
 
 Where the rest lives: ``repairs.py`` (switching repairs and speed-ups off),
 ``transport.py`` (how Faust gets our classes), ``local_state.py`` (RocksDB that never

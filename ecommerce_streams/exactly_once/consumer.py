@@ -57,16 +57,6 @@ class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
             super().verify_event_path(now, tp)
 
 
-async def committed_metadata(thread: Any, tps: Iterable[Any]) -> dict[TP, str]:
-    """Ask the group coordinator for the metadata committed with these partitions' offsets."""
-    partitions = [TopicPartition(tp.topic, tp.partition) for tp in tps]
-    if not partitions:
-        return {}
-    consumer = thread._ensure_consumer()
-    fetched = await thread.call_thread(consumer._coordinator.fetch_committed_offsets, partitions)
-    return {TP(tp.topic, tp.partition): committed.metadata for tp, committed in fetched.items()}
-
-
 def position_known(consumer: Any, tp: TP) -> bool:
     """Whether an aiokafka consumer has a fetch position for this partition."""
     assignment = consumer._fetcher._subscriptions.subscription
@@ -114,15 +104,9 @@ class GatedConsumer(faust_aiokafka.Consumer):
         if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
             yield from super()._filter_tps_with_pending_acks(topics)
             return
-        for tp in {*gate_of(self.app).processed, *self._unnoted_shared_reads()}:
+        for tp in list(gate_of(self.app).processed):
             if topics is None or tp in topics or tp.topic in topics:
                 yield tp
-
-    def _unnoted_shared_reads(self) -> dict[TP, int]:
-        """Shared-topic partitions whose readers' positions the next commit must record."""
-        if not repaired(self.app, Repair.SHARED_READ_POSITIONS):
-            return {}
-        return gate_of(self.app).shared_reads.unnoted(self._committed_offset)
 
     async def wait_empty(self) -> None:
         """Wait for the units of work in flight, then commit and end the transactions.
@@ -154,7 +138,6 @@ class GatedConsumer(faust_aiokafka.Consumer):
         self.stop_flow()  # Faust resumes the flow once the streams are ready
         async with gate.exclusive():
             committed = await self.seek_to_committed()  # keyed by aiokafka partitions
-            notes = await self._committed_notes(committed)
             from_start = []
             for kafka_tp, offset in committed.items():
                 tp = ensure_TP(kafka_tp)
@@ -165,26 +148,16 @@ class GatedConsumer(faust_aiokafka.Consumer):
                     if not await self._seek_if_assigned(kafka_tp, here):
                         continue
                     self._read_offset[tp] = here  # its open transaction holds the rest
+                elif offset is None or offset <= 0:
+                    from_start.append(kafka_tp)  # Kafka's seek to committed skips these
+                    self._read_offset[tp] = None
                 else:
-                    # Read again from the commit: its readers' positions say what to skip.
-                    gate.shared_reads.restore(tp, notes.get(tp, ""))
-                    if offset is None or offset <= 0:
-                        from_start.append(kafka_tp)  # Kafka's seek to committed skips these
-                        self._read_offset[tp] = None
-                    else:
-                        self._read_offset[tp] = offset
+                    self._read_offset[tp] = offset
                 if offset:
                     self._committed_offset[tp] = offset
             if from_start:
                 await self._seek_to_beginning_if_assigned(from_start)
         return None
-
-    async def _committed_notes(self, committed: Mapping[Any, int | None]) -> dict[TP, str]:
-        """The metadata committed with each stream partition's offset (readers' positions)."""
-        if not repaired(self.app, Repair.SHARED_READ_POSITIONS):
-            return {}
-        streamed = [tp for tp in committed if not self._is_changelog_tp(ensure_TP(tp))]
-        return await committed_metadata(self._thread, streamed)
 
     async def _seek_if_assigned(self, kafka_tp: Any, offset: int) -> bool:
         """Seek, unless a newer rebalance took the partition away meanwhile (gap 12)."""
@@ -209,7 +182,6 @@ class GatedConsumer(faust_aiokafka.Consumer):
         if not self.in_transaction or not repaired(self.app, Repair.PROCESSED_OFFSETS):
             return super()._filter_committable_offsets(tps)
         processed = gate_of(self.app).processed
-        unnoted = self._unnoted_shared_reads()
         offsets = {}
         for tp in tps:
             offset = processed.get(tp)
@@ -217,10 +189,6 @@ class GatedConsumer(faust_aiokafka.Consumer):
                 self._forget_acks_below(tp, offset)
                 if self._should_commit(tp, offset):
                     offsets[tp] = offset
-                    continue
-            if tp in unnoted:
-                # A reader moved on: its position must commit with its effects.
-                offsets[tp] = offset if offset is not None else unnoted[tp]
         return offsets
 
     def _forget_acks_below(self, tp: TP, offset: int) -> None:
@@ -238,7 +206,6 @@ class GatedConsumer(faust_aiokafka.Consumer):
         if did_commit:
             gate = gate_of(self.app)
             gate.forget_committed(offsets)
-            gate.shared_reads.committed(offsets)
             # Faust notes commit times only on its non-transactional path; without them
             # its slow-processing check logs "Has not committed ... at all" every few
             # seconds for every partition of a busy worker.

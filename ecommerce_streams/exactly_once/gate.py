@@ -10,7 +10,6 @@ from typing import Any
 from faust.types import TP, AppT
 
 from ecommerce_streams import metrics
-from ecommerce_streams.exactly_once.shared_reads import SharedReads
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +43,6 @@ class ProcessingGate:
         self._commit_wanted = asyncio.Event()
         #: Events processed since the last commit.
         self.uncommitted = 0
-        #: How far each reader of a topic several agents read has applied it.
-        self.shared_reads = SharedReads()
 
     def record_processed(self, tp: TP, offset: int) -> None:
         """Remember that the event at ``offset`` of ``tp`` was processed to the end."""
@@ -68,10 +65,8 @@ class ProcessingGate:
 
     def forget_partitions(self, tps: Iterable[TP]) -> None:
         """Drop partitions this worker no longer owns."""
-        tps = list(tps)
         for tp in tps:
             self.processed.pop(tp, None)
-        self.shared_reads.forget(tps)
 
     def forget_committed(self, offsets: Mapping[TP, int]) -> None:
         """Drop partitions whose processed offset is now committed."""

@@ -12,7 +12,6 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import FutureMessage
 
-from ecommerce_streams.exactly_once.gate import gate_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 #: How long a transactional request refused while markers are written waits to retry.
@@ -92,13 +91,6 @@ class SettlingProducer(faust_aiokafka.Producer):
                 await commit
         return None
 
-    def _with_notes(self, offsets: Mapping[TP, int]) -> Mapping[TP, int | tuple[int, str]]:
-        """Each offset with the positions of shared-topic readers ahead of it (metadata)."""
-        if not repaired(self.app, Repair.SHARED_READ_POSITIONS):
-            return offsets
-        reads = gate_of(self.app).shared_reads
-        return {tp: (offset, reads.note(tp, offset)) for tp, offset in offsets.items()}
-
     async def _commit_transaction(
         self, tid: str, offsets: Mapping[TP, int], group_id: str, start_new_transaction: bool
     ) -> None:
@@ -106,7 +98,7 @@ class SettlingProducer(faust_aiokafka.Producer):
             producer = self._transaction_producers.get(tid)
             if producer is None:
                 raise ProducerSendError(f"commit for a transaction never begun: {tid}")
-            await producer.send_offsets_to_transaction(self._with_notes(offsets), group_id)
+            await producer.send_offsets_to_transaction(offsets, group_id)
             await producer.commit_transaction()
             if start_new_transaction:
                 await producer.begin_transaction()

@@ -23,16 +23,13 @@ class Repair(StrEnum):
     DIRECT_SENDS = "direct-sends"
     CONCURRENT_COMMITS = "concurrent-commits"
     COMMIT_ON_DRAIN = "commit-on-drain"
-    SHARED_READ_POSITIONS = "shared-read-positions"
 
 
 #: Every repair and speed-up.
 ALL_REPAIRS = frozenset(Repair)
 
-#: Not yet proven under faults: the chaos campaign found duplicated notifications with
-#: it (a worker read back an offset commit whose transaction markers were still pending,
-#: so older reader positions; see docs/chaos-campaign.md). Opt in with ``all``.
-UNPROVEN = frozenset({Repair.SHARED_READ_POSITIONS})
+#: Not yet proven under faults by the chaos campaign; opted into with ``all`` (none now).
+UNPROVEN: frozenset[Repair] = frozenset()
 
 #: What an app runs with unless told otherwise: every repair the campaign has proven.
 DEFAULT_REPAIRS = ALL_REPAIRS - UNPROVEN

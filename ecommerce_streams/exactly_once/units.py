@@ -7,7 +7,6 @@ from faust.types import AppT, EventT
 
 from ecommerce_streams.exactly_once.gate import ProcessingGate, gate_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
-from ecommerce_streams.exactly_once.shared_reads import SharedReads
 
 
 def is_current(app: AppT, event: EventT) -> bool:
@@ -18,25 +17,10 @@ def is_current(app: AppT, event: EventT) -> bool:
     )
 
 
-def _tracks_shared_reads(app: AppT) -> bool:
-    """Whether readers of shared topics skip what their committed positions cover."""
-    return bool(app.in_transaction) and repaired(app, Repair.SHARED_READ_POSITIONS)
-
-
-async def _apply_unless_applied(
-    reads: SharedReads, reader: str, event: EventT, work: Callable[[], Awaitable[None]]
-) -> None:
-    """Apply a shared topic's event unless this reader's effects of it are committed."""
-    tp, offset = event.message.tp, event.message.offset
-    if not reads.already_applied(reader, tp, offset):
-        await work()
-    reads.record(reader, tp, offset)
-
-
 def settle_ack(gate: ProcessingGate, event: EventT) -> None:
     """Acknowledge the event; once every stream reading it has, count it as processed.
 
-    Two agents can read one topic (notifications and analytics both read order-events).
+    Two agents can read one topic (the saga's agents do not; each reads its own topics).
     Faust counts a message's readers and reports the last one's ack (gap 10): only then
     may the partition's commit move past it. Each stream takes its messages in offset
     order, so last acks come in offset order too and ``processed`` stays exact.
@@ -49,8 +33,6 @@ async def process_event(
     app: AppT,
     event: EventT,
     work: Callable[[], Awaitable[None]],
-    *,
-    shared_reader: str | None = None,
 ) -> None:
     """Process one event atomically: acknowledge it only when its effects are all sent.
 
@@ -58,9 +40,7 @@ async def process_event(
     An event that waited at the gate while a rebalance began is not processed (gap 11):
     it is fetched again after the rebalance's seek, by whichever worker owns it then.
     An exception poisons the gate and crashes the worker, so the half-done event's
-    transaction is never committed. ``shared_reader`` names the reader of a topic several
-    agents read: an event whose effects that reader already committed is skipped
-    (``shared_reads.py``).
+    transaction is never committed.
     """
     gate = gate_of(app)
     if not repaired(app, Repair.FAIL_FAST):
@@ -72,10 +52,7 @@ async def process_event(
             if repaired(app, Repair.ABANDONED_MESSAGES) and not is_current(app, event):
                 event.ack()  # releases Faust's reference; never counted as processed
                 return
-            if shared_reader is not None and _tracks_shared_reads(app):
-                await _apply_unless_applied(gate.shared_reads, shared_reader, event, work)
-            else:
-                await work()
+            await work()
             if repaired(app, Repair.SHARED_INPUTS):
                 settle_ack(gate, event)
             else:

@@ -11,7 +11,7 @@ Its derived events are isolated, not dropped: they go to copies of the derived t
 under ``<prefix>replay-vN.`` (see :meth:`TopicNames.replay`). The saga needs its own
 internal traffic to rebuild state (the orders agent sends ``inventory-commands`` that
 the inventory agent consumes, whose ``inventory-results`` come back to the orders
-agent; ``order-events`` feed the notifications agent), so dropping outputs would leave
+agent; ``order-events`` feed the order-outcomes agent), so dropping outputs would leave
 half the tables unbuilt; sending them to the live topics would make live consumers and
 the live inventory agent act on every event twice. The copies can be checked with
 ``verify`` like any deployment and deleted afterwards.

@@ -1,6 +1,6 @@
 """The path every input event takes: decode, deduplicate, decide, store, send.
 
-Agents differ only in their stage (``models/stages.py``: the topics it reads and
+Agents differ only in their stages (``models/stages.py``: the topics each reads and
 writes, its tables, its ``decide``). Everything that can go wrong with *input* becomes
 a dead letter here, so no agent ever raises on bad data; a stage that derives an event
 for a topic it does not declare is a bug, and crashes the worker before anything of it
@@ -16,28 +16,35 @@ from uuid import UUID
 from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics
-from ecommerce_streams.exactly_once import Repair, gate_of, outbox, process_event, repaired
+from ecommerce_streams.exactly_once import gate_of, outbox, process_event
 from ecommerce_streams.worker import topics
-from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.worker.app import app
 from ecommerce_streams.worker.dead_letters import send_dead_letter
 from models.envelope import Envelope, encode_event
-from models.stages import STAGES, Stage, Tables, judge
+from models.stages import Stage, Tables, judge
 from tables import seen
 
 
-async def run_stage(stream: StreamT, stage: Stage, tables: Tables) -> None:
-    """Apply every event of an agent's stream exactly once, each as one unit of work."""
-    if set(tables) != set(stage.tables):
-        raise TypeError(f"stage {stage.name!r} keeps tables {stage.tables}, given {set(tables)}")
+async def run_stages(stream: StreamT, stages: tuple[Stage, ...], tables: Tables) -> None:
+    """Apply every event of an agent's stream exactly once, each as one unit of work.
+
+    An agent may run several stages that read the same topic: each event is one unit
+    of work for all of them, so their effects commit together with its offset.
+    """
+    needed = {name for stage in stages for name in stage.tables}
+    if set(tables) != needed:
+        names = [stage.name for stage in stages]
+        raise TypeError(f"stages {names} keep tables {sorted(needed)}, given {sorted(tables)}")
+    each_own = tuple((stage, {name: tables[name] for name in stage.tables}) for stage in stages)
     gate_of(app).watch_input(stream.channel.queue)
-    shared = topics_read_by_several_agents()
     async for event in stream.noack().events():
-        await process_event(
-            app,
-            event,
-            partial(apply_event, event, stage=stage, tables=tables),
-            shared_reader=stage.name if event.message.topic in shared else None,
-        )
+        await process_event(app, event, partial(apply_stages, event, each_own))
+
+
+async def apply_stages(event: EventT, stages: tuple[tuple[Stage, Tables], ...]) -> None:
+    """Apply one input event to each stage in turn, each with only its own tables."""
+    for stage, tables in stages:
+        await apply_event(event, stage=stage, tables=tables)
 
 
 async def apply_event(event: EventT, *, stage: Stage, tables: Tables) -> None:
@@ -46,7 +53,7 @@ async def apply_event(event: EventT, *, stage: Stage, tables: Tables) -> None:
     name = stage.name
     seen.purge_expired(event)
     guarded = seen.guards(
-        message, exactly_once=app.in_transaction, shared_topics=shared_topics_checked_by_id()
+        message, exactly_once=app.in_transaction, shared_topics=topics_read_by_several_agents()
     )
 
     def applied(event_id: UUID) -> bool:
@@ -71,17 +78,10 @@ async def apply_event(event: EventT, *, stage: Stage, tables: Tables) -> None:
 
 @cache
 def topics_read_by_several_agents() -> frozenset[str]:
-    """Topics more than one stage reads (order-events: notifications and analytics)."""
-    readers = Counter(role for stage in STAGES for role in stage.reads)
-    return frozenset(settings.topics.name(role) for role, count in readers.items() if count > 1)
-
-
-def shared_topics_checked_by_id() -> frozenset[str]:
-    """Shared topics whose events are checked against ``seen``: none when commits say what
-    each reader applied (``exactly_once/shared_reads.py``)."""
-    if repaired(app, Repair.SHARED_READ_POSITIONS):
-        return frozenset()
-    return topics_read_by_several_agents()
+    """Topics more than one agent reads (none in the saga: one agent runs both readers of
+    order-events), whose events must be checked against ``seen``."""
+    readers = Counter(name for agent in app.agents.values() for name in agent.get_topic_names())
+    return frozenset(name for name, count in readers.items() if count > 1)
 
 
 async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> None:

@@ -36,10 +36,11 @@ dead_letters = by_role[TopicRole.DEAD_LETTERS]
 app.output_topics = frozenset(names.name(role) for role in DERIVED_ROLES)
 
 
-def reading(stage: Stage) -> TopicT:
-    """The topics a stage reads, as one Faust topic (all keyed alike, raw bytes)."""
+def reading(*stages: Stage) -> TopicT:
+    """The topics these stages read, as one Faust topic (all keyed alike, raw bytes)."""
+    roles = dict.fromkeys(role for stage in stages for role in stage.reads)
     return app.topic(
-        *(names.name(role) for role in stage.reads),
+        *(names.name(role) for role in roles),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",

@@ -126,7 +126,6 @@ def test_a_committed_or_revoked_partition_has_nothing_left_to_commit() -> None:
     assert gate.processed == {}
 
 
-def test_by_default_every_repair_runs_but_the_unproven_shared_read_positions() -> None:
-    assert parse_repairs("default") == frozenset(Repair) - {Repair.SHARED_READ_POSITIONS}
+def test_by_default_every_repair_runs_and_one_can_be_dropped_by_name() -> None:
+    assert parse_repairs("default") == frozenset(Repair) == parse_repairs("all")
     assert parse_repairs("-commit-gate") == parse_repairs("default") - {Repair.COMMIT_GATE}
-    assert Repair.SHARED_READ_POSITIONS in parse_repairs("all")
