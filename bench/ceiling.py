@@ -46,7 +46,7 @@ async def producer_throughput(
                 topic = names.name(message.topic_role)
                 futures.append(await producer.send(topic, message.value, key=message.key))
                 sent += 1
-                size += len(message.value) + len(message.key)
+                size += len(message.value or b"") + len(message.key)
         await asyncio.gather(*futures)
         seconds = time.perf_counter() - began
     finally:

@@ -67,8 +67,10 @@ def judge(
     applied: Callable[[UUID], bool],
 ) -> Verdict:
     """Decode, check the key, skip an event ``applied`` already, decide: one input's verdict."""
+    if value is None:
+        return Verdict(set_aside=("invalid", "the message has no value (a tombstone)"))
     try:
-        event = decode_event(value or b"")
+        event = decode_event(value)
     except InvalidEvent as invalid:
         return Verdict(set_aside=("invalid", invalid.reason))
     text = key.decode(errors="replace") if key is not None else None

@@ -8,7 +8,8 @@ and that keeps each deletion in the same transaction as the event that triggered
 RocksDB's TTL option is never used: it drops live entries at compaction.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 from faust.types import EventT, Message
 
@@ -44,12 +45,15 @@ def guards(message: Message, *, exactly_once: bool, shared_topics: Collection[st
     return any(key == REDRIVEN_HEADER for key, _ in _header_items(message.headers))
 
 
-def _header_items(headers: object) -> list[tuple[str, object]]:
+def _header_items(
+    headers: Mapping[str, object] | Iterable[tuple[str, object]] | None,
+) -> list[tuple[str, object]]:
+    """A message's headers as pairs (Faust gives a mapping or a list of pairs)."""
     if not headers:
         return []
-    if isinstance(headers, dict):
+    if isinstance(headers, Mapping):
         return list(headers.items())
-    return list(headers)  # type: ignore[call-overload]
+    return list(headers)
 
 
 def seen_key(stage: str, event_id: object) -> str:
@@ -57,20 +61,20 @@ def seen_key(stage: str, event_id: object) -> str:
     return f"{stage}/{event_id}"
 
 
-def is_duplicate(stage: str, event_id: object, event: EventT) -> bool:
+def is_duplicate(stage: str, event_id: object, event: EventT[bytes]) -> bool:
     """Whether this stage applied the event id within the window before this message."""
     first_seen = seen.get(seen_key(stage, event_id))
     if first_seen is None:
         return False
-    return event.message.timestamp - first_seen < settings.dedup_window_seconds
+    return bool(event.message.timestamp - first_seen < settings.dedup_window_seconds)
 
 
-def remember(stage: str, event_id: object, event: EventT) -> None:
+def remember(stage: str, event_id: object, event: EventT[bytes]) -> None:
     """Record that this stage applied the event id, at the message's log time."""
     seen[seen_key(stage, event_id)] = event.message.timestamp
 
 
-def purge_expired(event: EventT) -> int:
+def purge_expired(event: EventT[bytes]) -> int:
     """Delete this partition's entries older than the window, at most once per interval."""
     partition = event.message.partition
     now = event.message.timestamp
@@ -86,7 +90,7 @@ def purge_expired(event: EventT) -> int:
 
 def _partition_items(partition: int) -> list[tuple[str, float]]:
     """Entries stored in one partition's RocksDB (the store keeps one DB per partition)."""
-    store = seen.data  # faust.stores.rocksdb.Store
+    store: Any = seen.data  # faust.stores.rocksdb.Store, whose per-partition API is untyped
     db = store._db_for_partition(partition)
     return [
         (_text(store._decode_key(key)), float(store._decode_value(value)))

@@ -44,7 +44,8 @@ class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
-        return await self._ensure_consumer().end_offsets(partitions)
+        ends: Mapping[TP, int] = await self._ensure_consumer().end_offsets(partitions)
+        return ends
 
     def verify_event_path(self, now: float, tp: TP) -> None:
         """Faust's slow-processing diagnostics, skipped while a partition has no position.
@@ -119,7 +120,8 @@ class GatedConsumer(faust_aiokafka.Consumer):
         fetched again after the seek.
         """
         if not self.in_transaction or not repaired(self.app, Repair.ABANDONED_MESSAGES):
-            return await super().wait_empty()
+            await super().wait_empty()
+            return None
         await gate_of(self.app).wait_idle()
         self._unacked_messages.clear()
         await self.commit_and_end_transactions()

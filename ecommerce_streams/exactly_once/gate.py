@@ -150,5 +150,6 @@ def gate_of(app: AppT) -> ProcessingGate:
     gate = getattr(app, "_es_processing_gate", None)
     if gate is None:
         gate = ProcessingGate()
+        # Our state rides on Faust's app object, whose type does not declare it.
         app._es_processing_gate = gate  # type: ignore[attr-defined]
     return gate

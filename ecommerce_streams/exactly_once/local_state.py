@@ -89,6 +89,7 @@ def memory_of(app: AppT, capacity: int) -> SharedMemory:
             capacity // 2, False, cache
         )
         memory = SharedMemory(cache, write_buffers)
+        # Our state rides on Faust's app object, whose type does not declare it.
         app._es_rocksdb_memory = memory  # type: ignore[attr-defined]
     return memory
 

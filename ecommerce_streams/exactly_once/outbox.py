@@ -12,10 +12,10 @@ waits until every record of the transaction is acknowledged.
 """
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import faust
-from faust.types import TP, AppT, CollectionT, TopicT
+from faust.types import TP, AppT, TopicT
 
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
@@ -27,7 +27,7 @@ class Outbox:
     def __init__(self, app: AppT) -> None:
         self._app = app
         #: (changelog topic, partition, table key) -> (table, value or None, source partition)
-        self._changes: dict[tuple[str, int, Any], tuple[CollectionT, Any, TP]] = {}
+        self._changes: dict[tuple[str, int, Any], tuple[faust.Table[Any, Any], Any, TP]] = {}
         self._sent: list[asyncio.Future[Any]] = []
         self._producers: set[Any] = set()
         #: Records handed to the producer since the worker started (for the metrics).
@@ -39,7 +39,7 @@ class Outbox:
         self._sent.append(await producer.send(topic, value, key=key))
         self.records_sent += 1
 
-    def change(self, table: CollectionT, partition: int, key: Any, value: Any) -> None:
+    def change(self, table: faust.Table[Any, Any], partition: int, key: Any, value: Any) -> None:
         """Cache a table change (``None`` deletes): its changelog is written at commit."""
         topic = table.changelog_topic.get_topic_name()
         self._changes[(topic, partition, key)] = (table, value, _source_partition())
@@ -79,7 +79,7 @@ class Outbox:
 
     def _producer_for(self, source: TP) -> Any:
         tid = transactional_id(self._app, source)
-        producer = self._app.producer._transaction_producers.get(tid)  # type: ignore[attr-defined]
+        producer = cast(Any, self._app.producer)._transaction_producers.get(tid)  # Faust's
         if producer is None:
             raise TransactionPoisoned(f"no open transaction {tid!r} for a record of {source}")
         self._producers.add(producer)
@@ -98,6 +98,7 @@ def outbox_of(app: AppT) -> Outbox:
     outbox = getattr(app, "_es_outbox", None)
     if outbox is None:
         outbox = Outbox(app)
+        # Our state rides on Faust's app object, whose type does not declare it.
         app._es_outbox = outbox  # type: ignore[attr-defined]
     return outbox
 

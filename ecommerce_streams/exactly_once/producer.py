@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import faust
 import faust.stores
@@ -33,7 +33,8 @@ class SettlingProducer(faust_aiokafka.Producer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._unsettled: dict[FutureMessage, TP | None] = {}
         super().__init__(*args, **kwargs)
-        self.buffer._send_pending = self._send_buffered  # type: ignore[method-assign]
+        # Faust's buffer type does not declare the hook we take over (gap 2).
+        self.buffer._send_pending = self._send_buffered  # type: ignore[attr-defined]
 
     def _settings_extra(self) -> Mapping[str, Any]:
         settings = dict(super()._settings_extra())
@@ -53,7 +54,7 @@ class SettlingProducer(faust_aiokafka.Producer):
         super().send_soon(fut)
 
     def _forget(self, fut: asyncio.Future[Any]) -> None:
-        self._unsettled.pop(fut, None)  # type: ignore[call-overload]
+        self._unsettled.pop(cast(FutureMessage, fut), None)  # the callback's own future
 
     async def _send_buffered(self, fut: FutureMessage) -> None:
         token = _buffered_source.set(self._unsettled.get(fut))
@@ -70,8 +71,9 @@ class SettlingProducer(faust_aiokafka.Producer):
             pending = list(self._unsettled)
             await asyncio.wait(pending)
             for fut in pending:
-                if not fut.cancelled() and fut.exception() is not None:
-                    raise fut.exception()  # type: ignore[misc]
+                error = None if fut.cancelled() else fut.exception()
+                if error is not None:
+                    raise error
 
     async def commit_transactions(
         self,

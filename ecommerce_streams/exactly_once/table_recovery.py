@@ -40,7 +40,7 @@ from aiokafka.structs import TopicPartition
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import server_list
-from faust.types import TP, CollectionT, ConsumerT
+from faust.types import TP, ConsumerT
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import Repair, gate_of, repaired
@@ -98,8 +98,11 @@ class ChangelogRestorer:
             self._consumer = consumer
         return self._consumer
 
-    async def restore(self, tables: Mapping[TP, CollectionT], *, deadline: float) -> dict[TP, int]:
+    async def restore(self, tables: Mapping[TP, Any], *, deadline: float) -> dict[TP, int]:
         """Apply each partition's committed records; return the finished ones with their ends.
+
+        ``tables`` are Faust tables, used through their store (``data``), which Faust's
+        ``CollectionT`` does not declare.
 
         A partition restarts from its store's persisted offset, so a pass cut short by
         ``deadline`` (a monotonic time) loses nothing: the next pass goes on from there.
@@ -157,12 +160,12 @@ def restore_seconds(log: str) -> float | None:
     return sum(passes) if passes else None
 
 
-def _is_current(table: CollectionT, tp: TP) -> bool:
+def _is_current(table: Any, tp: TP) -> bool:
     is_current = getattr(table.data, "is_current", None)
     return bool(is_current and is_current(tp.partition))
 
 
-def _mark_current(table: CollectionT, tp: TP) -> None:
+def _mark_current(table: Any, tp: TP) -> None:
     mark_current = getattr(table.data, "mark_current", None)
     if mark_current is not None:
         mark_current(tp.partition)

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import faust
 import faust.stores
@@ -58,8 +58,13 @@ class SourceTransactionManager(TransactionManager):
             topic, key, value, p, timestamp, headers, transactional_id=owner
         )
 
+    def _producers(self) -> dict[str, Any]:
+        """The aiokafka producer of each transactional id (Faust's producer keeps them)."""
+        producers: dict[str, Any] = cast(Any, self.producer)._transaction_producers
+        return producers
+
     def _open_transactions(self) -> list[str]:
-        producers = self.producer._transaction_producers  # type: ignore[attr-defined]
+        producers = self._producers()
         return [
             tid
             for tid, producer in producers.items()
@@ -68,7 +73,7 @@ class SourceTransactionManager(TransactionManager):
 
     async def _start_transactions(self, tids: Iterable[str]) -> None:
         tids = list(tids)
-        producers = self.producer._transaction_producers  # type: ignore[attr-defined]
+        producers = self._producers()
         before = {tid: producers.get(tid) for tid in tids}
         await super()._start_transactions(tids)
         if not repaired(self.app, Repair.FAIL_FAST):
@@ -95,7 +100,7 @@ class SourceTransactionManager(TransactionManager):
         So a fresh producer first adds every partition it may write to and aborts: its
         abort markers close whatever an earlier epoch left open.
         """
-        producer = self.producer._transaction_producers[tid]  # type: ignore[attr-defined]
+        producer = self._producers()[tid]
         partition = int(tid.rsplit("-", 1)[1])
         txn = producer._txn_manager
         for topic in getattr(self.app, "output_topics", ()):
@@ -118,7 +123,7 @@ class SourceTransactionManager(TransactionManager):
         by_transaction: dict[str, dict[TP, int]] = {}
         for tp, offset in offsets.items():
             by_transaction.setdefault(self._transactional_id(tp), {})[tp] = offset
-        started = self.producer._transaction_producers  # type: ignore[attr-defined]
+        started = self._producers()
         missing = [tid for tid in by_transaction if tid not in started]
         try:
             if missing:

@@ -9,7 +9,7 @@ from ecommerce_streams.exactly_once.gate import ProcessingGate, gate_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 
-def is_current(app: AppT, event: EventT) -> bool:
+def is_current(app: AppT, event: EventT[bytes]) -> bool:
     """Whether the event was fetched in this generation and no rebalance has begun since."""
     message = event.message
     return bool(
@@ -17,7 +17,7 @@ def is_current(app: AppT, event: EventT) -> bool:
     )
 
 
-def settle_ack(gate: ProcessingGate, event: EventT) -> None:
+def settle_ack(gate: ProcessingGate, event: EventT[bytes]) -> None:
     """Acknowledge the event; once every stream reading it has, count it as processed.
 
     Two agents can read one topic (the saga's agents do not; each reads its own topics).
@@ -31,7 +31,7 @@ def settle_ack(gate: ProcessingGate, event: EventT) -> None:
 
 async def process_event(
     app: AppT,
-    event: EventT,
+    event: EventT[bytes],
     work: Callable[[], Awaitable[None]],
 ) -> None:
     """Process one event atomically: acknowledge it only when its effects are all sent.

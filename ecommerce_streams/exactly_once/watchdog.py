@@ -5,7 +5,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 import faust.stores
@@ -71,6 +71,11 @@ class Watchdog:
         return None
 
 
+def crashed(app: AppT) -> bool:
+    """Whether Faust has crashed the app (its flag is not part of the app's type)."""
+    return bool(cast(Any, app)._crashed.is_set())
+
+
 def exit_when_stuck(
     app: AppT, *, grace_seconds: float = 20.0, stall_seconds: float = 60.0
 ) -> threading.Thread:
@@ -93,7 +98,7 @@ def exit_when_stuck(
             time.sleep(0.5)
             reason = watchdog.verdict(
                 time.monotonic(),
-                crashed=app._crashed.is_set() or gate.poisoned is not None,  # type: ignore[attr-defined]
+                crashed=crashed(app) or gate.poisoned is not None,
                 stop_requested_at=gate.stop_requested_at,
                 stalled_for=gate.stalled_for(),
                 settling=bool(app.rebalancing or app.in_recovery),

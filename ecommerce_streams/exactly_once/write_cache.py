@@ -8,7 +8,7 @@ from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 
-class CachedTable(faust.Table):
+class CachedTable(faust.Table[Any, Any]):
     """A table that writes its store at once and its changelog through the outbox.
 
     Faust writes a changelog record for every ``table[key] = value``; under exactly-once

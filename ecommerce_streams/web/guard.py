@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, cast
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
@@ -48,6 +49,11 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 _identifier = TypeAdapter(Identifier)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def served(request: Any) -> web.Request:
+    """The aiohttp request behind a Faust view's request (Faust's web driver is aiohttp)."""
+    return cast(web.Request, request)
 
 
 class Access(Enum):

@@ -20,7 +20,7 @@ from faust.web import Request, Response, View
 from ecommerce_streams import metrics
 from ecommerce_streams.web.admission import InflightLimit, read_body
 from ecommerce_streams.web.event_batch import SourceEvent, read_batch
-from ecommerce_streams.web.guard import Access, Endpoint
+from ecommerce_streams.web.guard import Access, Endpoint, served
 from ecommerce_streams.web.problems import Problem
 from ecommerce_streams.worker.app import app, settings
 
@@ -101,7 +101,7 @@ inflight = InflightLimit(settings.max_inflight_requests)
 
 
 @app.on_before_shutdown.connect
-async def _stop_producer(sender: Any, **kwargs: Any) -> None:
+async def _stop_producer(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     """Close the ingestion producer when the worker shuts down."""
     await producer.stop()
 
@@ -113,7 +113,7 @@ class Events(View):
     async def post(self, request: Request) -> Response:
         """202 with each event's topic, partition and offset; errors are raised as problems."""
         with inflight.admit():
-            events = read_batch(await read_body(request, settings.max_body_bytes))
+            events = read_batch(await read_body(served(request), settings.max_body_bytes))
             receipts = await producer.publish(events)
         for event in events:
             metrics.events_ingested.labels(event.topic, event.envelope.event_type).inc()

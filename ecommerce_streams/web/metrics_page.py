@@ -14,6 +14,7 @@ partition on each scrape. The number of orders is the verifier's to tell.
 """
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from faust.types import TP
 from faust.web import Request, Response, View
@@ -29,7 +30,7 @@ def consumer_lag() -> Iterator[tuple[TP, int]]:
     """Messages not yet committed, per input partition this worker owns."""
     if not app.in_worker or app.consumer.state != "running":
         return
-    consumer = app.consumer
+    consumer: Any = app.consumer  # Faust's Consumer: its offsets are not in ConsumerT
     for tp in consumer.assignment():
         if not app.topics.acks_enabled_for(tp.topic):
             continue  # changelogs and Faust's own topics: no committed offset to compare

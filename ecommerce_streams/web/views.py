@@ -21,12 +21,11 @@ from urllib.parse import quote
 
 import aiohttp
 from aiokafka.partitioner import murmur2
-from faust import Table
-from faust.types import TP
+from faust.types import TP, TableT
 from faust.web import Request, Response, View
 from yarl import URL
 
-from ecommerce_streams.web.guard import REQUEST_ID, SHOP_DATA
+from ecommerce_streams.web.guard import REQUEST_ID, SHOP_DATA, served
 from ecommerce_streams.web.problems import PASSED_HEADERS, REQUEST_ID_HEADER, Problem
 from ecommerce_streams.worker.app import app, settings
 from tables.orders import orders
@@ -39,13 +38,15 @@ FORWARDED_HEADERS = ("Authorization",)
 
 def partition_of(key: str, partitions: int = settings.partitions) -> int:
     """The partition a producer puts ``key`` in (Kafka's default murmur2 partitioner)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-def owner_of(table: Table, key: str) -> str | None:
+def owner_of(table: TableT[Any, Any], key: str) -> str | None:
     """URL of the worker that owns ``key`` in ``table``, or None while unassigned."""
     changelog = table.changelog_topic.get_topic_name()
-    return app.assignor._tps_url.get(TP(changelog, partition_of(key)))
+    assignor: Any = app.assignor  # Faust's PartitionAssignor: its URL map is not in the type
+    owner: str | None = assignor._tps_url.get(TP(changelog, partition_of(key)))
+    return owner
 
 
 def view_url(owner: str, page: str, key: str) -> URL:
@@ -57,7 +58,7 @@ def view_url(owner: str, page: str, key: str) -> URL:
 async def answer_from_owner(
     view: View,
     request: Request,
-    table: Table,
+    table: TableT[Any, Any],
     page: str,
     key: str,
     render: Callable[[Any], Any],
@@ -82,7 +83,7 @@ async def answer_from_owner(
 
 async def forward(view: View, request: Request, url: URL, key: str) -> Response:
     """The owner's answer to the same request, or a 503 if it does not answer."""
-    headers = {ROUTED_HEADER: "1", REQUEST_ID_HEADER: request[REQUEST_ID]}
+    headers = {ROUTED_HEADER: "1", REQUEST_ID_HEADER: served(request)[REQUEST_ID]}
     headers.update(
         {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
     )

@@ -28,6 +28,8 @@ class ShopApp(faust.App):
     commit_max_events: int = 1000
     #: RocksDB options every table store opens its databases with.
     rocksdb_options: dict[str, int] = {}
+    #: Every topic the app writes derived events to (a fresh producer aborts in each, gap 15).
+    output_topics: frozenset[str] = frozenset()
     #: The checks every HTTP request passes (set from the settings by ``create_app``).
     guard: Guard
 

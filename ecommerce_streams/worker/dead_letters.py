@@ -14,11 +14,11 @@ from models.dead_letter import DeadLetter
 logger = logging.getLogger(__name__)
 
 
-async def send_dead_letter(event: EventT, *, stage: str, error: str, category: str) -> None:
+async def send_dead_letter(event: EventT[bytes], *, stage: str, error: str, category: str) -> None:
     """Publish the event's original bytes and the reason, in the event's transaction."""
     message = event.message
     letter = DeadLetter.of(
-        message.value,
+        message.value if message.value is not None else b"",  # a tombstone keeps no bytes
         message.key,
         source_topic=message.topic,
         partition=message.partition,

@@ -11,8 +11,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache, partial
+from typing import cast
 from uuid import UUID
 
+from faust import Channel, Stream
 from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics
@@ -25,7 +27,7 @@ from models.stages import Stage, Tables, judge
 from tables import seen
 
 
-async def run_stages(stream: StreamT, stages: tuple[Stage, ...], tables: Tables) -> None:
+async def run_stages(stream: StreamT[bytes], stages: tuple[Stage, ...], tables: Tables) -> None:
     """Apply every event of an agent's stream exactly once, each as one unit of work.
 
     An agent may run several stages that read the same topic: each event is one unit
@@ -36,18 +38,18 @@ async def run_stages(stream: StreamT, stages: tuple[Stage, ...], tables: Tables)
         names = [stage.name for stage in stages]
         raise TypeError(f"stages {names} keep tables {sorted(needed)}, given {sorted(tables)}")
     each_own = tuple((stage, {name: tables[name] for name in stage.tables}) for stage in stages)
-    gate_of(app).watch_input(stream.channel.queue)
-    async for event in stream.noack().events():
+    gate_of(app).watch_input(cast(Channel[bytes], stream.channel).queue)
+    async for event in cast(Stream[bytes], stream).noack().events():
         await process_event(app, event, partial(apply_stages, event, each_own))
 
 
-async def apply_stages(event: EventT, stages: tuple[tuple[Stage, Tables], ...]) -> None:
+async def apply_stages(event: EventT[bytes], stages: tuple[tuple[Stage, Tables], ...]) -> None:
     """Apply one input event to each stage in turn, each with only its own tables."""
     for stage, tables in stages:
         await apply_event(event, stage=stage, tables=tables)
 
 
-async def apply_event(event: EventT, *, stage: Stage, tables: Tables) -> None:
+async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> None:
     """Apply one input event exactly once, or dead-letter it with its reason."""
     message = event.message
     name = stage.name
@@ -84,7 +86,7 @@ def topics_read_by_several_agents() -> frozenset[str]:
     return frozenset(name for name, count in readers.items() if count > 1)
 
 
-async def set_aside(event: EventT, *, stage: str, error: str, category: str) -> None:
+async def set_aside(event: EventT[bytes], *, stage: str, error: str, category: str) -> None:
     """Dead-letter this message once, even when it is read again after a seek back.
 
     A message with no usable event id is recognised by where it lies in its topic.

@@ -33,9 +33,9 @@ def test_bytes_that_are_not_an_event_are_set_aside_as_invalid() -> None:
     assert verdict.set_aside is not None and verdict.set_aside[0] == "invalid"
 
 
-def test_a_message_without_a_value_is_set_aside_not_raised() -> None:
+def test_a_message_without_a_value_is_set_aside_as_a_tombstone_not_raised() -> None:
     verdict = judge(ORDERS, order_tables(), b"o-1", None, never_applied)
-    assert verdict.set_aside is not None and verdict.set_aside[0] == "invalid"
+    assert verdict.set_aside == ("invalid", "the message has no value (a tombstone)")
 
 
 def test_a_message_under_another_key_is_set_aside_as_misrouted() -> None:

@@ -43,7 +43,8 @@ class Spoiled:
 
     topic_role: TopicRole
     key: bytes
-    value: bytes
+    #: None is a tombstone: a record with a key and no value at all.
+    value: bytes | None
 
 
 Spoiler = Callable[[random.Random, Specimen], Spoiled]
@@ -123,6 +124,12 @@ def total_mismatch(rng: random.Random, specimen: Specimen) -> Spoiled:
     return _spoiled(TopicRole.ORDERS, document)
 
 
+def tombstone(rng: random.Random, specimen: Specimen) -> Spoiled:
+    """A record with a key and no value (a deletion marker on a compacted topic)."""
+    role, document = specimen.pick(rng)
+    return Spoiled(role, _key(document), None)
+
+
 def naive_datetime(rng: random.Random, specimen: Specimen) -> Spoiled:
     """An occurred_at with no UTC offset, so nobody knows when it happened."""
     role, document = specimen.pick(rng)
@@ -141,6 +148,7 @@ SPOILERS: dict[str, Spoiler] = {
         float_money,
         total_mismatch,
         naive_datetime,
+        tombstone,
     )
 }
 """Every kind of malformed message the generator sends, by name."""

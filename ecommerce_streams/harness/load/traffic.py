@@ -68,7 +68,7 @@ class Outgoing:
 
     topic_role: TopicRole
     key: bytes
-    value: bytes
+    value: bytes | None  # None: a tombstone
     kind: Kind
     event_id: str | None
     label: str = ""
