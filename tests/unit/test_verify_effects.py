@@ -12,6 +12,7 @@ from models.events import (
     PaymentAuthorized,
 )
 from models.notification import notify
+from models.topics import TopicRole
 from tests.unit.order_samples import AT, PLACED, dead_letter, record
 
 NAMES = TopicNames()
@@ -43,9 +44,9 @@ def check(
     return check_invariants(
         records(NAMES.orders, PLACED) + records(NAMES.payments, PAID),
         {
-            "order_events": records(NAMES.order_events, *order_events),
-            "notifications": records(NAMES.notifications, *notifications),
-            "analytics": records(NAMES.analytics, *analytics),
+            TopicRole.ORDER_EVENTS: records(NAMES.order_events, *order_events),
+            TopicRole.NOTIFICATIONS: records(NAMES.notifications, *notifications),
+            TopicRole.ANALYTICS: records(NAMES.analytics, *analytics),
         },
         dead_letters or [],
     )
@@ -119,7 +120,7 @@ def test_a_notification_whose_cause_is_not_on_order_events_is_a_violation() -> N
     report = check([*notify(CONFIRMED), stray], measure(CONFIRMED))
     assert effect_violations(report) == [
         f"notifications output at notifications[0]@1 names cause {PAID.event_id}, which is no "
-        "committed event on order_events"
+        "committed event on order-events"
     ]
 
 
@@ -139,7 +140,7 @@ def test_an_order_event_dead_lettered_by_notifications_needs_no_notification() -
 def test_effects_are_not_checked_for_an_output_topic_that_was_not_read() -> None:
     report = check_invariants(
         records(NAMES.orders, PLACED) + records(NAMES.payments, PAID),
-        {"order_events": records(NAMES.order_events, CONFIRMED)},
+        {TopicRole.ORDER_EVENTS: records(NAMES.order_events, CONFIRMED)},
         [],
     )
     assert effect_violations(report) == []

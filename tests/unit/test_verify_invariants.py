@@ -26,6 +26,7 @@ from models.events import (
     StockReceived,
 )
 from models.stages import STAGES, Stage, judge
+from models.topics import TopicRole
 
 NAMES = TopicNames()
 FAILED_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -94,7 +95,7 @@ class Shop:
         """Run the verifier over everything the shop wrote."""
         return check_invariants(
             [r for topic in NAMES.sources() for r in self.log[topic]],
-            {role: self.log[getattr(NAMES, role)] for role in OUTPUT_ROLES},
+            {role: self.log[NAMES.name(role)] for role in OUTPUT_ROLES},
             self.log[NAMES.dead_letters],
             **options,  # type: ignore[arg-type]
         )
@@ -317,9 +318,9 @@ def test_an_oversold_sku_is_reported() -> None:
         shipments.append(_record(NAMES.shipments, n - 1, shipment))
         commands.append(_record(NAMES.inventory_commands, n - 1, commit))
     outputs = {
-        "order_events": order_events,
-        "shipments": shipments,
-        "inventory_commands": commands,
+        TopicRole.ORDER_EVENTS: order_events,
+        TopicRole.SHIPMENTS: shipments,
+        TopicRole.INVENTORY_COMMANDS: commands,
     }
     report = check_invariants(inputs, outputs, [])
     assert "sku SKU-1 is oversold: 2 units committed but only 1 received" in report.violations
@@ -338,7 +339,7 @@ def test_a_duplicate_input_is_counted_not_reported() -> None:
 
 def test_an_undecodable_derived_event_is_reported() -> None:
     broken = Record(NAMES.shipments, 0, 0, b"o-1", b"{not json")
-    report = check_invariants([], {"shipments": [broken]}, [])
+    report = check_invariants([], {TopicRole.SHIPMENTS: [broken]}, [])
     assert any(
         v.startswith("shipments[0]@0 on shipments is not a valid event") for v in report.violations
     )

@@ -1,10 +1,10 @@
-"""Every input of the notifications and analytics agents has its effect exactly once.
+"""Every input of the notifications and analytics stages has its effect exactly once.
 
-Both agents read order-events and derive with a pure function (``notify``, ``measure``),
+Both stages read order-events and derive with a pure function (``notify``, ``measure``),
 so the verifier derives again what each committed order event must have caused and
-looks for exactly that on the agent's output topic, by causation id. An input the
-agent dead-lettered has no effect; an event id read twice on order-events is one input
-(the agents drop the repeat; the duplicate itself is reported by the invariants).
+looks for exactly that on the stage's output topic, by causation id. An input the
+stage dead-lettered has no effect; an event id read twice on order-events is one input
+(the stages drop the repeat; the duplicate itself is reported by the invariants).
 """
 
 from collections import defaultdict
@@ -19,23 +19,28 @@ from ecommerce_streams.harness.verify.report import VerifyReport
 from models.analytics import measure
 from models.envelope import Envelope
 from models.notification import notify
+from models.stages import ANALYTICS, NOTIFICATIONS, Stage
+from models.topics import TopicRole
 
 
 @dataclass(frozen=True)
 class Agent:
-    """An agent whose effects can be derived again: its stage, roles read and written."""
+    """A stage whose effects can be derived again: its name, the roles it reads and writes."""
 
     stage: str
-    reads: str
-    writes: str
+    reads: TopicRole
+    writes: TopicRole
     derive: Callable[[Envelope], Iterable[Envelope]]
 
+    @classmethod
+    def of(cls, stage: Stage, derive: Callable[[Envelope], Iterable[Envelope]]) -> "Agent":
+        """The checked form of a stage that reads one topic and writes one."""
+        (reads,), (writes,) = stage.reads, stage.writes
+        return cls(stage.name, reads, writes, derive)
 
-AGENTS = (
-    Agent("notifications", reads="order_events", writes="notifications", derive=notify),
-    Agent("analytics", reads="order_events", writes="analytics", derive=measure),
-)
-"""The agents checked effect by effect (the saga's own outputs are checked as invariants)."""
+
+AGENTS = (Agent.of(NOTIFICATIONS, notify), Agent.of(ANALYTICS, measure))
+"""The stages checked effect by effect (the saga's own outputs are checked as invariants)."""
 
 Output = tuple[Record, Envelope]
 K = TypeVar("K")

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ecommerce_streams.harness.verify.records import Record
 from models.dead_letter import DeadLetter
 from models.envelope import Envelope, InvalidEvent, decode_event
+from models.topics import TopicRole
 
 Fate = Literal["applied", "duplicate", "dead_lettered", "unaccounted"]
 DeadLetterCategory = Literal["invalid", "misrouted", "refused"]
@@ -44,7 +45,7 @@ class History:
     """Everything read back, decoded once, for the invariants to check."""
 
     inputs: list[Input] = field(default_factory=list)
-    outputs: dict[str, list[tuple[Record, Envelope]]] = field(default_factory=dict)
+    outputs: dict[TopicRole, list[tuple[Record, Envelope]]] = field(default_factory=dict)
     output_counts: dict[str, int] = field(default_factory=dict)
     undecodable_outputs: list[tuple[str, Record, str]] = field(default_factory=list)
     letters: list[Letter] = field(default_factory=list)
@@ -55,7 +56,7 @@ class History:
     def of(
         cls,
         inputs: Sequence[Record],
-        outputs: Mapping[str, Sequence[Record]],
+        outputs: Mapping[TopicRole, Sequence[Record]],
         dead_letters: Sequence[Record],
     ) -> "History":
         """Decode every record and decide the fate of each input message."""
@@ -79,7 +80,7 @@ class History:
             by_source[entry.source].append(entry)
         self.letters_by_source = dict(by_source)
 
-    def _read_outputs(self, outputs: Mapping[str, Sequence[Record]]) -> None:
+    def _read_outputs(self, outputs: Mapping[TopicRole, Sequence[Record]]) -> None:
         for role, records in outputs.items():
             self.output_counts[role] = len(records)
             decoded = self.outputs.setdefault(role, [])
@@ -108,7 +109,7 @@ class History:
                 seen.add(envelope.event_id)
             self.inputs.append(Input(record, envelope, error, fate))
 
-    def derived(self, role: str) -> list[Envelope]:
+    def derived(self, role: TopicRole) -> list[Envelope]:
         """The decoded events of one output role, in the order read."""
         return [envelope for _, envelope in self.outputs.get(role, [])]
 

@@ -31,20 +31,21 @@ from models.events import (
     StockAdjusted,
     StockReceived,
 )
+from models.topics import TopicRole
 
 TERMINAL_TYPES = frozenset({"OrderConfirmed", "OrderRejected", "OrderCancelled"})
 
 
 def check_invariants(
     inputs: Sequence[Record],
-    outputs: Mapping[str, Sequence[Record]],
+    outputs: Mapping[TopicRole, Sequence[Record]],
     dead_letters: Sequence[Record],
     *,
     expected: LoadSummary | None = None,
     table_snapshot: Mapping[str, Mapping[str, Any]] | None = None,
     input_topics: Collection[str] | None = None,
 ) -> VerifyReport:
-    """Check the five invariants; ``outputs`` is keyed by TopicNames role (``order_events``)."""
+    """Check the five invariants; ``outputs`` is keyed by topic role."""
     history = History.of(inputs, outputs, dead_letters)
     topics = set(input_topics) if input_topics is not None else {r.topic for r in inputs}
     report = VerifyReport()
@@ -67,7 +68,7 @@ def _count_traffic(history: History, report: VerifyReport) -> None:
     report.malformed_inputs = sum(1 for item in history.inputs if item.envelope is None)
     report.outputs.update(history.output_counts)
     report.dead_letters.update(letter.category for letter in history.letters)
-    report.refunds = len(_unique(history.derived("order_events"), "RefundRequested"))
+    report.refunds = len(_unique(history.derived(TopicRole.ORDER_EVENTS), "RefundRequested"))
 
 
 def _placed_orders(history: History) -> dict[str, OrderPlaced]:
@@ -82,7 +83,7 @@ def _placed_orders(history: History) -> dict[str, OrderPlaced]:
 def _terminal_events(history: History) -> dict[str, list[Envelope]]:
     """Distinct terminal events per order id, in the order read."""
     endings: dict[str, list[Envelope]] = defaultdict(list)
-    for envelope in _unique(history.derived("order_events"), *TERMINAL_TYPES):
+    for envelope in _unique(history.derived(TopicRole.ORDER_EVENTS), *TERMINAL_TYPES):
         endings[envelope.data.key].append(envelope)
     return endings
 
@@ -188,7 +189,7 @@ def _stock_is_conserved(
         elif isinstance(envelope.data, StockAdjusted):
             received[envelope.data.sku] += envelope.data.delta
     committed: Counter[str] = Counter()
-    for command in _unique(history.derived("inventory_commands"), "CommitStock"):
+    for command in _unique(history.derived(TopicRole.INVENTORY_COMMANDS), "CommitStock"):
         commit = command.data
         assert isinstance(commit, CommitStock)  # _unique keeps that event type only
         order = orders.get(commit.order_id)
@@ -201,7 +202,7 @@ def _stock_is_conserved(
             continue
         committed[line.sku] += line.qty
     shipped: Counter[str] = Counter()
-    for shipment in _unique(history.derived("shipments"), "ShipmentRequested"):
+    for shipment in _unique(history.derived(TopicRole.SHIPMENTS), "ShipmentRequested"):
         assert isinstance(shipment.data, ShipmentRequested)  # _unique keeps that type only
         for line in shipment.data.lines:
             shipped[line.sku] += line.qty

@@ -10,16 +10,11 @@ from ecommerce_streams.harness.verify.reading import TopicReader
 from ecommerce_streams.harness.verify.report import VerifyReport
 from ecommerce_streams.harness.verify.settling import OrderProgress
 from ecommerce_streams.topic_names import TopicNames
+from models.topics import DERIVED_ROLES, TopicRole
 
-OUTPUT_ROLES = (
-    "inventory_commands",
-    "inventory_results",
-    "order_events",
-    "shipments",
-    "notifications",
-    "analytics",
-)
-QUIET_EXCEPT = ("analytics",)
+OUTPUT_ROLES = tuple(role for role in DERIVED_ROLES if role is not TopicRole.DEAD_LETTERS)
+"""The topics the stages derive events on (dead letters are read on their own)."""
+QUIET_EXCEPT = (TopicRole.ANALYTICS,)
 """Roles whose traffic does not keep the outputs from counting as settled."""
 
 DEFAULT_SETTLE = 3.0
@@ -44,7 +39,7 @@ async def verify(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     progress = OrderProgress(expected.order_ids if expected is not None else None)
-    watched = [getattr(topics, role) for role in OUTPUT_ROLES if role not in QUIET_EXCEPT]
+    watched = [topics.name(role) for role in OUTPUT_ROLES if role not in QUIET_EXCEPT]
     watched += [*topics.sources(), topics.dead_letters]
     async with TopicReader(bootstrap, topics.all()) as reader:
         read = dict.fromkeys(topics.all(), 0)
@@ -73,7 +68,7 @@ async def verify(
         read_records = reader.records
     report = check_invariants(
         [record for topic in topics.sources() for record in read_records[topic]],
-        {role: read_records[getattr(topics, role)] for role in OUTPUT_ROLES},
+        {role: read_records[topics.name(role)] for role in OUTPUT_ROLES},
         read_records[topics.dead_letters],
         expected=expected,
         table_snapshot=table_snapshot,
