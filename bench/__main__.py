@@ -1,4 +1,4 @@
-"""``python -m bench``: the benchmark; ``profile``, ``soak`` (100k orders), ``floor``."""
+"""``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``routing``."""
 
 import argparse
 import asyncio
@@ -155,9 +155,30 @@ def _floor(argv: list[str]) -> int:
     return 0
 
 
+def _routing(argv: list[str]) -> int:
+    """``python -m bench routing``: EventBridge pattern evaluations per second on one core."""
+    from bench.routing import measure_routing, render_routing
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench routing",
+        description="Evaluate 10 and 100 event patterns against our order events in "
+        "EventBridge's shape, rule by rule and through a detail-type index; print "
+        "evaluations per second as markdown (no broker needed).",
+    )
+    parser.add_argument("--rules", type=int, action="append", default=None, help="rule count")
+    parser.add_argument("--events", type=int, default=2000, help="events in the sample")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best counts")
+    args = parser.parse_args(argv)
+    results = measure_routing(args.rules or [10, 100], args.events, repeat=args.repeat)
+    print(render_routing(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the benchmark run, ``profile``, ``soak`` or ``floor``; return the exit code."""
+    """Dispatch to the benchmark run, ``profile``, ``soak``, ``floor`` or ``routing``."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["routing"]:
+        return _routing(argv[1:])
     if argv[:1] == ["floor"]:
         return _floor(argv[1:])
     if argv[:1] == ["profile"]:
