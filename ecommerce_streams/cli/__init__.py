@@ -5,6 +5,7 @@ import click
 from ecommerce_streams.cli.harness import bench, chaos, demo, load, verify
 from ecommerce_streams.cli.kafka import kafka
 from ecommerce_streams.cli.operations import compare, dlq, replay, reset
+from ecommerce_streams.cli.routing import rules, subscriptions
 from ecommerce_streams.cli.worker import worker
 
 
@@ -13,5 +14,19 @@ def main() -> None:
     """ecommerce-streams: an event-driven order platform on Faust and Kafka."""
 
 
-for command in (kafka, worker, load, verify, demo, replay, compare, reset, dlq, chaos, bench):
+for command in (
+    kafka,
+    worker,
+    load,
+    verify,
+    demo,
+    replay,
+    compare,
+    reset,
+    dlq,
+    chaos,
+    bench,
+    rules,
+    subscriptions,
+):
     main.add_command(command)

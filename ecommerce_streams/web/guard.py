@@ -33,6 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ecommerce_streams.web.admission import body_too_large, require_bearer
 from ecommerce_streams.web.problems import (
+    AWS_JSON,
     PROBLEM_JSON,
     REQUEST_ID_HEADER,
     Problem,
@@ -103,7 +104,7 @@ class Guard:
         try:
             self.admit(request)
             response = await handler(request)
-            if response.status >= 400 and response.content_type != PROBLEM_JSON:
+            if response.status >= 400 and response.content_type not in (PROBLEM_JSON, AWS_JSON):
                 raise http_problem(response.status, response.headers)
         except Problem as problem:
             response = self.refuse(request, problem)

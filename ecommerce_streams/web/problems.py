@@ -9,6 +9,8 @@ import orjson
 from aiohttp import web
 
 PROBLEM_JSON = "application/problem+json"
+#: AWS's JSON protocol: the endpoints that mirror an AWS action answer its errors in it.
+AWS_JSON = "application/x-amz-json-1.1"
 REQUEST_ID_HEADER = "X-Request-Id"
 TYPE_PREFIX = "urn:ecommerce-streams:problem:"
 

@@ -18,6 +18,7 @@ def load_services() -> None:
     import ecommerce_streams.web.health
     import ecommerce_streams.web.ingestion
     import ecommerce_streams.web.metrics_page
+    import ecommerce_streams.web.pattern_checks
     import ecommerce_streams.web.views
 
     for module in pkgutil.iter_modules(agents.__path__, prefix="agents."):

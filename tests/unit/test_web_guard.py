@@ -276,5 +276,7 @@ async def test_every_served_route_is_declared_to_the_guard(local_web: str) -> No
         "/events",
         "/orders/{order_id}",
         "/inventory/{sku}",
+        "/rules/test-event-pattern",
+        "/subscriptions/test-filter-policy",
     }
     assert app.guard in app.web.web_app.middlewares
