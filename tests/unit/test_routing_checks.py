@@ -10,20 +10,8 @@ from click.testing import CliRunner
 
 from ecommerce_streams.cli import main
 from models.routing.checks import AwsError, check_event_pattern, check_filter_policy
+from tests.unit.routing_samples import EVENT, HIGH_VALUE
 from tests.web_client import exchange, raw_request
-
-EVENT = {
-    "version": "0",
-    "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-    "detail-type": "OrderConfirmed",
-    "source": "ecommerce-streams",
-    "account": "111122223333",
-    "time": "2026-11-30T03:00:00Z",
-    "region": "eu-west-1",
-    "resources": [],
-    "detail": {"order_id": "o-1", "total": 612.5, "currency": "EUR"},
-}
-HIGH_VALUE = {"detail-type": ["OrderConfirmed"], "detail": {"total": [{"numeric": [">", 500]}]}}
 
 
 def pattern_request(pattern: object, event: object = EVENT) -> dict[str, Any]:
