@@ -2,12 +2,13 @@
 
 A prefix lets several isolated deployments (or test runs) share one cluster. A replay
 (``ecommerce-streams replay``) reads the same source topics but writes every derived
-topic under its own prefix, so live consumers never see its events twice.
+topic under its own prefix, so live consumers never see its events twice. The control
+topics (the routing catalogues) are the live ones in a replay too: they hold no events.
 """
 
 from dataclasses import dataclass, replace
 
-from models.topics import DERIVED_ROLES, SOURCE_ROLES, TopicRole
+from models.topics import CONTROL_ROLES, DERIVED_ROLES, SOURCE_ROLES, TopicRole
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class TopicNames:
         return f"{self.prefix}{role.value}"
 
     def replay(self, version: int) -> "TopicNames":
-        """The names a replay into app version ``version`` uses: same sources, own outputs."""
+        """The names of a replay into ``version``: live sources and catalogues, its own outputs."""
         return replace(self, derived_prefix=f"{self.prefix}replay-v{version}.")
 
     @property
@@ -83,6 +84,16 @@ class TopicNames:
         """Which dead letters were sent back to their source topic, keyed by letter."""
         return self.name(TopicRole.DEAD_LETTERS_REDRIVEN)
 
+    @property
+    def routing_rules(self) -> str:
+        """EventBridge-style rules with their targets, compacted, keyed by rule name."""
+        return self.name(TopicRole.ROUTING_RULES)
+
+    @property
+    def routing_subscriptions(self) -> str:
+        """SNS-style subscriptions, compacted, keyed by subscription id."""
+        return self.name(TopicRole.ROUTING_SUBSCRIPTIONS)
+
     def sources(self) -> tuple[str, ...]:
         """Topics the shop's own systems write to."""
         return tuple(self.name(role) for role in SOURCE_ROLES)
@@ -92,5 +103,9 @@ class TopicNames:
         return tuple(self.name(role) for role in DERIVED_ROLES)
 
     def all(self) -> tuple[str, ...]:
-        """Every topic of the deployment."""
+        """Every topic events travel on: the sources and the outputs (not the controls)."""
         return self.sources() + self.outputs()
+
+    def controls(self) -> tuple[str, ...]:
+        """The compacted catalogues that configure the platform (no events on them)."""
+        return tuple(self.name(role) for role in CONTROL_ROLES)

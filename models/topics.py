@@ -17,6 +17,8 @@ class TopicRole(StrEnum):
     ANALYTICS = "analytics"
     DEAD_LETTERS = "dead-letters"
     DEAD_LETTERS_REDRIVEN = "dead-letters-redriven"
+    ROUTING_RULES = "routing-rules"
+    ROUTING_SUBSCRIPTIONS = "routing-subscriptions"
 
 
 #: Written by the shop's own systems: orders, payments, stock movements.
@@ -32,3 +34,7 @@ DERIVED_ROLES = (
     TopicRole.ANALYTICS,
     TopicRole.DEAD_LETTERS,
 )
+
+#: Compacted catalogues that configure the platform, keyed by rule name or subscription id:
+#: they carry no events, so a replay reads the live ones and never copies them.
+CONTROL_ROLES = (TopicRole.ROUTING_RULES, TopicRole.ROUTING_SUBSCRIPTIONS)

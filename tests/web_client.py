@@ -142,3 +142,18 @@ def exchange(
         response = http.client.HTTPResponse(sock, method=method)
         response.begin()
         return response.status, response.headers, response.read()
+
+
+async def call(
+    url: str, method: str, path: str, body: Any = None, *, token: str | None = None
+) -> tuple[int, str, Any]:
+    """One JSON request (``body`` sent as JSON unless None); status, content type and JSON."""
+    headers = dict(JSON_BODY)
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else orjson.dumps(body)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, f"{url}{path}", data=data, headers=headers) as response,
+    ):
+        return response.status, response.content_type, orjson.loads(await response.read())

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +38,12 @@ async def running(
         yield deployment, started
     finally:
         deployment.stop()
+
+
+@dataclass
+class TwoWorkers:
+    """One deployment with workers ``a`` and ``b`` sharing its partitions."""
+
+    deployment: Deployment
+    a: WorkerProcess
+    b: WorkerProcess

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 REQUEST_ID = web.RequestKey("request_id", str)
 """Key of the request id in the aiohttp request's own mapping."""
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 _identifier = TypeAdapter(Identifier)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -75,6 +76,14 @@ class Endpoint:
     access: Access
     accepts: str | None = None
     """The one media type its body may have; None: it reads no body."""
+    reads: Access | None = None
+    """Who may GET it, when that differs from ``access`` (an endpoint that also writes)."""
+
+    def access_of(self, method: str) -> Access:
+        """Who may call the endpoint with ``method``."""
+        if self.reads is not None and method in READ_METHODS:
+            return self.reads
+        return self.access
 
 
 OPERATIONS = Endpoint(Access.OPERATIONS)
@@ -157,9 +166,8 @@ class Guard:
                     "Invalid identifier",
                     f"{name} must be 1 to 64 letters, digits or '._:-'",
                 ) from None
-        if endpoint.access is Access.WRITE or (
-            endpoint.access is Access.SHOP_DATA and self.token_on_reads
-        ):
+        access = endpoint.access_of(request.method)
+        if access is Access.WRITE or (access is Access.SHOP_DATA and self.token_on_reads):
             require_bearer(request.headers.get("Authorization"), self.token)
         if request.method in BODY_METHODS:
             self.admit_body(request, endpoint)

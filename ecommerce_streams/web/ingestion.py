@@ -12,12 +12,12 @@ import asyncio
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 from faust.web import Request, Response, View
 
 from ecommerce_streams import metrics
+from ecommerce_streams.kafka_producer import IdempotentProducer
 from ecommerce_streams.web.admission import InflightLimit, read_body
 from ecommerce_streams.web.event_batch import SourceEvent, read_batch
 from ecommerce_streams.web.guard import Access, Endpoint, served
@@ -26,17 +26,9 @@ from ecommerce_streams.worker.app import app, settings
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT_MS = 15_000
-"""How long one send may wait for the broker before the request gets a 503."""
 
-
-class EventProducer:
+class EventProducer(IdempotentProducer):
     """The worker's producer for ingested events, started on first use and once only."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self.bootstrap = bootstrap
-        self._producer: AIOKafkaProducer | None = None
-        self._starting = asyncio.Lock()
 
     async def publish(self, events: list[SourceEvent]) -> list[RecordMetadata]:
         """Send every event keyed by its payload key; return once each one is acknowledged.
@@ -45,7 +37,7 @@ class EventProducer:
         """
         deliveries: list[asyncio.Future[RecordMetadata]] = []
         try:
-            producer = await self._started()
+            producer = await self.started()
             for event in events:
                 topic = settings.topics.name(event.topic)
                 deliveries.append(await producer.send(topic, event.value, key=event.key))
@@ -58,30 +50,6 @@ class EventProducer:
                 raise _broker_unavailable(outcome) from outcome
             receipts.append(outcome)
         return receipts
-
-    async def stop(self) -> None:
-        """Flush and close the producer if it was ever started."""
-        async with self._starting:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
-
-    async def _started(self) -> AIOKafkaProducer:
-        async with self._starting:
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap,
-                    acks="all",
-                    enable_idempotence=True,
-                    request_timeout_ms=SEND_TIMEOUT_MS,
-                )
-                try:
-                    await producer.start()
-                except BaseException:
-                    await producer.stop()
-                    raise
-                self._producer = producer
-            return self._producer
 
 
 def _broker_unavailable(exc: BaseException) -> Problem:

@@ -10,13 +10,11 @@ for anything refused (``models/routing/checks.py``), in AWS's JSON protocol
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
 from faust.web import Request, Response, View
 
-from ecommerce_streams.web.admission import read_body
-from ecommerce_streams.web.guard import Access, Endpoint, served
-from ecommerce_streams.web.problems import AWS_JSON
-from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.web.aws_json import aws_refusal, aws_request
+from ecommerce_streams.web.guard import Access, Endpoint
+from ecommerce_streams.worker.app import app
 from models.routing.checks import AwsError, check_event_pattern, check_filter_policy
 
 CHECK = Endpoint(Access.SHOP_DATA, accepts="application/json")
@@ -26,17 +24,10 @@ async def answer(
     view: View, request: Request, check: Callable[[Mapping[str, Any]], bool]
 ) -> Response:
     """Run one check on the request's JSON object: its result, or AWS's error with a 400."""
-    body = await read_body(served(request), settings.max_body_bytes)
     try:
-        document = orjson.loads(body)
-        if not isinstance(document, dict):
-            raise AwsError("SerializationException", "The request body must be a JSON object")
-        return view.json({"Result": check(document)})
-    except orjson.JSONDecodeError as error:
-        refused = AwsError("SerializationException", f"The request body is not JSON: {error}")
+        return view.json({"Result": check(await aws_request(request))})
     except AwsError as refusal:
-        refused = refusal
-    return view.json(refused.body(), status=400, content_type=AWS_JSON)
+        return aws_refusal(view, refusal)
 
 
 @app.endpoint("/rules/test-event-pattern", CHECK)

@@ -2,14 +2,13 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
 
-from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
+from ecommerce_streams.harness.deployment import WorkerProcess
 from ecommerce_streams.web.views import ROUTED_HEADER, partition_of
 from tests.web_client import (
     eventually,
@@ -20,19 +19,10 @@ from tests.web_client import (
     problem_of,
     raw_request,
 )
-from tests.web_deployment import running
+from tests.web_deployment import TwoWorkers, running
 from tests.web_events import order_placed, stock_received, unique
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class TwoWorkers:
-    """One deployment with workers ``a`` and ``b`` sharing its partitions."""
-
-    deployment: Deployment
-    a: WorkerProcess
-    b: WorkerProcess
 
 
 @pytest.fixture(scope="module")

@@ -278,5 +278,10 @@ async def test_every_served_route_is_declared_to_the_guard(local_web: str) -> No
         "/inventory/{sku}",
         "/rules/test-event-pattern",
         "/subscriptions/test-filter-policy",
+        "/rules",
+        "/rules/{name}",
+        "/rules/{name}/targets",
+        "/subscriptions",
+        "/subscriptions/{subscription_id}",
     }
     assert app.guard in app.web.web_app.middlewares
