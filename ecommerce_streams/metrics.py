@@ -7,6 +7,11 @@ events_processed = Counter(
     "Input events applied, by stage, topic and event type.",
     ["stage", "topic", "event_type"],
 )
+events_routed = Counter(
+    "es_events_routed",
+    "Deliveries written by the router, by route (rule/<name>/<target> or subscription/<id>).",
+    ["route"],
+)
 duplicates_dropped = Counter(
     "es_duplicates_dropped",
     "Input events dropped because their event id was already applied.",

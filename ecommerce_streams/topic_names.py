@@ -80,6 +80,11 @@ class TopicNames:
         return self.name(TopicRole.DEAD_LETTERS)
 
     @property
+    def http_deliveries(self) -> str:
+        """Routed deliveries to HTTP endpoints, for the delivery service, keyed like their event."""
+        return self.name(TopicRole.HTTP_DELIVERIES)
+
+    @property
     def dead_letters_redriven(self) -> str:
         """Which dead letters were sent back to their source topic, keyed by letter."""
         return self.name(TopicRole.DEAD_LETTERS_REDRIVEN)

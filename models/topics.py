@@ -16,6 +16,7 @@ class TopicRole(StrEnum):
     NOTIFICATIONS = "notifications"
     ANALYTICS = "analytics"
     DEAD_LETTERS = "dead-letters"
+    HTTP_DELIVERIES = "http-deliveries"
     DEAD_LETTERS_REDRIVEN = "dead-letters-redriven"
     ROUTING_RULES = "routing-rules"
     ROUTING_SUBSCRIPTIONS = "routing-subscriptions"
@@ -33,7 +34,16 @@ DERIVED_ROLES = (
     TopicRole.NOTIFICATIONS,
     TopicRole.ANALYTICS,
     TopicRole.DEAD_LETTERS,
+    TopicRole.HTTP_DELIVERIES,
 )
+
+#: The platform's outcomes, offered to the routing rules and subscriptions as they are written.
+#: Source topics are not routed: they may carry an event twice, the derived ones never do.
+ROUTED_ROLES = (TopicRole.ORDER_EVENTS, TopicRole.SHIPMENTS, TopicRole.NOTIFICATIONS)
+
+#: Derived topics of routed deliveries (not shop events): each record is one delivery to an
+#: HTTP endpoint, keyed like its event, its endpoint and route in its headers.
+DELIVERY_ROLES = (TopicRole.HTTP_DELIVERIES,)
 
 #: Compacted catalogues that configure the platform, keyed by rule name or subscription id:
 #: they carry no events, so a replay reads the live ones and never copies them.

@@ -20,6 +20,9 @@ from faust.types import TP, AppT, TopicT
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
+Headers = list[tuple[str, bytes]]
+"""A record's Kafka headers."""
+
 
 class Outbox:
     """What the open transactions will hold: sent records and cached table changes."""
@@ -33,10 +36,12 @@ class Outbox:
         #: Records handed to the producer since the worker started (for the metrics).
         self.records_sent = 0
 
-    async def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """Send a derived event in the transaction of the event being processed."""
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> None:
+        """Send a derived record in the transaction of the event being processed."""
         producer = self._producer_for(_source_partition())
-        self._sent.append(await producer.send(topic, value, key=key))
+        self._sent.append(await producer.send(topic, value, key=key, headers=headers))
         self.records_sent += 1
 
     def change(self, table: faust.Table[Any, Any], partition: int, key: Any, value: Any) -> None:
@@ -109,9 +114,11 @@ def transactional_id(app: AppT, tp: TP) -> str:
     return f"{app.conf.id}-{group}-{tp.partition}"
 
 
-async def send(app: AppT, topic: TopicT, key: bytes | None, value: bytes) -> None:
+async def send(
+    app: AppT, topic: TopicT, key: bytes | None, value: bytes, *, headers: Headers | None = None
+) -> None:
     """Send a record in the transaction of the event being processed (Faust's path without one)."""
     if app.in_transaction and repaired(app, Repair.DIRECT_SENDS):
-        await outbox_of(app).send(topic.get_topic_name(), key, value)
+        await outbox_of(app).send(topic.get_topic_name(), key, value, headers)
     else:
-        await topic.send(key=key, value=value)
+        await topic.send(key=key, value=value, headers=headers)

@@ -40,7 +40,7 @@ from ecommerce_streams.operations.consumer_group import (
 from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.topic_names import TopicNames
-from models.stages import STAGES
+from models.stages import AGENT_STAGES
 from models.topics import SOURCE_ROLES
 
 READY_TIMEOUT_SECONDS = 180.0
@@ -52,8 +52,8 @@ class ReplayRefused(ValueError):
 
 def consumed_topics(names: TopicNames) -> tuple[str, ...]:
     """Every topic the stages read: the sources first, then the saga's internal topics."""
-    read = {role for stage in STAGES for role in stage.reads}
-    internal = [role for stage in STAGES for role in stage.reads if role not in SOURCE_ROLES]
+    read = {role for stage in AGENT_STAGES for role in stage.reads}
+    internal = [role for stage in AGENT_STAGES for role in stage.reads if role not in SOURCE_ROLES]
     roles = dict.fromkeys([*(role for role in SOURCE_ROLES if role in read), *internal])
     return tuple(names.name(role) for role in roles)
 

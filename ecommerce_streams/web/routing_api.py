@@ -13,11 +13,12 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from ecommerce_streams.routing.actions import RoutingActions, RoutingCatalogues
+from ecommerce_streams.routing.actions import RoutingActions
 from ecommerce_streams.routing.writer import CatalogueUnavailable
 from ecommerce_streams.web.aws_json import UNAVAILABLE, aws_refusal, aws_request
 from ecommerce_streams.web.guard import Access, Endpoint
-from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.routing import catalogues
 from models.routing.checks import AwsError
 
 logger = logging.getLogger(__name__)
@@ -26,28 +27,10 @@ CHANGES = Endpoint(Access.WRITE, accepts="application/json", reads=Access.SHOP_D
 """Routes that change a catalogue with a JSON body, and read it with GET."""
 READS = Endpoint(Access.SHOP_DATA)
 
-catalogues = RoutingCatalogues(settings.bootstrap, settings.topics)
 actions: RoutingActions = catalogues
 """What the routes act on (the tests of the HTTP layer put an in-memory one here)."""
 
 Action = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-async def _start_catalogues() -> None:
-    """Read the catalogues from the worker's start; a failure is retried by the first request."""
-    try:
-        await catalogues.start()
-    except CatalogueUnavailable as unavailable:
-        logger.warning("routing catalogues not read yet: %s", unavailable)
-
-
-app.task(_start_catalogues)
-
-
-@app.on_before_shutdown.connect
-async def _stop_catalogues(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-    """Close the catalogues' consumers and producer when the worker shuts down."""
-    await catalogues.stop()
 
 
 async def respond(

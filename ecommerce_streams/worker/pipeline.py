@@ -19,7 +19,7 @@ from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import gate_of, outbox, process_event
-from ecommerce_streams.worker import topics
+from ecommerce_streams.worker import routing, topics
 from ecommerce_streams.worker.app import app
 from ecommerce_streams.worker.dead_letters import send_dead_letter
 from models.envelope import Envelope, encode_event
@@ -44,13 +44,24 @@ async def run_stages(stream: StreamT[bytes], stages: tuple[Stage, ...], tables: 
 
 
 async def apply_stages(event: EventT[bytes], stages: tuple[tuple[Stage, Tables], ...]) -> None:
-    """Apply one input event to each stage in turn, each with only its own tables."""
+    """Apply one input event to each stage in turn, each with only its own tables, then route it."""
+    applied = None
     for stage, tables in stages:
-        await apply_event(event, stage=stage, tables=tables)
+        applied = await apply_event(event, stage=stage, tables=tables) or applied
+    if applied is not None and routing.routes_topic(event.message.topic):
+        failed = await routing.route_event(event, applied)
+        if failed:
+            reason = "undeliverable routes: " + "; ".join(failed)
+            await set_aside(
+                event, stage=routing.ROUTING_STAGE, error=reason, category="undeliverable"
+            )
 
 
-async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> None:
-    """Apply one input event exactly once, or dead-letter it with its reason."""
+async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> Envelope | None:
+    """Apply one input event exactly once, or dead-letter it with its reason.
+
+    Returns the event when it was applied now (not set aside, not a duplicate).
+    """
     message = event.message
     name = stage.name
     seen.purge_expired(event)
@@ -65,10 +76,10 @@ async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> 
     if verdict.set_aside is not None:
         category, reason = verdict.set_aside
         await set_aside(event, stage=name, error=reason, category=category)
-        return
+        return None
     if verdict.duplicate:
         metrics.duplicates_dropped.labels(name, message.topic).inc()
-        return
+        return None
     assert verdict.event is not None
     if guarded:
         seen.remember(name, verdict.event.event_id, event)
@@ -76,6 +87,7 @@ async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> 
     metrics.events_processed.labels(name, message.topic, verdict.event.event_type).inc()
     if verdict.derived:
         metrics.end_to_end_latency.labels(name).observe(time.time() - message.timestamp)
+    return verdict.event
 
 
 @cache

@@ -14,7 +14,8 @@ from models.topics import DERIVED_ROLES, SOURCE_ROLES, TopicRole
 names = settings.topics
 
 
-def _raw_topic(name: str) -> TopicT:
+def raw_topic(name: str) -> TopicT:
+    """A topic of raw keys and values (created, if it must be, like ours)."""
     return app.topic(
         name,
         key_type=bytes,
@@ -28,7 +29,7 @@ def _raw_topic(name: str) -> TopicT:
 
 #: Every topic the platform writes, by role (the sources are read only).
 by_role: dict[TopicRole, TopicT] = {
-    role: _raw_topic(names.name(role)) for role in (*SOURCE_ROLES, *DERIVED_ROLES)
+    role: raw_topic(names.name(role)) for role in (*SOURCE_ROLES, *DERIVED_ROLES)
 }
 order_events = by_role[TopicRole.ORDER_EVENTS]
 dead_letters = by_role[TopicRole.DEAD_LETTERS]

@@ -1,7 +1,7 @@
 """SNS subscriptions to our topics: Subscribe, Unsubscribe, ListSubscriptions on an immutable set.
 
 A subscription set is a mapping of subscription id to :class:`Subscription`; every action
-returns a new mapping. A topic is one of our topic roles (sources and derived ones), named in
+returns a new mapping. A topic is one of the routed topics (``ROUTED_ROLES``), named in
 ``TopicArn`` by its role or by an ARN ending in it; an endpoint is ``kafka:<topic>`` (protocol
 ``kafka``) or an ``http(s)://`` URL (protocol ``http``/``https``), as for rule targets.
 
@@ -33,10 +33,10 @@ from models.routing.filter_policies import (
     compile_filter_policy,
 )
 from models.routing.rules import ACCOUNT, REGION, Destination, DestinationKind, parse_destination
-from models.topics import DERIVED_ROLES, SOURCE_ROLES, TopicRole
+from models.topics import ROUTED_ROLES, TopicRole
 
-#: The topics one may subscribe to: those the shop writes and those the agents derive.
-SUBSCRIBABLE_ROLES = (*SOURCE_ROLES, *DERIVED_ROLES)
+#: The topics one may subscribe to: those the router reads.
+SUBSCRIBABLE_ROLES = ROUTED_ROLES
 ATTRIBUTE_NAMES = ("FilterPolicy", "FilterPolicyScope", "RawMessageDelivery")
 
 _SUBSCRIPTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")

@@ -99,4 +99,6 @@ def test_the_consumed_topics_list_the_sources_first() -> None:
         names.inventory_commands,
         names.inventory_results,
         names.order_events,
+        names.shipments,
+        names.notifications,
     }

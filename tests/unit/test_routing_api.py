@@ -107,7 +107,7 @@ async def test_a_subscription_is_added_listed_and_deleted(local_web: str) -> Non
         (
             "POST",
             "/subscriptions",
-            {"TopicArn": "orders", "Protocol": "sms"},
+            {"TopicArn": "shipments", "Protocol": "sms"},
             "InvalidParameterException",
         ),
     ],

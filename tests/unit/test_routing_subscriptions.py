@@ -75,11 +75,13 @@ def test_the_id_is_derived_from_topic_and_endpoint_or_given() -> None:
 
 
 def test_a_topic_is_named_by_its_role_or_an_arn_ending_in_it() -> None:
-    _, by_name = subscribe({}, request(TopicArn="payments"))
-    assert by_name.topic is TopicRole.PAYMENTS
+    _, by_name = subscribe({}, request(TopicArn="shipments"))
+    assert by_name.topic is TopicRole.SHIPMENTS
 
 
-@pytest.mark.parametrize("topic", ["arn:aws:sns:local:000000000000:nope", "dead-letters-redriven"])
+@pytest.mark.parametrize(
+    "topic", ["arn:aws:sns:local:000000000000:nope", "dead-letters-redriven", "orders"]
+)
 def test_subscribing_to_a_topic_we_do_not_offer_is_not_found(topic: str) -> None:
     assert refused({}, TopicArn=topic).body() == {
         "__type": "NotFoundException",

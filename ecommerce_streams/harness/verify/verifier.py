@@ -10,10 +10,15 @@ from ecommerce_streams.harness.verify.reading import TopicReader
 from ecommerce_streams.harness.verify.report import VerifyReport
 from ecommerce_streams.harness.verify.settling import OrderProgress
 from ecommerce_streams.topic_names import TopicNames
-from models.topics import DERIVED_ROLES, TopicRole
+from models.topics import DELIVERY_ROLES, DERIVED_ROLES, TopicRole
 
-OUTPUT_ROLES = tuple(role for role in DERIVED_ROLES if role is not TopicRole.DEAD_LETTERS)
-"""The topics the stages derive events on (dead letters are read on their own)."""
+OUTPUT_ROLES = tuple(
+    role
+    for role in DERIVED_ROLES
+    if role is not TopicRole.DEAD_LETTERS and role not in DELIVERY_ROLES
+)
+"""The topics the stages derive events on (dead letters are read on their own, routed
+deliveries by the routing check)."""
 QUIET_EXCEPT = (TopicRole.ANALYTICS,)
 """Roles whose traffic does not keep the outputs from counting as settled."""
 
