@@ -46,7 +46,12 @@ def _act(action: Callable[["RoutingActions"], Awaitable[dict[str, Any]]]) -> Non
     async def run() -> dict[str, Any]:
         names = settings.topics
         await ensure_control_topics(settings.bootstrap, names, replication=settings.replication)
-        async with open_catalogues(settings.bootstrap, names) as catalogues:
+        async with open_catalogues(
+            settings.bootstrap,
+            names,
+            partitions=settings.partitions,
+            replication=settings.replication,
+        ) as catalogues:
             return await action(catalogues)
 
     try:

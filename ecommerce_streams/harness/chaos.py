@@ -29,10 +29,12 @@ from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 from ecommerce_streams.harness.kafka import EmbeddedKafka
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, Outgoing, generate
 from ecommerce_streams.harness.load.sending import send_messages
+from ecommerce_streams.harness.routing_examples import RoutingExamples
 from ecommerce_streams.harness.supervision import Supervisor
 from ecommerce_streams.harness.verify import VerifyReport, verify
 from ecommerce_streams.harness.verify.liveness import DEFAULT_BOUND, await_recovery
 from ecommerce_streams.operations.topic_setup import ensure_topics
+from ecommerce_streams.routing.actions import open_catalogues
 
 MAX_WORKERS = 4
 """Joins beyond this many serving workers are skipped (the machine has few cores)."""
@@ -333,6 +335,8 @@ async def run_schedule(
     load: asyncio.Task[None] | None = None
     try:
         await ensure_topics(bootstrap, deployment.topics, partitions=partitions)
+        async with open_catalogues(bootstrap, deployment.topics, partitions=partitions) as shop:
+            routing = await RoutingExamples.of(deployment.topics).install(shop)
         await deployment.start_workers(workers)
         with supervisor:
             load = asyncio.create_task(
@@ -362,7 +366,11 @@ async def run_schedule(
             )
             run.recovery_seconds = recovery.seconds
             run.report = await verify(
-                bootstrap, deployment.topics, expected=expected, timeout=verify_timeout
+                bootstrap,
+                deployment.topics,
+                expected=expected,
+                timeout=verify_timeout,
+                routing=routing,
             )
             wedge = recovery.violation()
             if wedge is not None:

@@ -9,8 +9,14 @@ import click
 
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, send_load
+from ecommerce_streams.harness.routing_examples import (
+    FRENCH_WAREHOUSE_SUBSCRIPTION,
+    HIGH_VALUE_RULE,
+    RoutingExamples,
+)
 from ecommerce_streams.harness.verify import verify
 from ecommerce_streams.operations.topic_setup import ensure_topics
+from ecommerce_streams.routing.actions import open_catalogues
 from ecommerce_streams.settings import Settings
 
 
@@ -27,6 +33,16 @@ async def run_demo(settings: Settings, *, orders: int, workers: int, rate: float
         loop.add_signal_handler(sig, stop.set)
     try:
         await ensure_topics(settings.bootstrap, deployment.topics, partitions=settings.partitions)
+        examples = RoutingExamples.of(deployment.topics)
+        click.echo(
+            f"Routing: rule {HIGH_VALUE_RULE} -> {examples.fraud_review}, "
+            f"subscription {FRENCH_WAREHOUSE_SUBSCRIPTION} (shipments, sku FR-*) "
+            f"-> {examples.french_warehouse}"
+        )
+        async with open_catalogues(
+            settings.bootstrap, deployment.topics, partitions=settings.partitions
+        ) as catalogues:
+            routing = await examples.install(catalogues)
         click.echo(f"Starting {workers} workers (app id {deployment.app_id}) ...")
         await deployment.start_workers(workers)
         for worker in deployment.workers:
@@ -37,10 +53,14 @@ async def run_demo(settings: Settings, *, orders: int, workers: int, rate: float
             settings.bootstrap, deployment.topics, profile, rate=rate, progress=True
         )
         click.echo("Waiting for every order to reach a decision ...")
-        report = await verify(settings.bootstrap, deployment.topics, expected=summary)
+        report = await verify(
+            settings.bootstrap, deployment.topics, expected=summary, routing=routing
+        )
         click.echo(report.render())
         click.echo("\nWorkers keep running. Try:")
         click.echo(f"  curl {deployment.workers[0].url}/ready")
+        click.echo(f"  curl {deployment.workers[0].url}/rules/{HIGH_VALUE_RULE}")
+        click.echo(f"  curl {deployment.workers[0].url}/subscriptions")
         click.echo("Press Ctrl-C to stop.")
         await stop.wait()
         return 0 if report.ok else 1

@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -51,6 +51,20 @@ async def ensure_topics(
         missing += _missing_controls(names, replication, set(existing))
         await _create(admin, missing)
         return [topic.name for topic in missing]
+
+
+async def ensure_target_topics(
+    bootstrap: str, topics: Iterable[str], *, partitions: int, replication: int = 1
+) -> list[str]:
+    """Create the missing Kafka topics routing targets name (any count of partitions is kept)."""
+    wanted = tuple(dict.fromkeys(topics))
+    if not wanted:
+        return []
+    async with admin_client(bootstrap, request_timeout_ms=30_000) as admin:
+        listed = set(await admin.list_topics())
+        missing = [NewTopic(t, partitions, replication) for t in wanted if t not in listed]
+        await _create(admin, missing)
+    return [topic.name for topic in missing]
 
 
 async def ensure_control_topics(bootstrap: str, names: TopicNames, *, replication: int = 1) -> None:

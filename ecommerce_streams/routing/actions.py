@@ -15,13 +15,16 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeGuard, TypeVar
 
+from aiokafka.errors import KafkaError
+
+from ecommerce_streams.operations.topic_setup import ensure_target_topics
 from ecommerce_streams.routing.catalogue import Catalogue, Codec
-from ecommerce_streams.routing.writer import RecordWriter
+from ecommerce_streams.routing.writer import CatalogueUnavailable, RecordWriter
 from ecommerce_streams.topic_names import TopicNames
 from models.routing import rules as eventbridge
 from models.routing import subscriptions as sns
 from models.routing.checks import AwsError
-from models.routing.rules import Rule
+from models.routing.rules import DestinationKind, Rule, parse_destination
 from models.routing.subscriptions import Subscription
 
 T = TypeVar("T")
@@ -130,16 +133,66 @@ def _strings(value: object) -> TypeGuard[Sequence[str]]:
     )
 
 
-class RoutingCatalogues(RoutingActions):
-    """The deployment's two catalogues on Kafka, with one writer: started and stopped together."""
+def kafka_topics_named(entries: object, field: str) -> list[str]:
+    """The Kafka topics that well-formed request entries name in ``field`` (``kafka:<topic>``)."""
+    if isinstance(entries, Mapping):
+        entries = [entries]
+    if not isinstance(entries, Sequence) or isinstance(entries, str):
+        return []
+    named = []
+    for entry in entries:
+        text = entry.get(field) if isinstance(entry, Mapping) else None
+        if not isinstance(text, str):
+            continue
+        try:
+            destination = parse_destination(text)
+        except ValueError:
+            continue
+        if destination.kind is DestinationKind.KAFKA:
+            named.append(destination.address)
+    return named
 
-    def __init__(self, bootstrap: str, names: TopicNames) -> None:
+
+class RoutingCatalogues(RoutingActions):
+    """The deployment's two catalogues on Kafka, with one writer: started and stopped together.
+
+    A rule target or subscription endpoint on a Kafka topic that does not exist yet gets
+    the topic created (the deployment's partitions and replication) before it is stored,
+    so the router finds it (the broker creates no topic by itself).
+    """
+
+    def __init__(
+        self, bootstrap: str, names: TopicNames, *, partitions: int = 1, replication: int = 1
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.replication = replication
         self.writer = RecordWriter(bootstrap)
         self.rule_catalogue = Catalogue(bootstrap, names.routing_rules, RULES, self.writer)
         self.subscription_catalogue = Catalogue(
             bootstrap, names.routing_subscriptions, SUBSCRIPTIONS, self.writer
         )
         super().__init__(self.rule_catalogue, self.subscription_catalogue)
+
+    async def put_targets(self, name: str, targets: object) -> dict[str, Any]:
+        """PutTargets, once every Kafka topic a target names exists."""
+        await self._create_topics(kafka_topics_named(targets, "Arn"))
+        return await super().put_targets(name, targets)
+
+    async def subscribe(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Subscribe, once the Kafka topic of the endpoint exists."""
+        await self._create_topics(kafka_topics_named(request, "Endpoint"))
+        return await super().subscribe(request)
+
+    async def _create_topics(self, topics: list[str]) -> None:
+        try:
+            await ensure_target_topics(
+                self.bootstrap, topics, partitions=self.partitions, replication=self.replication
+            )
+        except (KafkaError, OSError) as error:
+            raise CatalogueUnavailable(
+                f"cannot create target topics {topics}: {error!r}"
+            ) from error
 
     async def start(self) -> None:
         """Start reading both catalogues (raises CatalogueUnavailable when it cannot)."""
@@ -154,9 +207,11 @@ class RoutingCatalogues(RoutingActions):
 
 
 @asynccontextmanager
-async def open_catalogues(bootstrap: str, names: TopicNames) -> AsyncIterator[RoutingCatalogues]:
+async def open_catalogues(
+    bootstrap: str, names: TopicNames, *, partitions: int = 1, replication: int = 1
+) -> AsyncIterator[RoutingCatalogues]:
     """The deployment's catalogues, started, stopped after the block (for tools and tests)."""
-    catalogues = RoutingCatalogues(bootstrap, names)
+    catalogues = RoutingCatalogues(bootstrap, names, partitions=partitions, replication=replication)
     try:
         await catalogues.start()
         yield catalogues

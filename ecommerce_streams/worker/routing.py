@@ -32,7 +32,13 @@ from ecommerce_streams.routing.writer import CatalogueUnavailable
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app, settings
 from models.envelope import Envelope
-from models.routing.router import Routed, route
+from models.routing.router import (
+    ENDPOINT_HEADER,
+    EVENT_ID_HEADER,
+    ROUTE_HEADER,
+    Routed,
+    route,
+)
 from models.routing.rules import DestinationKind
 from models.topics import ROUTED_ROLES, TopicRole
 
@@ -43,11 +49,13 @@ ROUTING_STAGE = "routing"
 RETRY_SECONDS = 1.0
 MISSING_TOPIC_RECHECK_SECONDS = 10.0
 """How long a Kafka target found missing is taken as missing before it is looked up again."""
-ENDPOINT_HEADER = "es-endpoint"
-ROUTE_HEADER = "es-route"
-EVENT_ID_HEADER = "es-event-id"
 
-catalogues = RoutingCatalogues(settings.bootstrap, settings.topics)
+catalogues = RoutingCatalogues(
+    settings.bootstrap,
+    settings.topics,
+    partitions=settings.partitions,
+    replication=settings.replication,
+)
 """The deployment's rules and subscriptions, read by the router and changed over HTTP."""
 
 enabled = not settings.replay

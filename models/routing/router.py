@@ -12,7 +12,7 @@ EventBridge field       taken from
 ``detail-type``         ``event_type`` (``OrderConfirmed``, ``ShipmentRequested``...)
 ``source``              ``ecommerce-streams.<topic>`` (``ecommerce-streams.order-events``)
 ``account``/``region``  ``000000000000`` / ``local``, as in every ARN of ours
-``time``                ``occurred_at`` (``2026-11-30T08:00:00Z``)
+``time``                ``occurred_at`` to the second (``2026-11-30T08:00:00Z``)
 ``resources``           ``[]``
 ``detail``              ``data`` (the payload), money amounts as JSON numbers
 ======================  ==========================================================
@@ -50,6 +50,12 @@ from models.routing.subscriptions import Subscription, topic_arn
 from models.topics import TopicRole
 
 EVENT_SOURCE_PREFIX = "ecommerce-streams."
+ROUTE_HEADER = "es-route"
+"""The header naming the route of a delivered record."""
+EVENT_ID_HEADER = "es-event-id"
+"""The header holding the id of the event a delivered record carries."""
+ENDPOINT_HEADER = "es-endpoint"
+"""The header of an HTTP delivery naming its endpoint."""
 _MESSAGE_IDS = uuid.UUID("0b7d0f5e-4a2e-5d7c-8f65-2c9d5e1a7b34")
 
 
@@ -96,7 +102,7 @@ def event_bridge_event(
         "detail-type": envelope.event_type,
         "source": f"{EVENT_SOURCE_PREFIX}{topic.value}",
         "account": ACCOUNT,
-        "time": document["occurred_at"],
+        "time": envelope.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": REGION,
         "resources": [],
         "detail": _numbers_for_money(document["data"], envelope.data.model_dump()),

@@ -246,12 +246,12 @@ def test_a_stock_table_that_disagrees_with_the_inputs_is_reported(
 ) -> None:
     shop, _ = busy_shop
     snapshot = shop.snapshot()
-    snapshot["SKU-00001"] = {
-        **snapshot["SKU-00001"],
-        "on_hand": snapshot["SKU-00001"]["on_hand"] + 1,
+    snapshot["DE-00001"] = {
+        **snapshot["DE-00001"],
+        "on_hand": snapshot["DE-00001"]["on_hand"] + 1,
     }
     report = shop.check(table_snapshot=snapshot)
-    assert any(v.startswith("sku SKU-00001: the stock table has") for v in report.violations)
+    assert any(v.startswith("sku DE-00001: the stock table has") for v in report.violations)
 
 
 def _envelope(data: Payload, n: int, *, cause: Envelope | None = None) -> Envelope:

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from ecommerce_streams.harness.load.profile import QTY_WEIGHTS, LoadProfile
 
+WAREHOUSES = ("FR", "DE", "NL")
+"""The country of the warehouse a sku ships from is its prefix (``FR-00042``)."""
 POPULARITY_EXPONENT = 0.5
 """Zipf exponent of sku popularity: the n-th best seller is asked for n^-0.5 as often."""
 
@@ -54,7 +56,8 @@ class Catalogue:
         """Build the seed's catalogue: prices and addresses never depend on the wall clock."""
         rng = random.Random(f"{profile.seed}/catalogue")
         products = tuple(
-            Product(sku=f"SKU-{n:05d}", unit_price=_price(rng)) for n in range(1, profile.skus + 1)
+            Product(sku=f"{WAREHOUSES[n % len(WAREHOUSES)]}-{n:05d}", unit_price=_price(rng))
+            for n in range(1, profile.skus + 1)
         )
         weights = [n**-POPULARITY_EXPONENT for n in range(1, profile.skus + 1)]
         customers = tuple(

@@ -68,7 +68,8 @@ class TopicReader:
             batches = await consumer.getmany(*lagging, timeout_ms=FETCH_WAIT_MS)
             for tp, messages in batches.items():
                 self.records[tp.topic].extend(
-                    Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages
+                    Record(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers))
+                    for m in messages
                 )
                 new += len(messages)
             lagging = {tp for tp in lagging if await consumer.position(tp) < ends[tp]}

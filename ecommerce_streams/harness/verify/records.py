@@ -5,13 +5,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Record:
-    """One message as stored in Kafka: topic, partition, offset, key and value bytes."""
+    """One message as stored in Kafka: topic, partition, offset, key, value bytes and headers."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """The text of the first header ``name``, if the record has one."""
+        for key, value in self.headers:
+            if key == name:
+                return value.decode("utf-8", "replace")
+        return None
 
     @property
     def position(self) -> tuple[str, int, int]:

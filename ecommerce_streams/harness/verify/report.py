@@ -22,6 +22,7 @@ class VerifyReport:
     outputs: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
     effects: Counter[str] = field(default_factory=Counter)
+    routed: Counter[str] = field(default_factory=Counter)
     units_received: int = 0
     units_committed: int = 0
     expected_stock: dict[str, int] = field(default_factory=dict)
@@ -49,6 +50,7 @@ class VerifyReport:
             ("derived messages", self.outputs.total(), _breakdown(self.outputs)),
             ("dead letters", self.dead_letters.total(), _breakdown(self.dead_letters)),
             ("agent effects checked", self.effects.total(), _breakdown(self.effects)),
+            ("routed deliveries checked", self.routed.total(), _breakdown(self.routed)),
             ("stock units received", self.units_received, ""),
             ("stock units committed", self.units_committed, ""),
             ("stock units left (expected)", sum(self.expected_stock.values()), ""),

@@ -8,9 +8,10 @@ from ecommerce_streams.harness.load.summary import LoadSummary
 from ecommerce_streams.harness.verify.invariants import check_invariants
 from ecommerce_streams.harness.verify.reading import TopicReader
 from ecommerce_streams.harness.verify.report import VerifyReport
+from ecommerce_streams.harness.verify.routing import RoutingPlan, check_routing
 from ecommerce_streams.harness.verify.settling import OrderProgress
 from ecommerce_streams.topic_names import TopicNames
-from models.topics import DELIVERY_ROLES, DERIVED_ROLES, TopicRole
+from models.topics import DELIVERY_ROLES, DERIVED_ROLES, ROUTED_ROLES, TopicRole
 
 OUTPUT_ROLES = tuple(
     role
@@ -34,20 +35,24 @@ async def verify(
     timeout: float = 60.0,
     settle: float = DEFAULT_SETTLE,
     table_snapshot: Mapping[str, Mapping[str, Any]] | None = None,
+    routing: RoutingPlan | None = None,
 ) -> VerifyReport:
     """Read inputs and outputs (read_committed) until settled or ``timeout``, then check.
 
     Settled means every order to decide (``expected.order_ids``, else every valid
     OrderPlaced not dead-lettered) has a terminal event and no topic but analytics
-    received anything for ``settle`` seconds.
+    received anything for ``settle`` seconds. With ``routing``, its target topics are
+    read too and every routed delivery is checked.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     progress = OrderProgress(expected.order_ids if expected is not None else None)
     watched = [topics.name(role) for role in OUTPUT_ROLES if role not in QUIET_EXCEPT]
     watched += [*topics.sources(), topics.dead_letters]
-    async with TopicReader(bootstrap, topics.all()) as reader:
-        read = dict.fromkeys(topics.all(), 0)
+    targets = routing.targets if routing is not None else ()
+    read_topics = (*topics.all(), *targets)
+    async with TopicReader(bootstrap, read_topics) as reader:
+        read = dict.fromkeys(read_topics, 0)
         quiet_since = loop.time()
         while True:
             await reader.catch_up(deadline=deadline)
@@ -79,5 +84,13 @@ async def verify(
         table_snapshot=table_snapshot,
         input_topics=topics.sources(),
     )
+    if routing is not None:
+        check_routing(
+            {role: read_records[topics.name(role)] for role in ROUTED_ROLES},
+            [r for t in (*targets, topics.http_deliveries) for r in read_records[t]],
+            routing.rules,
+            routing.subscriptions,
+            report,
+        )
     report.settled = settled
     return report
