@@ -47,3 +47,10 @@ class TwoWorkers:
     deployment: Deployment
     a: WorkerProcess
     b: WorkerProcess
+
+
+@asynccontextmanager
+async def two_workers(broker: str, workdir: Path) -> AsyncIterator[TwoWorkers]:
+    """Two ready workers of one isolated deployment (a module fixture: starting is slow)."""
+    async with running(broker, workdir, workers=2) as (deployment, [a, b]):
+        yield TwoWorkers(deployment, a, b)

@@ -21,15 +21,17 @@ def document(data: Payload, source: Source) -> dict[str, Any]:
     return orjson.loads(encode_event(envelope))
 
 
-def order_placed(order_id: str, sku: str, qty: int = 2) -> dict[str, Any]:
+def order_placed(
+    order_id: str, sku: str, qty: int = 2, unit_price: Decimal = UNIT_PRICE
+) -> dict[str, Any]:
     """An order for ``qty`` units of one sku."""
     return document(
         OrderPlaced(
             order_id=order_id,
             customer_id="cust-web",
-            lines=(OrderLine(sku=sku, qty=qty, unit_price=UNIT_PRICE),),
+            lines=(OrderLine(sku=sku, qty=qty, unit_price=unit_price),),
             currency="EUR",
-            total=qty * UNIT_PRICE,
+            total=qty * unit_price,
             shipping_address="1 Main Street, Springfield",
         ),
         "web",
@@ -41,13 +43,15 @@ def stock_received(sku: str, qty: int = 10) -> dict[str, Any]:
     return document(StockReceived(sku=sku, qty=qty), "warehouse")
 
 
-def payment_authorized(order_id: str, qty: int = 2) -> dict[str, Any]:
-    """The payment that exactly covers :func:`order_placed` with the same ``qty``."""
+def payment_authorized(
+    order_id: str, qty: int = 2, unit_price: Decimal = UNIT_PRICE
+) -> dict[str, Any]:
+    """The payment that exactly covers :func:`order_placed` with the same ``qty`` and price."""
     return document(
         PaymentAuthorized(
             order_id=order_id,
             payment_id=f"pay-{order_id}",
-            amount=qty * UNIT_PRICE,
+            amount=qty * unit_price,
             currency="EUR",
         ),
         "payments-gateway",

@@ -3,7 +3,8 @@
 Each test runs 5,000 seeded orders through two real workers while faults strike during
 the load, checks that the workers recover (all ready, all orders decided, within the
 bound), then reads every topic read-committed and checks the invariants the README
-lists under "Exactly-once" and that every agent input had its effect exactly once.
+lists under "Exactly-once", that every agent input had its effect exactly once, and that
+every event the shipped routing examples match reached its target exactly once.
 Set ES_TEST_EXACTLY_ONCE_REPAIRS (e.g. ``none`` or ``-commit-gate``) to run the same
 schedules without some of the repairs in ``ecommerce_streams.exactly_once``.
 """
@@ -15,10 +16,15 @@ import pytest
 
 from ecommerce_streams.harness.chaos import ChaosRun, Fault, run_schedule
 from ecommerce_streams.harness.kafka import EmbeddedKafka
+from ecommerce_streams.harness.routing_examples import (
+    FRENCH_WAREHOUSE_SUBSCRIPTION,
+    HIGH_VALUE_RULE,
+)
 
 pytestmark = pytest.mark.chaos
 
 ORDERS = 5000
+ROUTES = {f"rule/{HIGH_VALUE_RULE}/fraud-review", f"subscription/{FRENCH_WAREHOUSE_SUBSCRIPTION}"}
 
 
 async def run_faults(kafka: EmbeddedKafka, tmp_path: Path, *faults: Fault, seed: int) -> ChaosRun:
@@ -49,6 +55,7 @@ def assert_exactly_once(run: ChaosRun) -> None:
     assert run.report.orders == ORDERS
     assert run.report.without_terminal == 0
     assert run.report.confirmed + sum(run.report.rejected.values()) + run.report.cancelled == ORDERS
+    assert set(run.report.routed) == ROUTES  # each delivery checked: once, and only if matched
 
 
 async def test_worker_killed_mid_load_and_restarted_loses_and_repeats_nothing(

@@ -14,7 +14,7 @@ from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.kafka_admin import admin_client
 from ecommerce_streams.web.problems import AWS_JSON
 from tests.web_client import call, eventually
-from tests.web_deployment import TwoWorkers, running
+from tests.web_deployment import TwoWorkers, two_workers
 from tests.web_events import unique
 
 pytestmark = pytest.mark.integration
@@ -25,9 +25,8 @@ PATTERN = json.dumps({"detail-type": ["OrderConfirmed"]})
 @pytest.fixture(scope="module")
 async def shop(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TwoWorkers]:
     """Two ready workers of one isolated deployment."""
-    workdir = tmp_path_factory.mktemp("routing")
-    async with running(broker, workdir, workers=2) as (deployment, [a, b]):
-        yield TwoWorkers(deployment, a, b)
+    async with two_workers(broker, tmp_path_factory.mktemp("routing")) as workers:
+        yield workers
 
 
 async def seen(url: str, path: str, done: Any) -> Any:

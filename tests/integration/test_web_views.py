@@ -19,7 +19,7 @@ from tests.web_client import (
     problem_of,
     raw_request,
 )
-from tests.web_deployment import TwoWorkers, running
+from tests.web_deployment import TwoWorkers, two_workers
 from tests.web_events import order_placed, stock_received, unique
 
 pytestmark = pytest.mark.integration
@@ -28,8 +28,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def shop(broker: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TwoWorkers]:
     """Two ready workers for the whole module (starting workers is the slow part)."""
-    async with running(broker, tmp_path_factory.mktemp("views"), workers=2) as (deployment, [a, b]):
-        yield TwoWorkers(deployment, a, b)
+    async with two_workers(broker, tmp_path_factory.mktemp("views")) as workers:
+        yield workers
 
 
 async def owned_partitions(worker: WorkerProcess, table: str) -> set[int]:
