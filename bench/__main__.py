@@ -37,9 +37,18 @@ def _run(argv: list[str]) -> int:
         metavar="GUARANTEE:WORKERS",
         help="run only this case, e.g. exactly_once:1 (repeat for more; default: the plan's)",
     )
+    parser.add_argument(
+        "--routing-rules",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rules the router evaluates: the shipped examples and N-1 more; 0: router off",
+    )
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
+    if args.routing_rules is not None:
+        plan = replace(plan, routing_rules=args.routing_rules)
     if args.orders is not None:
         plan = replace(plan, orders=args.orders)
     if args.case:

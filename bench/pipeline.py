@@ -23,6 +23,7 @@ A :class:`~ecommerce_streams.harness.supervision.Supervisor` restarts workers th
 meanwhile; the count is part of the result.
 """
 
+import json
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,7 @@ from bench.latency import trace
 from bench.machine import load_average
 from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb, total_cpu_seconds
 from bench.restore_log import restore_span
+from bench.routing import rule_documents
 from bench.tailing import CommittedTail
 from bench.worker_metrics import (
     TRANSACTIONS_COMMITTED,
@@ -47,6 +49,7 @@ from bench.worker_metrics import (
 )
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
+from ecommerce_streams.harness.routing_examples import RoutingExamples
 from ecommerce_streams.harness.supervision import Supervisor
 from ecommerce_streams.harness.verify import verify
 from ecommerce_streams.harness.verify.reading import TopicReader
@@ -58,6 +61,8 @@ from ecommerce_streams.operations.changelogs import (
 )
 from ecommerce_streams.operations.consumer_group import group_id
 from ecommerce_streams.operations.topic_setup import ensure_topics
+from ecommerce_streams.routing.actions import open_catalogues
+from ecommerce_streams.topic_names import TopicNames
 
 APP_VERSION = 1
 LATENCY_SEED_OFFSET = 1000
@@ -85,6 +90,8 @@ class Case:
     fixed_rate: float = FIXED_RATE
     extra_env: dict[str, str] = field(default_factory=dict)
     restore: bool = True
+    routing_rules: int | None = None
+    """See :attr:`bench.plan.Plan.routing_rules`."""
 
     @property
     def name(self) -> str:
@@ -100,12 +107,13 @@ async def run_case(
     broker_pid: int | None = None,
 ) -> dict[str, Any]:
     """Run the case on a fresh deployment and return its figures (see the module doc)."""
+    routing_off = {"ES_ROUTING": "false"} if case.routing_rules == 0 else {}
     deployment = Deployment(
         bootstrap=bootstrap,
         workdir=workdir,
         partitions=case.partitions,
         processing_guarantee=case.guarantee,
-        extra_env=case.extra_env,
+        extra_env={**case.extra_env, **routing_off},
     )
     result: dict[str, Any] = {
         "case": case.name,
@@ -114,8 +122,11 @@ async def run_case(
         "orders": case.orders,
         "partitions": case.partitions,
         "env": dict(case.extra_env),
+        "routing_rules": case.routing_rules,
     }
     await ensure_topics(bootstrap, deployment.topics, partitions=case.partitions)
+    if case.routing_rules != 0:
+        await install_rules(bootstrap, deployment.topics, case)
     supervisor = Supervisor(deployment)
     try:
         with supervisor:
@@ -147,6 +158,15 @@ async def run_case(
     result["crash_restarts"] = supervisor.restarts
     result["load_average_end"] = load_average()
     return result
+
+
+async def install_rules(bootstrap: str, names: TopicNames, case: Case) -> None:
+    """The shipped routing examples, and rules up to ``case.routing_rules`` that match little."""
+    async with open_catalogues(bootstrap, names, partitions=case.partitions) as catalogues:
+        await RoutingExamples.of(names).install(catalogues)
+        extra = max(0, (case.routing_rules or 1) - 1)
+        for index, pattern in enumerate(rule_documents(extra)):
+            await catalogues.put_rule(f"bench-{index:03d}", {"EventPattern": json.dumps(pattern)})
 
 
 def latency_rates(case: Case, throughput: dict[str, Any]) -> list[tuple[str, float]]:

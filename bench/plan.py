@@ -23,6 +23,9 @@ class Plan:
     """(processing guarantee, worker processes) of each pipeline case, in run order."""
     env: tuple[tuple[str, str], ...] = ()
     """Extra ``ES_*`` settings for every worker (e.g. to compare tunings)."""
+    routing_rules: int | None = None
+    """Rules the router evaluates (the shipped examples, then rules that match little);
+    0: the router is off (``ES_ROUTING=false``); None: the shipped examples only."""
 
 
 FULL = Plan(

@@ -117,6 +117,7 @@ async def _measure(
             partitions=plan.partitions,
             seed=plan.seed,
             extra_env=dict(plan.env),
+            routing_rules=plan.routing_rules,
         )
         say(f"case {case.name}")
         results["cases"].append(

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
         default=False,
         description="Replay worker: derived topics go to '<prefix>replay-v<version>.' copies.",
     )
+    routing: bool = Field(
+        default=True,
+        description="Route events to the routing rules and subscriptions (never in a replay).",
+    )
     partitions: int = Field(default=8, ge=1, le=1024, description="Partitions per topic.")
     replication: int = Field(default=1, ge=1, description="Replication factor of new topics.")
     processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(

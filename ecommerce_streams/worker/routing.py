@@ -58,8 +58,8 @@ catalogues = RoutingCatalogues(
 )
 """The deployment's rules and subscriptions, read by the router and changed over HTTP."""
 
-enabled = not settings.replay
-"""A replay rebuilds state and delivers nothing: its router is off."""
+enabled = settings.routing and not settings.replay
+"""Whether this worker routes (a replay rebuilds state and delivers nothing)."""
 
 routed_topics: dict[str, TopicRole] = {settings.topics.name(role): role for role in ROUTED_ROLES}
 _platform_topics = frozenset((*settings.topics.all(), *settings.topics.controls()))

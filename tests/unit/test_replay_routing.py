@@ -102,3 +102,10 @@ def test_the_consumed_topics_list_the_sources_first() -> None:
         names.shipments,
         names.notifications,
     }
+
+
+def test_a_replay_waits_for_no_topic_only_the_routing_agent_reads() -> None:
+    names = TopicNames(prefix="p.")
+    assert names.shipments in consumed_topics(names)
+    assert names.shipments not in consumed_topics(names, routing=False)
+    assert names.notifications not in consumed_topics(names, routing=False)
