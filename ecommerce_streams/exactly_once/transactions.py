@@ -1,7 +1,7 @@
 """Transactions keyed by the partition of the event being processed."""
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
 import faust
@@ -16,6 +16,18 @@ from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
 from ecommerce_streams.exactly_once.outbox import transactional_id
 from ecommerce_streams.exactly_once.producer import _buffered_source
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
+
+RoutedTopics = Callable[[], Awaitable[Iterable[str]]]
+"""What the app's router may write to besides its output topics (``app.routed_topics``)."""
+
+
+async def output_topics_of(app: Any) -> list[str]:
+    """Every topic the app's transactions may write events to: outputs and routed targets."""
+    topics = list(getattr(app, "output_topics", ()))
+    routed: RoutedTopics | None = getattr(app, "routed_topics", None)
+    if routed is not None:
+        topics += [topic for topic in await routed() if topic not in topics]
+    return topics
 
 
 class SourceTransactionManager(TransactionManager):
@@ -98,12 +110,13 @@ class SourceTransactionManager(TransactionManager):
         a partition commits the old records too (a read_committed consumer matches
         markers by producer id): effects of events whose offsets were never committed.
         So a fresh producer first adds every partition it may write to and aborts: its
-        abort markers close whatever an earlier epoch left open.
+        abort markers close whatever an earlier epoch left open. Every partition: the
+        app's output topics, the Kafka topics its router delivers to, and its changelogs.
         """
         producer = self._producers()[tid]
         partition = int(tid.rsplit("-", 1)[1])
         txn = producer._txn_manager
-        for topic in getattr(self.app, "output_topics", ()):
+        for topic in await output_topics_of(self.app):
             for number in await producer.partitions_for(topic):
                 txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
         for table in self.app.tables.values():

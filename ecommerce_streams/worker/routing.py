@@ -96,6 +96,39 @@ async def _stop_catalogues(sender: Any, /, *args: Any, signal: Any, **kwargs: An
     await catalogues.stop()
 
 
+CATALOGUE_WAIT_SECONDS = 30.0
+"""Longest a fresh transaction waits for the catalogues to learn which topics to clean up."""
+
+
+async def kafka_targets() -> list[str]:
+    """Every existing Kafka topic a rule target or subscription delivers to.
+
+    A fresh transactional producer aborts what an earlier epoch left in these too (see
+    ``SourceTransactionManager._abort_forgotten``), as in the output topics.
+    """
+    if not enabled:
+        return []
+    try:
+        await asyncio.wait_for(_catalogues_read.wait(), CATALOGUE_WAIT_SECONDS)
+    except TimeoutError:
+        logger.warning("routing catalogues unread: fresh transactions skip the Kafka targets")
+    named = {
+        target.destination.address
+        for rule in catalogues.rule_catalogue.entries.values()
+        for target in rule.targets
+        if target.destination.kind is DestinationKind.KAFKA
+    } | {
+        subscription.destination.address
+        for subscription in catalogues.subscription_catalogue.entries.values()
+        if subscription.destination.kind is DestinationKind.KAFKA
+    }
+    return [name for name in sorted(named - _platform_topics) if await _topic_exists(name)]
+
+
+# Our hook rides on Faust's app object, whose type does not declare it.
+app.routed_topics = kafka_targets  # type: ignore[attr-defined]
+
+
 def routes_topic(topic: str) -> bool:
     """Whether events read from ``topic`` are routed."""
     return enabled and topic in routed_topics

@@ -79,6 +79,20 @@ async def test_a_fresh_producer_aborts_in_every_output_and_its_changelog_partiti
     assert producer.calls[-2:] == ["abort", "begin"]
 
 
+async def test_a_fresh_producer_aborts_in_the_kafka_topics_the_router_delivers_to() -> None:
+    manager = transaction_manager()
+
+    async def routed() -> list[str]:
+        return ["fraud-review"]
+
+    manager.app.routed_topics = routed  # type: ignore[attr-defined]
+    await manager._start_transactions(["shop-1-2"])
+
+    producer = manager.producer._transaction_producers["shop-1-2"]
+    assert {f"add fraud-review[{n}]" for n in PARTITIONS} <= set(producer.calls)
+    assert producer.calls[-2:] == ["abort", "begin"]
+
+
 async def test_a_producer_kept_through_a_rebalance_keeps_its_open_transaction() -> None:
     manager = transaction_manager()
     kept = TransactionProducer()
