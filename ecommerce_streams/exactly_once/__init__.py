@@ -4,8 +4,8 @@ Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer 
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
 (``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), fifteen
-gaps break the guarantee or liveness; each is closed here by a small subclass, never a
-fork:
+gaps break the guarantee or liveness, and a sixteenth lies in the broker; each is closed
+here by a small subclass, never a fork:
 
 1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
    the producer of the *destination* partition, so ``ReserveStock`` emitted while
@@ -86,6 +86,15 @@ fork:
     events whose offsets were never committed. :class:`SourceTransactionManager` has
     every fresh producer add all partitions it may write to and abort once first.
 
+16. **A broker restart can commit a transaction in some partitions only.** A broker
+    restarted while a transaction is in PREPARE_COMMIT sends its markers once it has
+    loaded the transaction log and skips every partition whose leader its metadata
+    does not know yet, as if deleted ("Couldn't find leader endpoint ... likely deleted
+    already"): the rest commits, those records stay open until the next owner's abort
+    (gap 15) closes them as aborted. ``SettlingProducer._seal`` follows a commit slower
+    than ``SLOW_COMMIT_SECONDS`` with an empty transaction of the same producer over the
+    same partitions and offsets: its markers commit whatever the first left open.
+
 The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps in
 the code):
 
@@ -95,9 +104,10 @@ the code):
    acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);
-4. per transactional producer, all at once: send its partitions' offsets, commit,
-   begin the next (``transactions.py``, ``producer.py``); any failure poisons the gate
-   and crashes the worker;
+4. per transactional producer, all at once: send its partitions' offsets, commit
+   (sealed by a second, empty commit when it was slow: gap 16), begin the next
+   (``transactions.py``, ``producer.py``); any failure poisons the gate and crashes the
+   worker;
 5. only then persist the committed changelog offsets locally (Faust's ``on_commit``);
 6. open the gate.
 

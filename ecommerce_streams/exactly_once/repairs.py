@@ -23,6 +23,7 @@ class Repair(StrEnum):
     DIRECT_SENDS = "direct-sends"
     CONCURRENT_COMMITS = "concurrent-commits"
     COMMIT_ON_DRAIN = "commit-on-drain"
+    SEALED_COMMITS = "sealed-commits"
 
 
 #: Every repair and speed-up.

@@ -2,11 +2,13 @@
 
 The producers here are stand-ins recording what they were asked (no broker): what is
 under test is the order and concurrency of the calls our producer makes. Set
-ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail.
+ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail, and
+-sealed-commits to see a slow commit left unsealed.
 """
 
 import asyncio
 import itertools
+import types
 
 import pytest
 from faust.types import TP
@@ -31,6 +33,7 @@ class TransactionProducer:
         self._everyone_sent = everyone_sent
         self._calls = calls
         self._name = name
+        self._txn_manager = RecordingTransaction(calls, set())
 
     async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
         """Take part in the round; only concurrent commits ever get past the barrier."""
@@ -70,6 +73,70 @@ async def test_the_transactions_of_four_partitions_commit_concurrently() -> None
     for tid in tids:
         mine = [call for call in calls if call.startswith(f"{tid}:")]
         assert mine == [f"{tid}: offsets", f"{tid}: commit", f"{tid}: begin"]
+
+
+class RecordingTransaction:
+    """A transaction manager stand-in: the partitions written, and those added later."""
+
+    def __init__(self, calls: list[str], written: set[TP]) -> None:
+        self._calls = calls
+        self.txn_partitions = written
+
+    def maybe_add_partition_to_txn(self, tp: TP) -> None:
+        """Record a partition joining the transaction."""
+        self._calls.append(f"add {tp.topic}[{tp.partition}]")
+
+
+class RecordingProducer:
+    """A transactional producer stand-in that wrote to order-events[3] and shipments[3]."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        written = {TP("order-events", 3), TP("shipments", 3)}
+        self._txn_manager = RecordingTransaction(self.calls, written)
+
+    async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
+        """Record the offsets joining the transaction."""
+        self.calls.append(f"offsets {offsets}")
+
+    async def commit_transaction(self) -> None:
+        """Record the commit."""
+        self.calls.append("commit")
+
+    async def begin_transaction(self) -> None:
+        """Record the next transaction's start."""
+        self.calls.append("begin")
+
+
+async def commit_taking(seconds: float, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Commit one transaction whose commit takes ``seconds``; the producer's calls."""
+    import ecommerce_streams.exactly_once.producer as module
+
+    clock = iter([0.0, seconds])
+    monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    producer = producer_of_app()
+    recording = RecordingProducer()
+    producer._transaction_producers = {"shop-0-3": recording}
+    producer._trn_locks = {"shop-0-3": asyncio.Lock()}
+    await producer.commit_transactions({"shop-0-3": {TP("orders", 3): 42}}, "shop")
+    return recording.calls
+
+
+async def test_a_commit_that_outlived_its_broker_is_sealed_by_a_second_one_over_its_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = await commit_taking(19.0, monkeypatch)
+
+    offsets = f"offsets { ({TP('orders', 3): 42}) }"
+    assert calls[:3] == [offsets, "commit", "begin"]
+    assert sorted(calls[3:5]) == ["add order-events[3]", "add shipments[3]"]
+    assert calls[5:] == [offsets, "commit", "begin"]
+
+
+async def test_a_quick_commit_is_not_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = await commit_taking(0.05, monkeypatch)
+
+    assert calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
 
 
 def message(topic: str, headers: list[tuple[str, bytes]] | None = None) -> Message:
