@@ -12,6 +12,12 @@ events_routed = Counter(
     "Deliveries written by the router, by route (rule/<name>/<target> or subscription/<id>).",
     ["route"],
 )
+deliveries = Counter(
+    "es_deliveries",
+    "Attempts of the delivery service to HTTP endpoints, by outcome "
+    "(delivered, retried, dead-lettered).",
+    ["outcome"],
+)
 duplicates_dropped = Counter(
     "es_duplicates_dropped",
     "Input events dropped because their event id was already applied.",

@@ -113,6 +113,33 @@ class Settings(BaseSettings):
         default=64, ge=1, description="POST /events requests served at once; more get 503."
     )
     log_level: str = Field(default="info", description="Worker log level.")
+    delivery_max_retries: int = Field(
+        default=185, ge=0, le=185, description="Retries of an HTTP delivery (EventBridge's 0-185)."
+    )
+    delivery_max_event_age_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        le=86_400,
+        description="An HTTP delivery older than this is dead-lettered, not retried.",
+    )
+    delivery_base_delay_seconds: float = Field(
+        default=1.0, gt=0, description="First retry delay ceiling; doubles per retry (jittered)."
+    )
+    delivery_max_delay_seconds: float = Field(
+        default=300.0, gt=0, description="Longest delay between two tries of a delivery."
+    )
+    delivery_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest one HTTP request of a delivery may take."
+    )
+    delivery_concurrency_per_endpoint: int = Field(
+        default=4, ge=1, description="Requests the delivery service makes at once to one endpoint."
+    )
+    delivery_breaker_failures: int = Field(
+        default=5, ge=1, description="Failures in a row that open an endpoint's circuit breaker."
+    )
+    delivery_breaker_cooldown_seconds: float = Field(
+        default=30.0, gt=0, description="How long an open breaker lets nothing through."
+    )
 
     @cached_property
     def topics(self) -> TopicNames:

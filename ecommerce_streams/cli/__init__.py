@@ -2,6 +2,7 @@
 
 import click
 
+from ecommerce_streams.cli.delivery import deliver
 from ecommerce_streams.cli.harness import bench, chaos, demo, load, verify
 from ecommerce_streams.cli.kafka import kafka
 from ecommerce_streams.cli.operations import compare, dlq, replay, reset
@@ -28,5 +29,6 @@ for command in (
     bench,
     rules,
     subscriptions,
+    deliver,
 ):
     main.add_command(command)

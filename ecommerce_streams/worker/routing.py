@@ -108,8 +108,8 @@ async def kafka_targets() -> list[str]:
     """
     if not enabled:
         return []
-    try:
-        await asyncio.wait_for(_catalogues_read.wait(), CATALOGUE_WAIT_SECONDS)
+    try:  # the first assignment comes before the app's tasks start: read them here
+        await asyncio.wait_for(read_catalogues(), CATALOGUE_WAIT_SECONDS)
     except TimeoutError:
         logger.warning("routing catalogues unread: fresh transactions skip the Kafka targets")
     named = {
@@ -139,7 +139,8 @@ async def route_event(event: EventT[bytes], envelope: Envelope) -> list[str]:
 
     Returns the routes it could not deliver to, each with the reason.
     """
-    await _catalogues_read.wait()
+    if not _catalogues_read.is_set():
+        await read_catalogues()
     message = event.message
     role = routed_topics[message.topic]
     rules = catalogues.rule_catalogue.entries.values()

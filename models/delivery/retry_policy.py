@@ -78,6 +78,8 @@ class Answer:
     verdict: Verdict
     reason: str
     retry_after_seconds: float | None = None
+    endpoint_failed: bool = False
+    """The endpoint is unwell (no answer, 408, 5xx), not the message: its breaker counts it."""
 
 
 RETRIED_STATUSES = frozenset({408, 429})
@@ -88,12 +90,13 @@ def judge_answer(
 ) -> Answer:
     """What an HTTP answer (``status``) or its absence (``error``) means for the delivery."""
     if status is None:
-        return Answer(Verdict.RETRY, f"no answer: {error or 'unknown error'}")
+        return Answer(Verdict.RETRY, f"no answer: {error or 'unknown error'}", endpoint_failed=True)
     if 200 <= status < 300:
         return Answer(Verdict.DELIVERED, f"HTTP {status}")
+    if status == 429:
+        return Answer(Verdict.RETRY, f"HTTP {status}", parse_retry_after(retry_after, now))
     if status in RETRIED_STATUSES or 500 <= status < 600:
-        wait = parse_retry_after(retry_after, now) if status == 429 else None
-        return Answer(Verdict.RETRY, f"HTTP {status}", wait)
+        return Answer(Verdict.RETRY, f"HTTP {status}", endpoint_failed=True)
     return Answer(Verdict.GIVE_UP, f"HTTP {status}")
 
 

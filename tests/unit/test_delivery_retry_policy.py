@@ -550,3 +550,12 @@ def test_the_default_policy_under_constant_failure_spends_all_185_retries_within
 
         assert len(starts) == 185
         assert starts[-1] <= 86_400
+
+
+@pytest.mark.parametrize(
+    ("status", "failed"),
+    [(None, True), (500, True), (503, True), (408, True), (429, False), (404, False), (200, False)],
+)
+def test_only_no_answer_408_and_5xx_count_against_the_endpoint(status, failed):
+    answer = judge_answer(status, error="refused" if status is None else None, now=NOW)
+    assert answer.endpoint_failed is failed

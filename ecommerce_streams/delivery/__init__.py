@@ -1,0 +1,1 @@
+"""Delivery to the world outside Kafka: routed HTTP deliveries POSTed with retries and breakers."""
