@@ -1,4 +1,5 @@
-"""``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``routing``."""
+"""``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``routing``,
+``delivery``."""
 
 import argparse
 import asyncio
@@ -184,11 +185,48 @@ def _routing(argv: list[str]) -> int:
     return 0
 
 
+def _delivery(argv: list[str]) -> int:
+    """``python -m bench delivery``: deliveries/s and latency at 0 % and 20 % failures."""
+    from bench.delivery import measure_share, render_delivery
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench delivery",
+        description="Queue deliveries on http-deliveries and run the delivery service against "
+        "a local endpoint failing 0 %% and 20 %% of requests; write <out>/delivery.{json,md}.",
+    )
+    parser.add_argument("--records", type=int, default=5000, help="deliveries for throughput")
+    parser.add_argument("--latency-records", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=200.0, help="offered rate for latency")
+    _add_broker_and_out(parser)
+    args = parser.parse_args(argv)
+
+    async def measure(bootstrap: str, broker_pid: int | None) -> list[dict[str, Any]]:
+        return [
+            await measure_share(
+                bootstrap,
+                share,
+                records=args.records,
+                latency_records=args.latency_records,
+                rate=args.rate,
+            )
+            for share in (0.0, 0.2)
+        ]
+
+    results = asyncio.run(with_broker(args.bootstrap, measure))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "delivery.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "delivery.md").write_text(render_delivery(results))
+    print(render_delivery(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the benchmark run, ``profile``, ``soak``, ``floor`` or ``routing``."""
+    """Dispatch to the run, ``profile``, ``soak``, ``floor``, ``routing`` or ``delivery``."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["routing"]:
         return _routing(argv[1:])
+    if argv[:1] == ["delivery"]:
+        return _delivery(argv[1:])
     if argv[:1] == ["floor"]:
         return _floor(argv[1:])
     if argv[:1] == ["profile"]:

@@ -4,11 +4,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ecommerce_streams.topic_names import TopicNames
 from models.envelope import field_problem
+from models.routing.rules import DestinationKind, parse_destination
 
 
 class Settings(BaseSettings):
@@ -113,6 +114,20 @@ class Settings(BaseSettings):
         default=64, ge=1, description="POST /events requests served at once; more get 503."
     )
     log_level: str = Field(default="info", description="Worker log level.")
+    notification_endpoint: str | None = Field(
+        default=None,
+        description="HTTP(S) URL of the e-mail/SMS provider: every notification is delivered "
+        "to it (subscription notification-provider, raw) by the delivery service.",
+    )
+
+    @field_validator("notification_endpoint")
+    @classmethod
+    def _http_endpoint(cls, value: str | None) -> str | None:
+        """Only an http(s) URL can be the provider's endpoint."""
+        if value is not None and parse_destination(value).kind is DestinationKind.KAFKA:
+            raise ValueError("must be an http(s) URL, not a Kafka topic")
+        return value
+
     delivery_max_retries: int = Field(
         default=185, ge=0, le=185, description="Retries of an HTTP delivery (EventBridge's 0-185)."
     )

@@ -9,6 +9,7 @@ from typing import Any
 from ecommerce_streams.harness.verify.routing import RoutingPlan
 from ecommerce_streams.routing.actions import RoutingActions
 from ecommerce_streams.topic_names import TopicNames
+from models.routing.subscriptions import notification_provider
 
 HIGH_VALUE_RULE = "high-value-orders"
 HIGH_VALUE_PATTERN = {
@@ -78,14 +79,19 @@ class RoutingExamples:
             },
         }
 
-    async def install(self, actions: RoutingActions) -> RoutingPlan:
-        """Put the rule, its target and the subscription (again: the same answers).
+    async def install(
+        self, actions: RoutingActions, *, notification_endpoint: str | None = None
+    ) -> RoutingPlan:
+        """Put the rule, its target and the subscription (again: the same answers), and the
+        notification provider's subscription when there is one.
 
         Returns every rule and subscription of the catalogues, for the verifier.
         """
         await actions.put_rule(HIGH_VALUE_RULE, self.rule())
         await actions.put_targets(HIGH_VALUE_RULE, self.rule_targets())
         await actions.subscribe(self.subscription())
+        if notification_endpoint is not None:
+            await actions.subscribe(notification_provider(notification_endpoint))
         return RoutingPlan(
             tuple((await actions.rules.current()).values()),
             tuple((await actions.subscriptions.current()).values()),

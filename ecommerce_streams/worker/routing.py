@@ -32,6 +32,7 @@ from ecommerce_streams.routing.writer import CatalogueUnavailable
 from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app, settings
 from models.envelope import Envelope
+from models.routing.checks import AwsError
 from models.routing.router import (
     ENDPOINT_HEADER,
     EVENT_ID_HEADER,
@@ -40,6 +41,7 @@ from models.routing.router import (
     route,
 )
 from models.routing.rules import DestinationKind
+from models.routing.subscriptions import notification_provider
 from models.topics import ROUTED_ROLES, TopicRole
 
 logger = logging.getLogger(__name__)
@@ -83,8 +85,14 @@ async def read_catalogues() -> None:
 
 
 async def _start() -> None:
-    """Read the catalogues from the worker's start (the router waits for them)."""
+    """Read the catalogues from the worker's start; subscribe the notification provider."""
     await read_catalogues()
+    endpoint = settings.notification_endpoint
+    if endpoint and enabled:
+        try:
+            await catalogues.subscribe(notification_provider(endpoint))
+        except (AwsError, CatalogueUnavailable) as refused:
+            logger.error("ES_NOTIFICATION_ENDPOINT %r not subscribed: %s", endpoint, refused)
 
 
 app.task(_start)

@@ -223,6 +223,22 @@ def list_subscriptions(
     return {"Subscriptions": [s.summary() for s in chosen]}
 
 
+NOTIFICATION_PROVIDER = "notification-provider"
+"""The id of the subscription that hands the notifications to the e-mail/SMS provider."""
+
+
+def notification_provider(endpoint: str) -> dict[str, Any]:
+    """Subscribe's request of the provider: every notification, as it is, to ``endpoint``."""
+    protocol = endpoint.split(":", 1)[0]
+    return {
+        "SubscriptionId": NOTIFICATION_PROVIDER,
+        "TopicArn": TopicRole.NOTIFICATIONS.value,
+        "Protocol": protocol,
+        "Endpoint": endpoint,
+        "Attributes": {"RawMessageDelivery": "true"},
+    }
+
+
 def subscription_to_bytes(subscription: Subscription) -> bytes:
     """The subscription as the value of its record (keyed by its id)."""
     document = {

@@ -11,6 +11,7 @@ from models.routing.rules import DestinationKind
 from models.routing.subscriptions import (
     Subscription,
     list_subscriptions,
+    notification_provider,
     subscribe,
     subscription_from_bytes,
     subscription_to_bytes,
@@ -223,3 +224,11 @@ def test_a_subscription_round_trips_through_its_record_bytes() -> None:
     )
     assert subscription_from_bytes(subscription_to_bytes(subscription)) == subscription
     assert subscription_from_bytes(None) is None
+
+
+def test_the_notification_provider_gets_every_notification_as_it_is() -> None:
+    _, provider = subscribe({}, notification_provider("https://mail.example/send"))
+
+    assert (provider.id, provider.topic) == ("notification-provider", TopicRole.NOTIFICATIONS)
+    assert provider.protocol is DestinationKind.HTTPS
+    assert provider.raw_message_delivery and provider.policy is None
