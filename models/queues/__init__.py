@@ -1,0 +1,1 @@
+"""SQS-style queues as pure decisions: attributes, messages, leases, receive counts, redrive."""
