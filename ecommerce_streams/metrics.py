@@ -1,6 +1,6 @@
 """Prometheus metrics of a worker: events ingested, processed, dropped, dead-lettered; commits."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 events_processed = Counter(
     "es_events_processed",
@@ -14,9 +14,18 @@ events_routed = Counter(
 )
 deliveries = Counter(
     "es_deliveries",
-    "Attempts of the delivery service to HTTP endpoints, by outcome "
-    "(delivered, retried, dead-lettered).",
-    ["outcome"],
+    "Outcomes of the delivery service's attempts, by endpoint (scheme, host and port) and "
+    "outcome (delivered, retried, dead-lettered).",
+    ["endpoint", "outcome"],
+)
+deliveries_in_flight = Gauge(
+    "es_deliveries_in_flight",
+    "Deliveries the delivery service has taken and not finished (under way or waiting to retry).",
+)
+breaker_open = Gauge(
+    "es_delivery_breaker_open",
+    "1 while an endpoint's circuit breaker lets nothing through, else 0.",
+    ["endpoint"],
 )
 duplicates_dropped = Counter(
     "es_duplicates_dropped",

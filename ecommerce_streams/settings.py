@@ -152,6 +152,10 @@ class Settings(BaseSettings):
     delivery_breaker_failures: int = Field(
         default=5, ge=1, description="Failures in a row that open an endpoint's circuit breaker."
     )
+    delivery_metrics_port: int | None = Field(
+        default=None,
+        description="Port of the delivery service's /metrics page (unset: none).",
+    )
     delivery_breaker_cooldown_seconds: float = Field(
         default=30.0, gt=0, description="How long an open breaker lets nothing through."
     )

@@ -3,6 +3,8 @@
 import asyncio
 import signal
 
+from prometheus_client import start_http_server
+
 from ecommerce_streams.delivery.service import DeliveryConfig, DeliveryService
 from ecommerce_streams.settings import Settings
 from models.delivery.retry_policy import RetryPolicy
@@ -30,6 +32,8 @@ def delivery_config(settings: Settings) -> DeliveryConfig:
 
 async def run_delivery(settings: Settings) -> None:
     """Deliver until the process is asked to stop."""
+    if settings.delivery_metrics_port is not None:
+        start_http_server(settings.delivery_metrics_port, addr=settings.web_host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -33,7 +34,7 @@ from aiokafka.structs import ConsumerRecord
 from ecommerce_streams import metrics
 from ecommerce_streams.kafka_producer import IdempotentProducer
 from models.dead_letter import DeadLetter
-from models.delivery.circuit_breaker import CircuitBreaker
+from models.delivery.circuit_breaker import BreakerState, CircuitBreaker
 from models.delivery.retry_policy import Answer, RetryPolicy, Verdict, judge_answer, next_retry
 from models.delivery.window import OffsetWindow
 from models.routing.router import ENDPOINT_HEADER, EVENT_ID_HEADER, ROUTE_HEADER
@@ -190,9 +191,11 @@ class DeliveryService:
 
     async def _deliver(self, tp: TopicPartition, record: ConsumerRecord[Any, Any]) -> None:
         """Deliver one record until it succeeds or is given up, then finish it."""
+        metrics.deliveries_in_flight.inc()
         try:
             await self._attempts(record)
         finally:
+            metrics.deliveries_in_flight.dec()
             window = self.windows.get(tp)
             if window is not None:
                 window.finished(record.offset)
@@ -214,8 +217,10 @@ class DeliveryService:
                 endpoint.breaker.failed(self.clock())
             else:  # it answered: up, even when it refuses this message or throttles
                 endpoint.breaker.succeeded()
+            is_open = endpoint.breaker.state(self.clock()) is BreakerState.OPEN
+            metrics.breaker_open.labels(origin(url)).set(1 if is_open else 0)
             if answer.verdict is Verdict.DELIVERED:
-                metrics.deliveries.labels("delivered").inc()
+                metrics.deliveries.labels(origin(url), "delivered").inc()
                 return
             age = time.time() - record.timestamp / 1000
             delay = next_retry(
@@ -224,7 +229,7 @@ class DeliveryService:
             if delay is None:
                 await self._give_up(record, answer.reason, attempts=retries + 1)
                 return
-            metrics.deliveries.labels("retried").inc()
+            metrics.deliveries.labels(origin(url), "retried").inc()
             retries += 1
             await asyncio.sleep(delay)
 
@@ -268,8 +273,15 @@ class DeliveryService:
         ).model_copy(update={"attempts": max(1, attempts)})
         producer = await self.dead_letter_writer.started()
         await producer.send_and_wait(self.config.dead_letters, letter.to_bytes(), key=record.key)
-        metrics.deliveries.labels("dead-lettered").inc()
+        url = _header(record, ENDPOINT_HEADER)
+        metrics.deliveries.labels(origin(url) if url else "-", "dead-lettered").inc()
         logger.info("delivery %s gave up: %s", idempotency_key(record), letter.error)
+
+
+def origin(url: str) -> str:
+    """An endpoint's scheme, host and port: the label of its metrics (paths would be many)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _check_endpoint(url: str | None) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 
 from ecommerce_streams.delivery.service import DeliveryConfig, DeliveryService
 from ecommerce_streams.harness.verify.reading import TopicReader
@@ -170,6 +171,14 @@ async def test_each_record_is_delivered_or_dead_lettered_with_its_last_answer(
         ("delivery", 1),
         ("delivery", 4),
     }
+    endpoint = {"endpoint": partner.url}
+    assert (
+        REGISTRY.get_sample_value("es_deliveries_total", {**endpoint, "outcome": "delivered"}) >= 3
+    )
+    assert (
+        REGISTRY.get_sample_value("es_deliveries_total", {**endpoint, "outcome": "dead-lettered"})
+        >= 2
+    )
 
 
 async def test_a_hanging_endpoint_holds_up_no_other_and_is_delivered_again_after_a_crash(
