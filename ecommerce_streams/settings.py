@@ -114,6 +114,9 @@ class Settings(BaseSettings):
         default=64, ge=1, description="POST /events requests served at once; more get 503."
     )
     log_level: str = Field(default="info", description="Worker log level.")
+    queue_port: int = Field(
+        default=6068, description="Port of the queue server (ecommerce-streams queues serve)."
+    )
     notification_endpoint: str | None = Field(
         default=None,
         description="HTTP(S) URL of the e-mail/SMS provider: every notification is delivered "

@@ -99,6 +99,11 @@ class TopicNames:
         """SNS-style subscriptions, compacted, keyed by subscription id."""
         return self.name(TopicRole.ROUTING_SUBSCRIPTIONS)
 
+    @property
+    def queue_state(self) -> str:
+        """The SQS-style queues: attributes, messages and deduplication ids, compacted."""
+        return self.name(TopicRole.QUEUE_STATE)
+
     def sources(self) -> tuple[str, ...]:
         """Topics the shop's own systems write to."""
         return tuple(self.name(role) for role in SOURCE_ROLES)

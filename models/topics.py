@@ -20,6 +20,7 @@ class TopicRole(StrEnum):
     DEAD_LETTERS_REDRIVEN = "dead-letters-redriven"
     ROUTING_RULES = "routing-rules"
     ROUTING_SUBSCRIPTIONS = "routing-subscriptions"
+    QUEUE_STATE = "queue-state"
 
 
 #: Written by the shop's own systems: orders, payments, stock movements.
@@ -45,6 +46,7 @@ ROUTED_ROLES = (TopicRole.ORDER_EVENTS, TopicRole.SHIPMENTS, TopicRole.NOTIFICAT
 #: HTTP endpoint, keyed like its event, its endpoint and route in its headers.
 DELIVERY_ROLES = (TopicRole.HTTP_DELIVERIES,)
 
-#: Compacted catalogues that configure the platform, keyed by rule name or subscription id:
-#: they carry no events, so a replay reads the live ones and never copies them.
-CONTROL_ROLES = (TopicRole.ROUTING_RULES, TopicRole.ROUTING_SUBSCRIPTIONS)
+#: Compacted catalogues that configure the platform, keyed by rule name or subscription id,
+#: and the queues' state, keyed by queue and message: they carry no events, so a replay
+#: reads the live ones and never copies them.
+CONTROL_ROLES = (TopicRole.ROUTING_RULES, TopicRole.ROUTING_SUBSCRIPTIONS, TopicRole.QUEUE_STATE)

@@ -6,6 +6,7 @@ from ecommerce_streams.cli.delivery import deliver
 from ecommerce_streams.cli.harness import bench, chaos, demo, load, verify
 from ecommerce_streams.cli.kafka import kafka
 from ecommerce_streams.cli.operations import compare, dlq, replay, reset
+from ecommerce_streams.cli.queues import queues
 from ecommerce_streams.cli.routing import rules, subscriptions
 from ecommerce_streams.cli.worker import worker
 
@@ -30,5 +31,6 @@ for command in (
     rules,
     subscriptions,
     deliver,
+    queues,
 ):
     main.add_command(command)

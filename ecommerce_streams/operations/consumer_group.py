@@ -19,6 +19,7 @@ from aiokafka.errors import CommitFailedError
 from faust.types.settings import Settings as FaustSettings
 
 from ecommerce_streams.kafka_admin import admin_client
+from ecommerce_streams.kafka_reading import committed_reader
 
 CAUGHT_UP_POLL_SECONDS = 1.0
 
@@ -144,12 +145,7 @@ async def is_caught_up(bootstrap: str, group: str, topics: Iterable[str]) -> boo
     """
     committed = await committed_offsets(bootstrap, group)
     partitions = await partitions_of(bootstrap, topics)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-    )
+    consumer = committed_reader(bootstrap)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)

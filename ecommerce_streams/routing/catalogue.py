@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from ecommerce_streams.kafka_admin import admin_client
+from ecommerce_streams.kafka_reading import committed_reader
 from ecommerce_streams.operations.topic_setup import partition_counts
 from ecommerce_streams.routing.writer import CatalogueUnavailable, RecordWriter
 from models.routing.checks import AwsError
@@ -75,13 +76,7 @@ class Catalogue(Generic[T]):
         async with self._starting:
             if self._consumer is not None:
                 return
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                isolation_level="read_committed",
-            )
+            consumer = committed_reader(self.bootstrap)
             try:
                 async with admin_client(self.bootstrap) as admin:
                     counts = await partition_counts(admin, (self.topic,))

@@ -62,6 +62,40 @@ class Message:
         return hashlib.md5(self.body.encode(), usedforsecurity=False).hexdigest()
 
 
+def message_to_json(message: Message) -> dict[str, Any]:
+    """A message as stored: every field."""
+    return {
+        "id": message.message_id,
+        "body": message.body,
+        "sent_at": message.sent_at,
+        "visible_at": message.visible_at,
+        "attributes": dict(message.attributes),
+        "receive_count": message.receive_count,
+        "receipt_handle": message.receipt_handle,
+        "first_received_at": message.first_received_at,
+        "group_id": message.group_id,
+        "deduplication_id": message.deduplication_id,
+        "sequence": message.sequence,
+    }
+
+
+def message_from_json(document: Mapping[str, Any]) -> Message:
+    """A stored message back."""
+    return Message(
+        document["id"],
+        document["body"],
+        sent_at=document["sent_at"],
+        visible_at=document["visible_at"],
+        attributes=document.get("attributes") or {},
+        receive_count=document["receive_count"],
+        receipt_handle=document.get("receipt_handle"),
+        first_received_at=document.get("first_received_at"),
+        group_id=document.get("group_id"),
+        deduplication_id=document.get("deduplication_id"),
+        sequence=document["sequence"],
+    )
+
+
 @dataclass(frozen=True)
 class Received:
     """One message as ReceiveMessage hands it out."""
@@ -100,13 +134,38 @@ def _invalid_parameter(message: str) -> AwsError:
 class Queue:
     """One queue: its attributes and messages."""
 
-    def __init__(self, name: str, attributes: QueueAttributes) -> None:
+    def __init__(
+        self,
+        name: str,
+        attributes: QueueAttributes,
+        messages: Iterable[Message] = (),
+        deduplicated: Mapping[str, tuple[str, float]] | None = None,
+    ) -> None:
         self.name = name
         self.attributes = attributes
         self.messages: dict[str, Message] = {}
         self._handles: dict[str, str] = {}
-        self._deduplicated: dict[str, tuple[str, float]] = {}
+        self._deduplicated: dict[str, tuple[str, float]] = dict(deduplicated or {})
         self._sequence = 0
+        for message in sorted(messages, key=lambda m: m.sequence):
+            self.messages[message.message_id] = message
+            if message.receipt_handle is not None:
+                self._handles[message.receipt_handle] = message.message_id
+            self._sequence = max(self._sequence, message.sequence)
+
+    def copy(self) -> "Queue":
+        """An independent copy (messages are immutable, so the maps are all that is copied)."""
+        clone = Queue(self.name, self.attributes)
+        clone.messages = dict(self.messages)
+        clone._handles = dict(self._handles)
+        clone._deduplicated = dict(self._deduplicated)
+        clone._sequence = self._sequence
+        return clone
+
+    @property
+    def deduplicated(self) -> Mapping[str, tuple[str, float]]:
+        """Deduplication ids seen in the last 5 minutes: the message id and when."""
+        return self._deduplicated
 
     def send(
         self,

@@ -34,8 +34,14 @@ def actions() -> tuple[RoutingActions, MemoryEntries[Any], MemoryEntries[Any]]:
 def test_the_control_topics_are_named_like_the_others_and_are_neither_sources_nor_outputs() -> None:
     names = TopicNames("shop.")
 
-    assert names.controls() == ("shop.routing-rules", "shop.routing-subscriptions")
-    assert (names.routing_rules, names.routing_subscriptions) == names.controls()
+    assert names.controls() == (
+        "shop.routing-rules",
+        "shop.routing-subscriptions",
+        "shop.queue-state",
+    )
+    assert (names.routing_rules, names.routing_subscriptions, names.queue_state) == (
+        names.controls()
+    )
     assert not set(CONTROL_ROLES) & {*SOURCE_ROLES, *DERIVED_ROLES}
     assert not set(names.controls()) & set(names.all())
     assert set(TopicRole) == {*SOURCE_ROLES, *DERIVED_ROLES, *CONTROL_ROLES} | {
@@ -53,9 +59,10 @@ def test_missing_control_topics_are_created_compacted_with_one_partition() -> No
     created = _missing_controls(TopicNames("shop."), 3, {"shop.routing-rules"})
 
     assert [(t.name, t.num_partitions, t.replication_factor) for t in created] == [
-        ("shop.routing-subscriptions", CONTROL_PARTITIONS, 3)
+        ("shop.routing-subscriptions", CONTROL_PARTITIONS, 3),
+        ("shop.queue-state", CONTROL_PARTITIONS, 3),
     ]
-    assert created[0].topic_configs == {"cleanup.policy": "compact"}
+    assert all(t.topic_configs == {"cleanup.policy": "compact"} for t in created)
 
 
 def test_a_catalogue_keeps_the_last_value_of_each_key_and_forgets_it_on_a_tombstone() -> None:

@@ -5,10 +5,11 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ecommerce_streams.harness.verify.records import Record
+from ecommerce_streams.kafka_reading import committed_reader
 
 FETCH_WAIT_MS = 200
 
@@ -25,13 +26,7 @@ class TopicReader:
         self.topics = tuple(topics)
         self.records: dict[str, list[Record]] = {topic: [] for topic in self.topics}
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
-        )
+        self._consumer = committed_reader(bootstrap)
         self._assigned: set[TopicPartition] = set()
 
     async def __aenter__(self) -> Self:

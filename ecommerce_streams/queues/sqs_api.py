@@ -1,0 +1,234 @@
+"""SQS's JSON protocol over HTTP: ``POST /`` with ``X-Amz-Target: AmazonSQS.<Action>``.
+
+The actions of :class:`~ecommerce_streams.queues.store.QueueStore` with SQS's request and
+answer fields, so an SQS client pointed at this server (``endpoint_url``) can use our
+queues: CreateQueue, GetQueueUrl, ListQueues, DeleteQueue, GetQueueAttributes,
+SetQueueAttributes, SendMessage, ReceiveMessage (long polling with ``WaitTimeSeconds``
+up to 20), DeleteMessage and ChangeMessageVisibility. A refusal is HTTP 400 with
+``{"__type": "com.amazonaws.sqs#<Error>", "message": ...}``; a body over 1 MiB, a body
+that is not a JSON object, or an unknown action is refused the same way; nothing a
+client sends reaches the store unchecked.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from aiokafka.errors import KafkaError
+
+from ecommerce_streams.queues.store import QueueStore
+from models.queues.attributes import ACCOUNT
+from models.routing.checks import AwsError
+
+AMZ_JSON = "application/x-amz-json-1.0"
+MAX_REQUEST_BYTES = 1024 * 1024
+MAX_WAIT_SECONDS = 20
+
+Action = Callable[[QueueStore, str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def _string(request: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = request.get(name)
+    if value is None:
+        if required:
+            raise AwsError("MissingParameter", f"The request must contain the parameter {name}.")
+        return None
+    if not isinstance(value, str):
+        raise AwsError("InvalidParameterValue", f"Value for parameter {name} must be a string.")
+    return value
+
+
+def _integer(request: Mapping[str, Any], name: str) -> int | None:
+    value = request.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise AwsError("InvalidParameterValue", f"Value for parameter {name} must be an integer.")
+    return int(value)
+
+
+def _map(request: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = request.get(name, {})
+    if not isinstance(value, dict):
+        raise AwsError("InvalidParameterValue", f"Value for parameter {name} must be a map.")
+    return value
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def queue_url(base: str, name: str) -> str:
+    """The URL of a queue on this server."""
+    return f"{base}/{ACCOUNT}/{name}"
+
+
+def _queue_name(request: Mapping[str, Any]) -> str:
+    url = _string(request, "QueueUrl")
+    assert url is not None
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+async def create_queue(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateQueue."""
+    name = _string(request, "QueueName")
+    assert name is not None
+    await store.create_queue(name, _map(request, "Attributes"))
+    return {"QueueUrl": queue_url(base, name)}
+
+
+async def get_queue_url(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """GetQueueUrl."""
+    name = _string(request, "QueueName")
+    assert name is not None
+    store.attributes(name)  # QueueDoesNotExist if it does not
+    return {"QueueUrl": queue_url(base, name)}
+
+
+async def list_queues(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """ListQueues, optionally of the names starting with ``QueueNamePrefix``."""
+    prefix = _string(request, "QueueNamePrefix", required=False) or ""
+    names = sorted(name for name in store.queues if name.startswith(prefix))
+    return {"QueueUrls": [queue_url(base, name) for name in names]}
+
+
+async def delete_queue(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """DeleteQueue."""
+    await store.delete_queue(_queue_name(request))
+    return {}
+
+
+async def get_queue_attributes(
+    store: QueueStore, base: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """GetQueueAttributes (``AttributeNames`` or All)."""
+    wanted = request.get("AttributeNames") or ["All"]
+    if not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted):
+        raise AwsError("InvalidParameterValue", "AttributeNames must be a list of strings.")
+    every = store.attributes(_queue_name(request))
+    if "All" in wanted:
+        return {"Attributes": every}
+    return {"Attributes": {name: every[name] for name in wanted if name in every}}
+
+
+async def set_queue_attributes(
+    store: QueueStore, base: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """SetQueueAttributes."""
+    await store.set_attributes(_queue_name(request), _map(request, "Attributes"))
+    return {}
+
+
+async def send_message(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """SendMessage."""
+    body = _string(request, "MessageBody")
+    assert body is not None
+    message = await store.send(
+        _queue_name(request),
+        body,
+        delay_seconds=_integer(request, "DelaySeconds"),
+        attributes=_map(request, "MessageAttributes"),
+        group_id=_string(request, "MessageGroupId", required=False),
+        deduplication_id=_string(request, "MessageDeduplicationId", required=False),
+    )
+    answer = {"MessageId": message.message_id, "MD5OfMessageBody": message.md5_of_body}
+    if message.group_id is not None:
+        answer["SequenceNumber"] = str(message.sequence)
+    return answer
+
+
+async def receive_message(
+    store: QueueStore, base: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """ReceiveMessage."""
+    wait = _integer(request, "WaitTimeSeconds")
+    name = _queue_name(request)
+    if wait is None:
+        wait = int(store.attributes(name)["ReceiveMessageWaitTimeSeconds"])
+    if not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise AwsError(
+            "InvalidParameterValue",
+            f"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: must be between "
+            f"0 and {MAX_WAIT_SECONDS}, if provided.",
+        )
+    received = await store.receive(
+        name,
+        max_messages=_or(_integer(request, "MaxNumberOfMessages"), 1),
+        visibility_timeout=_integer(request, "VisibilityTimeout"),
+        wait_seconds=wait,
+    )
+    return {"Messages": [message.answer() for message in received]}
+
+
+async def delete_message(
+    store: QueueStore, base: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """DeleteMessage."""
+    handle = _string(request, "ReceiptHandle")
+    assert handle is not None
+    await store.delete_message(_queue_name(request), handle)
+    return {}
+
+
+async def change_message_visibility(
+    store: QueueStore, base: str, request: Mapping[str, Any]
+) -> dict[str, Any]:
+    """ChangeMessageVisibility."""
+    handle = _string(request, "ReceiptHandle")
+    timeout = _integer(request, "VisibilityTimeout")
+    assert handle is not None
+    if timeout is None:
+        raise AwsError(
+            "MissingParameter", "The request must contain the parameter VisibilityTimeout."
+        )
+    await store.change_visibility(_queue_name(request), handle, timeout)
+    return {}
+
+
+ACTIONS: dict[str, Action] = {
+    "CreateQueue": create_queue,
+    "GetQueueUrl": get_queue_url,
+    "ListQueues": list_queues,
+    "DeleteQueue": delete_queue,
+    "GetQueueAttributes": get_queue_attributes,
+    "SetQueueAttributes": set_queue_attributes,
+    "SendMessage": send_message,
+    "ReceiveMessage": receive_message,
+    "DeleteMessage": delete_message,
+    "ChangeMessageVisibility": change_message_visibility,
+}
+
+
+def _refusal(error: AwsError) -> web.Response:
+    body = {"__type": f"com.amazonaws.sqs#{error.aws_type}", "message": error.message}
+    return web.Response(status=400, text=json.dumps(body), content_type=AMZ_JSON)
+
+
+def sqs_application(store: QueueStore, base: str) -> web.Application:
+    """The aiohttp application serving SQS's JSON protocol on ``store``."""
+
+    async def handle(request: web.Request) -> web.Response:
+        target = request.headers.get("X-Amz-Target", "")
+        action = ACTIONS.get(target.removeprefix("AmazonSQS."))
+        try:
+            if not target.startswith("AmazonSQS.") or action is None:
+                raise AwsError("InvalidAction", f"The action {target or '(none)'} is not valid.")
+            raw = await request.read()
+            try:
+                document = json.loads(raw or b"{}")
+            except ValueError:
+                raise AwsError("InvalidRequest", "The request body is not JSON.") from None
+            if not isinstance(document, dict):
+                raise AwsError("InvalidRequest", "The request body must be a JSON object.")
+            answer = await action(store, base, document)
+        except AwsError as refused:
+            return _refusal(refused)
+        except (KafkaError, OSError) as unavailable:  # nothing was stored, nothing changed
+            body = {"__type": "com.amazonaws.sqs#ServiceUnavailable", "message": repr(unavailable)}
+            return web.Response(status=503, text=json.dumps(body), content_type=AMZ_JSON)
+        return web.Response(text=json.dumps(answer), content_type=AMZ_JSON)
+
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.router.add_post("/", handle)
+    return app

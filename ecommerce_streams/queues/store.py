@@ -1,0 +1,314 @@
+"""The queues' state in one compacted topic, each change written in a transaction before the answer.
+
+:class:`QueueStore` keeps every queue in memory (the pure :class:`models.queues.queue.Queue`)
+and stores it in ``queue-state``, keyed by ``q/<queue>`` (attributes), ``m/<queue>/<id>``
+(a message with its delivery state) and ``d/<queue>/<deduplication id>`` (a FIFO
+deduplication id), a deletion being a tombstone. An action works on a copy of the queue,
+writes every key it changed in **one Kafka transaction** (a message moved to a
+dead-letter queue leaves one and enters the other atomically), then takes the copy, and
+only then answers. A store that starts (or restarts after kill -9) reads the topic to its
+end, read_committed: what was answered is there, what was not is not, so no message is
+lost and none comes back after its deletion was answered.
+
+One store serves a deployment: its transactional id fences a second one (the older
+store's next write fails). Receipt handles other than each message's latest are not
+stored: after a restart an older handle is ``ReceiptHandleIsInvalid`` instead of a
+no-op.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from ecommerce_streams.kafka_reading import committed_reader
+from models.queues.attributes import (
+    QueueAttributes,
+    attributes_from_request,
+    check_queue_name,
+    queue_arn,
+)
+from models.queues.queue import Message, Queue, Received, message_from_json, message_to_json
+from models.routing.checks import AwsError
+
+T = TypeVar("T")
+READ_TIMEOUT_MS = 500
+
+
+def _not_found(name: str) -> AwsError:
+    return AwsError("QueueDoesNotExist", f"The specified queue {name} does not exist.")
+
+
+class QueueStore:
+    """Every queue of a deployment: actions answered once their changes are stored."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        transactional_id: str,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.transactional_id = transactional_id
+        self.clock = clock
+        self.new_id = new_id
+        self.queues: dict[str, Queue] = {}
+        self._lock = asyncio.Lock()
+        self._changed = asyncio.Condition()
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Read the stored state to its end, then take the transactional producer."""
+        await self._load()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            transactional_id=self.transactional_id,
+            enable_idempotence=True,
+            acks="all",
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        """Close the producer."""
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _load(self) -> None:
+        consumer = committed_reader(self.bootstrap)
+        await consumer.start()
+        try:
+            partitions = consumer.partitions_for_topic(self.topic) or {0}
+            assigned = [TopicPartition(self.topic, p) for p in partitions]
+            consumer.assign(assigned)
+            await consumer.seek_to_beginning(*assigned)
+            ends = await consumer.end_offsets(assigned)
+            state: dict[str, Any] = {}
+            while any([(await consumer.position(tp)) < end for tp, end in ends.items()]):
+                batches = await consumer.getmany(timeout_ms=READ_TIMEOUT_MS)
+                for records in batches.values():
+                    for record in records:
+                        key = record.key.decode() if record.key else ""
+                        if record.value is None:
+                            state.pop(key, None)
+                        else:
+                            state[key] = json.loads(record.value)
+        finally:
+            await consumer.stop()
+        self.queues = _queues_from(state)
+
+    async def _act(self, name: str, change: Callable[[Queue], T]) -> T:
+        """Apply ``change`` to a copy of queue ``name``, store what changed, then keep it."""
+        async with self._lock:
+            queue = self.queues.get(name)
+            if queue is None:
+                raise _not_found(name)
+            copy = queue.copy()
+            result = change(copy)
+            await self._store({name: (queue, copy)})
+            self.queues[name] = copy
+        await self._notify()
+        return result
+
+    async def _store(self, changes: Mapping[str, tuple[Queue | None, Queue | None]]) -> None:
+        """Write every key the changes touched, in one transaction."""
+        records = [
+            record
+            for name, (before, after) in changes.items()
+            for record in _changed_records(name, before, after)
+        ]
+        if not records:
+            return
+        producer = self._producer
+        if producer is None:
+            raise AwsError("ServiceUnavailable", "the queue store is not started")
+        async with producer.transaction():
+            sent = [
+                await producer.send(self.topic, value, key=key.encode()) for key, value in records
+            ]
+            await asyncio.gather(*sent)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def create_queue(self, name: str, attributes: Mapping[str, object]) -> str:
+        """CreateQueue: the queue's name (the same queue again if its attributes agree)."""
+        fifo = attributes.get("FifoQueue") == "true"
+        check_queue_name(name, fifo=fifo)
+        wanted = attributes_from_request(attributes)
+        async with self._lock:
+            existing = self.queues.get(name)
+            if existing is not None:
+                if existing.attributes != wanted:
+                    raise AwsError(
+                        "QueueAlreadyExists",
+                        "A queue already exists with the same name and a different value "
+                        "for attribute(s)",
+                    )
+                return name
+            self._check_redrive(wanted)
+            queue = Queue(name, wanted)
+            await self._store({name: (None, queue)})
+            self.queues[name] = queue
+        return name
+
+    def _check_redrive(self, attributes: QueueAttributes) -> None:
+        redrive = attributes.redrive
+        if redrive is not None and redrive.dead_letter_queue not in self.queues:
+            raise AwsError(
+                "InvalidParameterValue",
+                f"Value for parameter RedrivePolicy is invalid. Reason: Dead letter target "
+                f"does not exist: {queue_arn(redrive.dead_letter_queue)}",
+            )
+
+    async def set_attributes(self, name: str, attributes: Mapping[str, object]) -> None:
+        """SetQueueAttributes."""
+        queue = self.queues.get(name)
+        if queue is None:
+            raise _not_found(name)
+        changed = attributes_from_request(attributes, base=queue.attributes)
+        if changed.fifo != queue.attributes.fifo:
+            raise AwsError("InvalidAttributeName", "FifoQueue cannot be changed.")
+        self._check_redrive(changed)
+
+        def apply(copy: Queue) -> None:
+            copy.attributes = changed
+
+        await self._act(name, apply)
+
+    async def delete_queue(self, name: str) -> None:
+        """DeleteQueue: the queue and every message in it."""
+        async with self._lock:
+            queue = self.queues.get(name)
+            if queue is None:
+                raise _not_found(name)
+            await self._store({name: (queue, None)})
+            del self.queues[name]
+
+    def attributes(self, name: str) -> dict[str, str]:
+        """GetQueueAttributes: settings, ARN and approximate counts."""
+        queue = self.queues.get(name)
+        if queue is None:
+            raise _not_found(name)
+        return {
+            **queue.attributes.to_strings(),
+            "QueueArn": queue_arn(name),
+            **queue.copy().counts(self.clock()),
+        }
+
+    async def send(self, name: str, body: str, **options: Any) -> Message:
+        """SendMessage (``delay_seconds``, ``attributes``, ``group_id``, ``deduplication_id``)."""
+        now, message_id = self.clock(), self.new_id()
+        return await self._act(
+            name, lambda q: q.send(body, now=now, message_id=message_id, **options)
+        )
+
+    async def receive(
+        self,
+        name: str,
+        *,
+        max_messages: int = 1,
+        visibility_timeout: int | None = None,
+        wait_seconds: float = 0.0,
+    ) -> list[Received]:
+        """ReceiveMessage, waiting up to ``wait_seconds`` for a message (long polling)."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            received = await self._receive_once(name, max_messages, visibility_timeout)
+            remaining = deadline - time.monotonic()
+            if received or remaining <= 0:
+                return received
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+
+    async def _receive_once(
+        self, name: str, max_messages: int, visibility_timeout: int | None
+    ) -> list[Received]:
+        async with self._lock:
+            queue = self.queues.get(name)
+            if queue is None:
+                raise _not_found(name)
+            copy, now = queue.copy(), self.clock()
+            received, moved = copy.receive(
+                now=now,
+                new_handle=self.new_id,
+                max_messages=max_messages,
+                visibility_timeout=visibility_timeout,
+            )
+            changes: dict[str, tuple[Queue | None, Queue | None]] = {name: (queue, copy)}
+            redrive = queue.attributes.redrive
+            if moved and redrive is not None:
+                dead = self.queues.get(redrive.dead_letter_queue)
+                target = copy if dead is None else dead.copy()  # its queue gone: they stay
+                for message in moved:
+                    target.accept_moved(message, now=now)
+                if dead is not None:
+                    changes[dead.name] = (dead, target)
+            await self._store(changes)
+            for changed_name, (_, after) in changes.items():
+                if after is not None:
+                    self.queues[changed_name] = after
+        return received
+
+    async def delete_message(self, name: str, receipt_handle: str) -> None:
+        """DeleteMessage."""
+        await self._act(name, lambda q: q.delete(receipt_handle))
+
+    async def change_visibility(self, name: str, receipt_handle: str, timeout: int) -> None:
+        """ChangeMessageVisibility."""
+        now = self.clock()
+        await self._act(name, lambda q: q.change_visibility(receipt_handle, timeout, now=now))
+
+
+def _records_of(name: str, queue: Queue | None) -> dict[str, bytes]:
+    """Every key and value of one queue's state."""
+    if queue is None:
+        return {}
+    records = {f"q/{name}": json.dumps(queue.attributes.to_strings()).encode()}
+    for message in queue.messages.values():
+        records[f"m/{name}/{message.message_id}"] = json.dumps(message_to_json(message)).encode()
+    for dedup_id, (message_id, at) in queue.deduplicated.items():
+        records[f"d/{name}/{dedup_id}"] = json.dumps([message_id, at]).encode()
+    return records
+
+
+def _changed_records(
+    name: str, before: Queue | None, after: Queue | None
+) -> list[tuple[str, bytes | None]]:
+    """The keys whose value changed between two states of one queue (None: deleted)."""
+    old, new = _records_of(name, before), _records_of(name, after)
+    changed: list[tuple[str, bytes | None]] = [
+        (key, value) for key, value in new.items() if old.get(key) != value
+    ]
+    changed += [(key, None) for key in old if key not in new]
+    return changed
+
+
+def _queues_from(state: Mapping[str, Any]) -> dict[str, Queue]:
+    """The queues a read of the whole topic holds."""
+    queues: dict[str, Queue] = {}
+    for key, document in state.items():
+        if key.startswith("q/"):
+            name = key[2:]
+            messages = [
+                message_from_json(value) for k, value in state.items() if k.startswith(f"m/{name}/")
+            ]
+            dedup = {
+                k.split("/", 2)[2]: (value[0], value[1])
+                for k, value in state.items()
+                if k.startswith(f"d/{name}/")
+            }
+            queues[name] = Queue(name, attributes_from_request(document), messages, dedup)
+    return queues

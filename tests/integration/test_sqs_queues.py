@@ -1,0 +1,229 @@
+"""SQS-style queues on the real broker, in SQS's JSON protocol over a real local server."""
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from ecommerce_streams.operations.topic_setup import ensure_control_topics
+from ecommerce_streams.queues.sqs_api import sqs_application
+from ecommerce_streams.queues.store import QueueStore
+from ecommerce_streams.topic_names import TopicNames
+from models.queues.attributes import queue_arn
+from tests.web_events import unique
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Sqs:
+    """A queue server of one isolated deployment, and how to call it."""
+
+    broker: str
+    names: TopicNames
+    store: QueueStore
+    url: str
+    runner: web.AppRunner
+
+    async def call(self, action: str, **request: Any) -> tuple[int, dict[str, Any]]:
+        """One action; the HTTP status and the JSON answer."""
+        return await self.raw(json.dumps(request).encode(), f"AmazonSQS.{action}")
+
+    async def raw(self, body: bytes, target: str) -> tuple[int, dict[str, Any]]:
+        """A request with any body and target."""
+        headers = {"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url + "/", data=body, headers=headers) as response,
+        ):
+            return response.status, json.loads(await response.read())
+
+    async def ok(self, action: str, **request: Any) -> dict[str, Any]:
+        """An action that must succeed."""
+        status, answer = await self.call(action, **request)
+        assert status == 200, answer
+        return answer
+
+
+async def serve(broker: str, names: TopicNames, transactional_id: str) -> Sqs:
+    """A started store and its server on a free port."""
+    store = QueueStore(broker, names.queue_state, transactional_id=transactional_id)
+    await store.start()
+    runner = web.AppRunner(sqs_application(store, "http://sqs.local"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return Sqs(broker, names, store, f"http://127.0.0.1:{port}", runner)
+
+
+async def shut(sqs: Sqs) -> None:
+    """Stop the server and its store."""
+    await sqs.runner.cleanup()
+    await sqs.store.stop()
+
+
+@pytest.fixture
+async def sqs(broker: str) -> AsyncIterator[Sqs]:
+    """A queue server of a fresh deployment."""
+    names = TopicNames(f"{unique('sqs')}.")
+    await ensure_control_topics(broker, names)
+    server = await serve(broker, names, unique("queues"))
+    yield server
+    await shut(server)
+
+
+async def receive(sqs: Sqs, url: str, **options: Any) -> list[dict[str, Any]]:
+    """The messages one ReceiveMessage hands out."""
+    answer = await sqs.ok("ReceiveMessage", QueueUrl=url, **options)
+    messages: list[dict[str, Any]] = answer["Messages"]
+    return messages
+
+
+async def test_a_received_message_is_leased_released_received_again_and_deleted_for_good(
+    sqs: Sqs,
+) -> None:
+    url = (await sqs.ok("CreateQueue", QueueName="shipments-fr"))["QueueUrl"]
+    sent = await sqs.ok("SendMessage", QueueUrl=url, MessageBody='{"order_id": "o-1"}')
+
+    [first] = await receive(sqs, url)
+    hidden = await receive(sqs, url)
+    await sqs.ok(
+        "ChangeMessageVisibility",
+        QueueUrl=url,
+        ReceiptHandle=first["ReceiptHandle"],
+        VisibilityTimeout=0,
+    )
+    [again] = await receive(sqs, url)
+    await sqs.ok("DeleteMessage", QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
+    after = await receive(sqs, url, WaitTimeSeconds=1)
+
+    assert first["MessageId"] == again["MessageId"] == sent["MessageId"]
+    assert first["MD5OfBody"] == sent["MD5OfMessageBody"]
+    assert hidden == [] and after == []
+    assert (
+        first["Attributes"]["ApproximateReceiveCount"],
+        again["Attributes"]["ApproximateReceiveCount"],
+    ) == ("1", "2")
+    assert first["ReceiptHandle"] != again["ReceiptHandle"]
+
+
+async def test_past_max_receive_count_a_message_moves_to_its_dead_letter_queue_unchanged(
+    sqs: Sqs,
+) -> None:
+    dead = (await sqs.ok("CreateQueue", QueueName="warehouse-dlq"))["QueueUrl"]
+    redrive = {"deadLetterTargetArn": queue_arn("warehouse-dlq"), "maxReceiveCount": 2}
+    url = (
+        await sqs.ok(
+            "CreateQueue", QueueName="warehouse", Attributes={"RedrivePolicy": json.dumps(redrive)}
+        )
+    )["QueueUrl"]
+    sent = await sqs.ok("SendMessage", QueueUrl=url, MessageBody="pick o-7")
+    for _ in range(2):
+        [message] = await receive(sqs, url)
+        await sqs.ok(
+            "ChangeMessageVisibility",
+            QueueUrl=url,
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=0,
+        )
+
+    third = await receive(sqs, url)
+    [moved] = await receive(sqs, dead)
+
+    assert third == []
+    assert (moved["MessageId"], moved["Body"]) == (sent["MessageId"], "pick o-7")
+    assert moved["Attributes"]["ApproximateReceiveCount"] == "3"  # carried over, plus this one
+
+
+async def test_the_queues_survive_a_restart_of_their_server(sqs: Sqs) -> None:
+    url = (
+        await sqs.ok("CreateQueue", QueueName="returns", Attributes={"VisibilityTimeout": "600"})
+    )["QueueUrl"]
+    for n in range(3):
+        await sqs.ok("SendMessage", QueueUrl=url, MessageBody=f"return {n}")
+    [leased, deleted] = await receive(sqs, url, MaxNumberOfMessages=2)
+    await sqs.ok("DeleteMessage", QueueUrl=url, ReceiptHandle=deleted["ReceiptHandle"])
+    await shut(sqs)
+
+    restarted = await serve(sqs.broker, sqs.names, unique("queues"))
+    try:
+        counts = (await restarted.ok("GetQueueAttributes", QueueUrl=url))["Attributes"]
+        [left] = await receive(restarted, url)
+        await restarted.ok(
+            "ChangeMessageVisibility",
+            QueueUrl=url,
+            ReceiptHandle=leased["ReceiptHandle"],
+            VisibilityTimeout=0,
+        )
+        [released] = await receive(restarted, url)
+    finally:
+        sqs.runner, sqs.store = restarted.runner, restarted.store  # the fixture stops these
+
+    assert (
+        counts["ApproximateNumberOfMessages"],
+        counts["ApproximateNumberOfMessagesNotVisible"],
+    ) == ("1", "1")
+    assert left["Body"] == "return 2"
+    assert released["MessageId"] == leased["MessageId"]
+    assert released["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+async def test_a_fifo_queue_hands_out_a_groups_messages_in_order_one_at_a_time(sqs: Sqs) -> None:
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = (await sqs.ok("CreateQueue", QueueName="orders.fifo", Attributes=attributes))["QueueUrl"]
+    for body in ("o-1 placed", "o-1 paid", "o-2 placed"):
+        await sqs.ok("SendMessage", QueueUrl=url, MessageBody=body, MessageGroupId=body.split()[0])
+    repeat = await sqs.ok(
+        "SendMessage", QueueUrl=url, MessageBody="o-1 placed", MessageGroupId="o-1"
+    )
+
+    [first] = await receive(sqs, url)
+    [second] = await receive(sqs, url)  # o-1 is in flight: its next message waits
+    await sqs.ok("DeleteMessage", QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+    [third] = await receive(sqs, url)
+
+    assert [m["Body"] for m in (first, second, third)] == ["o-1 placed", "o-2 placed", "o-1 paid"]
+    assert repeat["MessageId"] == first["MessageId"]  # deduplicated, not enqueued
+
+
+@pytest.mark.parametrize(
+    ("body", "target", "error"),
+    [
+        (b"{}", "AmazonSQS.Teleport", "InvalidAction"),
+        (b"{}", "", "InvalidAction"),
+        (b"not json", "AmazonSQS.ListQueues", "InvalidRequest"),
+        (b"[1, 2]", "AmazonSQS.ListQueues", "InvalidRequest"),
+        (b'{"QueueName": 7}', "AmazonSQS.CreateQueue", "InvalidParameterValue"),
+        (b'{"QueueName": "a b"}', "AmazonSQS.CreateQueue", "InvalidParameterValue"),
+        (
+            b'{"QueueName": "q", "Attributes": {"Nope": "1"}}',
+            "AmazonSQS.CreateQueue",
+            "InvalidAttributeName",
+        ),
+        (b"{}", "AmazonSQS.SendMessage", "MissingParameter"),
+        (
+            b'{"QueueUrl": "http://x/0/none", "MessageBody": "x"}',
+            "AmazonSQS.SendMessage",
+            "QueueDoesNotExist",
+        ),
+        (
+            b'{"QueueUrl": "http://x/0/none", "AttributeNames": 5}',
+            "AmazonSQS.GetQueueAttributes",
+            "InvalidParameterValue",
+        ),
+    ],
+)
+async def test_a_bad_request_gets_sqs_s_error_and_the_server_goes_on(
+    sqs: Sqs, body: bytes, target: str, error: str
+) -> None:
+    status, answer = await sqs.raw(body, target)
+    alive = await sqs.call("ListQueues")
+
+    assert (status, answer["__type"]) == (400, f"com.amazonaws.sqs#{error}")
+    assert answer["message"]
+    assert alive[0] == 200
