@@ -74,7 +74,7 @@ async def create_queue(store: QueueStore, base: str, request: Mapping[str, Any])
     """CreateQueue."""
     name = _string(request, "QueueName")
     assert name is not None
-    await store.create_queue(name, _map(request, "Attributes"))
+    await store.create_queue(name, _map(request, "Attributes"), _map(request, "tags"))
     return {"QueueUrl": queue_url(base, name)}
 
 

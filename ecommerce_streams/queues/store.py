@@ -17,14 +17,16 @@ no-op.
 """
 
 import asyncio
+import base64
 import contextlib
 import json
+import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from ecommerce_streams.kafka_reading import committed_reader
 from models.queues.attributes import (
@@ -35,8 +37,10 @@ from models.queues.attributes import (
 )
 from models.queues.queue import Message, Queue, Received, message_from_json, message_to_json
 from models.routing.checks import AwsError
+from models.routing.rules import KAFKA_TOPIC
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 READ_TIMEOUT_MS = 500
 
 
@@ -62,6 +66,9 @@ class QueueStore:
         self.clock = clock
         self.new_id = new_id
         self.queues: dict[str, Queue] = {}
+        self.feeds: dict[str, str] = {}
+        """The Kafka topic each fed queue takes its messages from."""
+        self._feeders: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._producer: AIOKafkaProducer | None = None
@@ -77,9 +84,15 @@ class QueueStore:
         )
         await producer.start()
         self._producer = producer
+        for name, topic in self.feeds.items():
+            self._start_feeder(name, topic)
 
     async def stop(self) -> None:
-        """Close the producer."""
+        """Stop feeding and close the producer."""
+        feeders, self._feeders = self._feeders, {}
+        for task in feeders.values():
+            task.cancel()
+        await asyncio.gather(*feeders.values(), return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -106,6 +119,11 @@ class QueueStore:
         finally:
             await consumer.stop()
         self.queues = _queues_from(state)
+        self.feeds = {
+            key[2:]: document["topic"]
+            for key, document in state.items()
+            if key.startswith("f/") and key[2:] in self.queues
+        }
 
     async def _act(self, name: str, change: Callable[[Queue], T]) -> T:
         """Apply ``change`` to a copy of queue ``name``, store what changed, then keep it."""
@@ -120,14 +138,22 @@ class QueueStore:
         await self._notify()
         return result
 
-    async def _store(self, changes: Mapping[str, tuple[Queue | None, Queue | None]]) -> None:
-        """Write every key the changes touched, in one transaction."""
+    async def _store(
+        self,
+        changes: Mapping[str, tuple[Queue | None, Queue | None]],
+        *,
+        extra: Sequence[tuple[str, bytes | None]] = (),
+        offsets: Mapping[TopicPartition, int] | None = None,
+        group: str | None = None,
+    ) -> None:
+        """Write every key the changes touched, and ``offsets`` of ``group``, in one transaction."""
         records = [
             record
             for name, (before, after) in changes.items()
             for record in _changed_records(name, before, after)
         ]
-        if not records:
+        records += extra
+        if not records and not offsets:
             return
         producer = self._producer
         if producer is None:
@@ -137,16 +163,80 @@ class QueueStore:
                 await producer.send(self.topic, value, key=key.encode()) for key, value in records
             ]
             await asyncio.gather(*sent)
+            if offsets and group is not None:
+                await producer.send_offsets_to_transaction(dict(offsets), group)
 
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
-    async def create_queue(self, name: str, attributes: Mapping[str, object]) -> str:
-        """CreateQueue: the queue's name (the same queue again if its attributes agree)."""
+    def _start_feeder(self, name: str, topic: str) -> None:
+        self._feeders[name] = asyncio.create_task(self._feed(name, topic), name=f"feed {name}")
+
+    async def _feed(self, name: str, topic: str) -> None:
+        """Send every record of ``topic`` to queue ``name``, its offset in the same transaction."""
+        group = f"{self.topic}-feed-{name}"
+        while name in self.feeds:
+            consumer = AIOKafkaConsumer(
+                topic,
+                bootstrap_servers=self.bootstrap,
+                group_id=group,
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                auto_offset_reset="earliest",
+            )
+            try:
+                await consumer.start()
+                while name in self.feeds:
+                    batches = await consumer.getmany(timeout_ms=READ_TIMEOUT_MS, max_records=100)
+                    if batches:
+                        await self._feed_batch(name, batches, group)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the consumer resumes from the committed offsets
+                logger.warning("queue %s: feeding from %s failed, resuming: %r", name, topic, error)
+                await asyncio.sleep(1.0)
+            finally:
+                await consumer.stop()
+
+    async def _feed_batch(
+        self, name: str, batches: Mapping[TopicPartition, list[Any]], group: str
+    ) -> None:
+        async with self._lock:
+            queue = self.queues.get(name)
+            if queue is None:
+                return
+            copy, now = queue.copy(), self.clock()
+            offsets = {}
+            for tp, records in batches.items():
+                for record in records:
+                    try:
+                        copy.send(**_fed_message(record, fifo=queue.attributes.fifo), now=now)
+                    except AwsError as refused:
+                        logger.warning(
+                            "queue %s: %s[%d]@%d not fed: %s",
+                            name,
+                            tp.topic,
+                            tp.partition,
+                            record.offset,
+                            refused.message,
+                        )
+                offsets[tp] = records[-1].offset + 1
+            await self._store({name: (queue, copy)}, offsets=offsets, group=group)
+            self.queues[name] = copy
+        await self._notify()
+
+    async def create_queue(
+        self, name: str, attributes: Mapping[str, object], tags: Mapping[str, object] | None = None
+    ) -> str:
+        """CreateQueue: the queue's name (the same queue again if its attributes agree).
+
+        A tag ``ecommerce-streams:source-topic`` feeds the queue from that Kafka topic.
+        """
         fifo = attributes.get("FifoQueue") == "true"
         check_queue_name(name, fifo=fifo)
         wanted = attributes_from_request(attributes)
+        source = _source_topic(tags or {})
         async with self._lock:
             existing = self.queues.get(name)
             if existing is not None:
@@ -159,8 +249,12 @@ class QueueStore:
                 return name
             self._check_redrive(wanted)
             queue = Queue(name, wanted)
-            await self._store({name: (None, queue)})
+            feed = [] if source is None else [(f"f/{name}", json.dumps({"topic": source}).encode())]
+            await self._store({name: (None, queue)}, extra=feed)
             self.queues[name] = queue
+            if source is not None:
+                self.feeds[name] = source
+                self._start_feeder(name, source)
         return name
 
     def _check_redrive(self, attributes: QueueAttributes) -> None:
@@ -193,8 +287,15 @@ class QueueStore:
             queue = self.queues.get(name)
             if queue is None:
                 raise _not_found(name)
-            await self._store({name: (queue, None)})
+            feed: list[tuple[str, bytes | None]] = (
+                [(f"f/{name}", None)] if name in self.feeds else []
+            )
+            await self._store({name: (queue, None)}, extra=feed)
             del self.queues[name]
+            self.feeds.pop(name, None)
+            feeder = self._feeders.pop(name, None)
+        if feeder is not None:
+            feeder.cancel()
 
     def attributes(self, name: str) -> dict[str, str]:
         """GetQueueAttributes: settings, ARN and approximate counts."""
@@ -312,3 +413,37 @@ def _queues_from(state: Mapping[str, Any]) -> dict[str, Queue]:
             }
             queues[name] = Queue(name, attributes_from_request(document), messages, dedup)
     return queues
+
+
+SOURCE_TAG = "ecommerce-streams:source-topic"
+"""The CreateQueue tag that feeds a queue from one of our Kafka topics."""
+_FED_IDS = uuid.UUID("c7f1e2a4-6b0d-5d8e-9f3a-1b2c3d4e5f60")
+
+
+def _source_topic(tags: Mapping[str, object]) -> str | None:
+    source = tags.get(SOURCE_TAG)
+    if source is None:
+        return None
+    if not isinstance(source, str) or not KAFKA_TOPIC.fullmatch(source):
+        raise AwsError("InvalidParameterValue", f"Tag {SOURCE_TAG} must name a Kafka topic.")
+    return source
+
+
+def _fed_message(record: Any, *, fifo: bool) -> dict[str, Any]:
+    """SendMessage's arguments for one record: the same id whenever it is fed again."""
+    message_id = str(uuid.uuid5(_FED_IDS, f"{record.topic}/{record.partition}/{record.offset}"))
+    raw: bytes = record.value or b""
+    attributes = {
+        key: {"DataType": "String", "StringValue": bytes(value).decode("utf-8", "replace")}
+        for key, value in (record.headers or ())[:10]
+    }
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        body = base64.b64encode(raw).decode("ascii")
+        attributes["ContentEncoding"] = {"DataType": "String", "StringValue": "base64"}
+    options: dict[str, Any] = {"message_id": message_id, "attributes": attributes}
+    if fifo:
+        options["group_id"] = (record.key or b"-").decode("utf-8", "replace") or "-"
+        options["deduplication_id"] = message_id
+    return {"body": body or " ", **options}

@@ -1,5 +1,6 @@
 """SQS-style queues on the real broker, in SQS's JSON protocol over a real local server."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -8,12 +9,14 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 
-from ecommerce_streams.operations.topic_setup import ensure_control_topics
+from ecommerce_streams.operations.topic_setup import ensure_control_topics, ensure_target_topics
 from ecommerce_streams.queues.sqs_api import sqs_application
-from ecommerce_streams.queues.store import QueueStore
+from ecommerce_streams.queues.store import SOURCE_TAG, QueueStore
 from ecommerce_streams.topic_names import TopicNames
 from models.queues.attributes import queue_arn
+from tests.web_client import eventually
 from tests.web_events import unique
 
 pytestmark = pytest.mark.integration
@@ -227,3 +230,47 @@ async def test_a_bad_request_gets_sqs_s_error_and_the_server_goes_on(
     assert (status, answer["__type"]) == (400, f"com.amazonaws.sqs#{error}")
     assert answer["message"]
     assert alive[0] == 200
+
+
+async def test_a_queue_fed_from_a_topic_takes_each_record_once_across_a_restart(sqs: Sqs) -> None:
+    topic = unique("warehouse-fr")
+    await ensure_target_topics(sqs.broker, [topic], partitions=2)
+    tags = {SOURCE_TAG: topic}
+    url = (await sqs.ok("CreateQueue", QueueName="warehouse-fr", tags=tags))["QueueUrl"]
+    await produce(sqs.broker, topic, [f"shipment {n}" for n in range(20)])
+    first = await visible_eventually(sqs, url, 20)
+    for message in await receive(sqs, url, MaxNumberOfMessages=10):
+        await sqs.ok("DeleteMessage", QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    await shut(sqs)
+
+    restarted = await serve(sqs.broker, sqs.names, unique("queues"))
+    sqs.runner, sqs.store = restarted.runner, restarted.store  # the fixture stops these
+    await produce(sqs.broker, topic, [f"shipment {n}" for n in range(20, 25)])
+    after = await visible_eventually(restarted, url, 15)
+    bodies = [m["Body"] for m in await receive(restarted, url, MaxNumberOfMessages=10)]
+
+    assert (first, after) == (20, 15)  # the deleted ten never fed again, the new five fed
+    assert all(body.startswith("shipment ") for body in bodies)
+
+
+async def produce(broker: str, topic: str, values: list[str]) -> None:
+    """Records on ``topic``, acknowledged by every replica."""
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value.encode(), key=value.encode())
+    finally:
+        await producer.stop()
+
+
+async def visible_eventually(sqs: Sqs, url: str, count: int) -> int:
+    """The queue's visible messages once they reach ``count`` (or the last count seen)."""
+
+    async def visible() -> int:
+        answer = await sqs.ok("GetQueueAttributes", QueueUrl=url)
+        return int(answer["Attributes"]["ApproximateNumberOfMessages"])
+
+    await eventually(visible, lambda n: n >= count, timeout=60)
+    await asyncio.sleep(1.0)  # a feed that took records twice would show it now
+    return await visible()
