@@ -4,7 +4,8 @@ The actions of :class:`~ecommerce_streams.queues.store.QueueStore` with SQS's re
 answer fields, so an SQS client pointed at this server (``endpoint_url``) can use our
 queues: CreateQueue, GetQueueUrl, ListQueues, DeleteQueue, GetQueueAttributes,
 SetQueueAttributes, SendMessage, ReceiveMessage (long polling with ``WaitTimeSeconds``
-up to 20), DeleteMessage and ChangeMessageVisibility. A refusal is HTTP 400 with
+up to 20), DeleteMessage, ChangeMessageVisibility, and the redrive of dead letters:
+StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask. A refusal is HTTP 400 with
 ``{"__type": "com.amazonaws.sqs#<Error>", "message": ...}``; a body over 1 MiB, a body
 that is not a JSON object, or an unknown action is refused the same way; nothing a
 client sends reaches the store unchecked.
@@ -12,11 +13,13 @@ client sends reaches the store unchecked.
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiokafka.errors import KafkaError
 
+from ecommerce_streams.queues.move_tasks import MoveTasks
 from ecommerce_streams.queues.store import QueueStore
 from models.queues.attributes import ACCOUNT
 from models.routing.checks import AwsError
@@ -25,7 +28,17 @@ AMZ_JSON = "application/x-amz-json-1.0"
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_WAIT_SECONDS = 20
 
-Action = Callable[[QueueStore, str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+@dataclass(frozen=True)
+class SqsServer:
+    """What the actions act on: the store, its move tasks, and the server's base URL."""
+
+    store: QueueStore
+    tasks: MoveTasks
+    base: str
+
+
+Action = Callable[[SqsServer, Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 
 def _string(request: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -70,61 +83,57 @@ def _queue_name(request: Mapping[str, Any]) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-async def create_queue(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+async def create_queue(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """CreateQueue."""
     name = _string(request, "QueueName")
     assert name is not None
-    await store.create_queue(name, _map(request, "Attributes"), _map(request, "tags"))
-    return {"QueueUrl": queue_url(base, name)}
+    await server.store.create_queue(name, _map(request, "Attributes"), _map(request, "tags"))
+    return {"QueueUrl": queue_url(server.base, name)}
 
 
-async def get_queue_url(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+async def get_queue_url(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """GetQueueUrl."""
     name = _string(request, "QueueName")
     assert name is not None
-    store.attributes(name)  # QueueDoesNotExist if it does not
-    return {"QueueUrl": queue_url(base, name)}
+    server.store.attributes(name)  # QueueDoesNotExist if it does not
+    return {"QueueUrl": queue_url(server.base, name)}
 
 
-async def list_queues(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+async def list_queues(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """ListQueues, optionally of the names starting with ``QueueNamePrefix``."""
     prefix = _string(request, "QueueNamePrefix", required=False) or ""
-    names = sorted(name for name in store.queues if name.startswith(prefix))
-    return {"QueueUrls": [queue_url(base, name) for name in names]}
+    names = sorted(name for name in server.store.queues if name.startswith(prefix))
+    return {"QueueUrls": [queue_url(server.base, name) for name in names]}
 
 
-async def delete_queue(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+async def delete_queue(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """DeleteQueue."""
-    await store.delete_queue(_queue_name(request))
+    await server.store.delete_queue(_queue_name(request))
     return {}
 
 
-async def get_queue_attributes(
-    store: QueueStore, base: str, request: Mapping[str, Any]
-) -> dict[str, Any]:
+async def get_queue_attributes(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """GetQueueAttributes (``AttributeNames`` or All)."""
     wanted = request.get("AttributeNames") or ["All"]
     if not isinstance(wanted, list) or not all(isinstance(name, str) for name in wanted):
         raise AwsError("InvalidParameterValue", "AttributeNames must be a list of strings.")
-    every = store.attributes(_queue_name(request))
+    every = server.store.attributes(_queue_name(request))
     if "All" in wanted:
         return {"Attributes": every}
     return {"Attributes": {name: every[name] for name in wanted if name in every}}
 
 
-async def set_queue_attributes(
-    store: QueueStore, base: str, request: Mapping[str, Any]
-) -> dict[str, Any]:
+async def set_queue_attributes(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """SetQueueAttributes."""
-    await store.set_attributes(_queue_name(request), _map(request, "Attributes"))
+    await server.store.set_attributes(_queue_name(request), _map(request, "Attributes"))
     return {}
 
 
-async def send_message(store: QueueStore, base: str, request: Mapping[str, Any]) -> dict[str, Any]:
+async def send_message(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """SendMessage."""
     body = _string(request, "MessageBody")
     assert body is not None
-    message = await store.send(
+    message = await server.store.send(
         _queue_name(request),
         body,
         delay_seconds=_integer(request, "DelaySeconds"),
@@ -138,21 +147,19 @@ async def send_message(store: QueueStore, base: str, request: Mapping[str, Any])
     return answer
 
 
-async def receive_message(
-    store: QueueStore, base: str, request: Mapping[str, Any]
-) -> dict[str, Any]:
+async def receive_message(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """ReceiveMessage."""
     wait = _integer(request, "WaitTimeSeconds")
     name = _queue_name(request)
     if wait is None:
-        wait = int(store.attributes(name)["ReceiveMessageWaitTimeSeconds"])
+        wait = int(server.store.attributes(name)["ReceiveMessageWaitTimeSeconds"])
     if not 0 <= wait <= MAX_WAIT_SECONDS:
         raise AwsError(
             "InvalidParameterValue",
             f"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: must be between "
             f"0 and {MAX_WAIT_SECONDS}, if provided.",
         )
-    received = await store.receive(
+    received = await server.store.receive(
         name,
         max_messages=_or(_integer(request, "MaxNumberOfMessages"), 1),
         visibility_timeout=_integer(request, "VisibilityTimeout"),
@@ -161,18 +168,16 @@ async def receive_message(
     return {"Messages": [message.answer() for message in received]}
 
 
-async def delete_message(
-    store: QueueStore, base: str, request: Mapping[str, Any]
-) -> dict[str, Any]:
+async def delete_message(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """DeleteMessage."""
     handle = _string(request, "ReceiptHandle")
     assert handle is not None
-    await store.delete_message(_queue_name(request), handle)
+    await server.store.delete_message(_queue_name(request), handle)
     return {}
 
 
 async def change_message_visibility(
-    store: QueueStore, base: str, request: Mapping[str, Any]
+    server: SqsServer, request: Mapping[str, Any]
 ) -> dict[str, Any]:
     """ChangeMessageVisibility."""
     handle = _string(request, "ReceiptHandle")
@@ -182,8 +187,28 @@ async def change_message_visibility(
         raise AwsError(
             "MissingParameter", "The request must contain the parameter VisibilityTimeout."
         )
-    await store.change_visibility(_queue_name(request), handle, timeout)
+    await server.store.change_visibility(_queue_name(request), handle, timeout)
     return {}
+
+
+async def start_message_move_task(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
+    """StartMessageMoveTask."""
+    handle = server.tasks.start(
+        request.get("SourceArn"),
+        request.get("DestinationArn"),
+        request.get("MaxNumberOfMessagesPerSecond"),
+    )
+    return {"TaskHandle": handle}
+
+
+async def list_message_move_tasks(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
+    """ListMessageMoveTasks."""
+    return {"Results": server.tasks.list(request.get("SourceArn"))}
+
+
+async def cancel_message_move_task(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
+    """CancelMessageMoveTask."""
+    return {"ApproximateNumberOfMessagesMoved": server.tasks.cancel(request.get("TaskHandle"))}
 
 
 ACTIONS: dict[str, Action] = {
@@ -197,6 +222,9 @@ ACTIONS: dict[str, Action] = {
     "ReceiveMessage": receive_message,
     "DeleteMessage": delete_message,
     "ChangeMessageVisibility": change_message_visibility,
+    "StartMessageMoveTask": start_message_move_task,
+    "ListMessageMoveTasks": list_message_move_tasks,
+    "CancelMessageMoveTask": cancel_message_move_task,
 }
 
 
@@ -207,6 +235,8 @@ def _refusal(error: AwsError) -> web.Response:
 
 def sqs_application(store: QueueStore, base: str) -> web.Application:
     """The aiohttp application serving SQS's JSON protocol on ``store``."""
+
+    server = SqsServer(store, MoveTasks(store), base)
 
     async def handle(request: web.Request) -> web.Response:
         target = request.headers.get("X-Amz-Target", "")
@@ -221,7 +251,7 @@ def sqs_application(store: QueueStore, base: str) -> web.Application:
                 raise AwsError("InvalidRequest", "The request body is not JSON.") from None
             if not isinstance(document, dict):
                 raise AwsError("InvalidRequest", "The request body must be a JSON object.")
-            answer = await action(store, base, document)
+            answer = await action(server, document)
         except AwsError as refused:
             return _refusal(refused)
         except (KafkaError, OSError) as unavailable:  # nothing was stored, nothing changed

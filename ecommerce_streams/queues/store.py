@@ -354,7 +354,7 @@ class QueueStore:
                 dead = self.queues.get(redrive.dead_letter_queue)
                 target = copy if dead is None else dead.copy()  # its queue gone: they stay
                 for message in moved:
-                    target.accept_moved(message, now=now)
+                    target.accept_moved(message, now=now, source=name)
                 if dead is not None:
                     changes[dead.name] = (dead, target)
             await self._store(changes)
@@ -362,6 +362,43 @@ class QueueStore:
                 if after is not None:
                     self.queues[changed_name] = after
         return received
+
+    async def redrive(self, source: str, message_id: str, destination: str | None) -> bool:
+        """Move one message of ``source`` to ``destination`` (default: where it came from) as a
+        new message, in one transaction; False if it is gone or in flight meanwhile."""
+        async with self._lock:
+            dead = self.queues.get(source)
+            if dead is None:
+                raise _not_found(source)
+            now = self.clock()
+            message = dead.messages.get(message_id)
+            if message is None or message.in_flight(now):
+                return False
+            target_name = destination or message.moved_from
+            if target_name is None:
+                raise AwsError(
+                    "InvalidParameterValue",
+                    f"message {message_id} did not come from a queue: name a DestinationArn",
+                )
+            target = self.queues.get(target_name)
+            if target is None:
+                raise _not_found(target_name)
+            dead_copy, target_copy = dead.copy(), target.copy()
+            dead_copy.take(message_id)
+            fifo = target.attributes.fifo
+            new_id = self.new_id()
+            target_copy.send(
+                message.body,
+                now=now,
+                message_id=new_id,
+                attributes=message.attributes,
+                group_id=(message.group_id or "redrive") if fifo else None,
+                deduplication_id=new_id if fifo else None,
+            )
+            await self._store({source: (dead, dead_copy), target_name: (target, target_copy)})
+            self.queues[source], self.queues[target_name] = dead_copy, target_copy
+        await self._notify()
+        return True
 
     async def delete_message(self, name: str, receipt_handle: str) -> None:
         """DeleteMessage."""

@@ -51,6 +51,8 @@ class Message:
     group_id: str | None = None
     deduplication_id: str | None = None
     sequence: int = 0
+    moved_from: str | None = None
+    """The queue a dead letter was moved from (its redrive goes back there by default)."""
 
     def in_flight(self, now: float) -> bool:
         """Received and hidden now."""
@@ -76,6 +78,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
         "group_id": message.group_id,
         "deduplication_id": message.deduplication_id,
         "sequence": message.sequence,
+        "moved_from": message.moved_from,
     }
 
 
@@ -93,6 +96,7 @@ def message_from_json(document: Mapping[str, Any]) -> Message:
         group_id=document.get("group_id"),
         deduplication_id=document.get("deduplication_id"),
         sequence=document["sequence"],
+        moved_from=document.get("moved_from"),
     )
 
 
@@ -352,12 +356,22 @@ class Queue:
             )
         self.messages[message_id] = replace(message, visible_at=now + hidden_for)
 
-    def accept_moved(self, message: Message, *, now: float) -> Message:
-        """Take a message moved from a source queue, unchanged but for its handle: visible now."""
+    def accept_moved(self, message: Message, *, now: float, source: str | None = None) -> Message:
+        """Take a message moved from queue ``source``, unchanged but for its handle: visible now."""
         self._sequence += 1
-        moved = replace(message, receipt_handle=None, visible_at=now, sequence=self._sequence)
+        moved = replace(
+            message,
+            receipt_handle=None,
+            visible_at=now,
+            sequence=self._sequence,
+            moved_from=source or message.moved_from,
+        )
         self.messages[moved.message_id] = moved
         return moved
+
+    def take(self, message_id: str) -> Message:
+        """Remove a message (a redrive moves it elsewhere); KeyError if it is not here."""
+        return self._remove(message_id)
 
     def expire(self, now: float) -> list[Message]:
         """Drop the messages older than the retention period; those dropped."""

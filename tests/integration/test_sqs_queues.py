@@ -274,3 +274,61 @@ async def visible_eventually(sqs: Sqs, url: str, count: int) -> int:
     await eventually(visible, lambda n: n >= count, timeout=60)
     await asyncio.sleep(1.0)  # a feed that took records twice would show it now
     return await visible()
+
+
+async def dead_letters_of(sqs: Sqs, count: int) -> tuple[str, str, list[str]]:
+    """A queue whose ``count`` messages were received too often: its URL, its dead-letter
+    queue's URL, and the bodies."""
+    dead = (await sqs.ok("CreateQueue", QueueName="partner-dlq"))["QueueUrl"]
+    redrive = {"deadLetterTargetArn": queue_arn("partner-dlq"), "maxReceiveCount": 1}
+    attributes = {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "0"}
+    url = (await sqs.ok("CreateQueue", QueueName="partner", Attributes=attributes))["QueueUrl"]
+    bodies = [f"notify c-{n}" for n in range(count)]
+    for body in bodies:
+        await sqs.ok("SendMessage", QueueUrl=url, MessageBody=body)
+    await receive(sqs, url, MaxNumberOfMessages=10)  # each received once, not deleted
+    assert await receive(sqs, url, MaxNumberOfMessages=10) == []  # now moved
+    return url, dead, bodies
+
+
+async def test_a_move_task_sends_dead_letters_back_to_their_queue_as_new_messages(sqs: Sqs) -> None:
+    url, dead, bodies = await dead_letters_of(sqs, 3)
+    dead_arn = queue_arn("partner-dlq")
+
+    handle = (await sqs.ok("StartMessageMoveTask", SourceArn=dead_arn))["TaskHandle"]
+
+    async def tasks() -> list[dict[str, Any]]:
+        return (await sqs.ok("ListMessageMoveTasks", SourceArn=dead_arn))["Results"]
+
+    [done] = await eventually(tasks, lambda got: got[0]["Status"] == "COMPLETED")
+    back = await receive(sqs, url, MaxNumberOfMessages=10)
+    left = await receive(sqs, dead, MaxNumberOfMessages=10)
+
+    assert done["TaskHandle"] == handle
+    assert (
+        done["ApproximateNumberOfMessagesMoved"],
+        done["ApproximateNumberOfMessagesToMove"],
+    ) == (3, 3)
+    assert sorted(m["Body"] for m in back) == sorted(bodies)
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in back} == {"1"}  # new messages
+    assert left == []
+
+
+async def test_one_move_task_per_source_runs_at_a_time_and_can_be_cancelled(sqs: Sqs) -> None:
+    _, dead, _ = await dead_letters_of(sqs, 5)
+    dead_arn = queue_arn("partner-dlq")
+
+    await sqs.ok("StartMessageMoveTask", SourceArn=dead_arn, MaxNumberOfMessagesPerSecond=1)
+    status, refused = await sqs.call("StartMessageMoveTask", SourceArn=dead_arn)
+    [running] = (await sqs.ok("ListMessageMoveTasks", SourceArn=dead_arn))["Results"]
+    await sqs.ok("CancelMessageMoveTask", TaskHandle=running["TaskHandle"])
+
+    async def state() -> dict[str, Any]:
+        return (await sqs.ok("ListMessageMoveTasks", SourceArn=dead_arn))["Results"][0]
+
+    cancelled = await eventually(state, lambda task: task["Status"] == "CANCELLED")
+    remaining = await receive(sqs, dead, MaxNumberOfMessages=10)
+
+    assert (status, refused["__type"]) == (400, "com.amazonaws.sqs#UnsupportedOperation")
+    assert cancelled["ApproximateNumberOfMessagesMoved"] < 5
+    assert len(remaining) == 5 - cancelled["ApproximateNumberOfMessagesMoved"]
