@@ -12,12 +12,15 @@ client sends reaches the store unchecked.
 """
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from ecommerce_streams.queues.move_tasks import MoveTasks
 from ecommerce_streams.queues.store import QueueStore
@@ -259,6 +262,44 @@ def sqs_application(store: QueueStore, base: str) -> web.Application:
             return web.Response(status=503, text=json.dumps(body), content_type=AMZ_JSON)
         return web.Response(text=json.dumps(answer), content_type=AMZ_JSON)
 
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(store))
+
+    async def metrics_page(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), content_type="text/plain")
+
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_post("/", handle)
+    app.router.add_get("/metrics", metrics_page)
     return app
+
+
+class QueueCollector(Collector):
+    """Per queue, on each scrape: visible, in flight, delayed messages and the oldest's age."""
+
+    def __init__(self, store: QueueStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterable[Metric]:
+        """The gauges of every queue now."""
+        names = {
+            "ApproximateNumberOfMessages": ("es_queue_visible", "Messages visible now."),
+            "ApproximateNumberOfMessagesNotVisible": (
+                "es_queue_in_flight",
+                "Messages received and not yet deleted or back.",
+            ),
+            "ApproximateNumberOfMessagesDelayed": ("es_queue_delayed", "Messages not yet due."),
+            "ApproximateAgeOfOldestMessage": (
+                "es_queue_oldest_age_seconds",
+                "Age of the oldest message, from its first send.",
+            ),
+        }
+        gauges = {
+            attribute: GaugeMetricFamily(metric, text, labels=["queue"])
+            for attribute, (metric, text) in names.items()
+        }
+        for queue in list(self.store.queues):
+            attributes = self.store.attributes(queue)
+            for attribute, gauge in gauges.items():
+                gauge.add_metric([queue], float(attributes.get(attribute, 0)))
+        yield from gauges.values()

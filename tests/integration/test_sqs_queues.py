@@ -332,3 +332,17 @@ async def test_one_move_task_per_source_runs_at_a_time_and_can_be_cancelled(sqs:
     assert (status, refused["__type"]) == (400, "com.amazonaws.sqs#UnsupportedOperation")
     assert cancelled["ApproximateNumberOfMessagesMoved"] < 5
     assert len(remaining) == 5 - cancelled["ApproximateNumberOfMessagesMoved"]
+
+
+async def test_each_queue_s_counts_are_on_the_metrics_page(sqs: Sqs) -> None:
+    url = (await sqs.ok("CreateQueue", QueueName="invoices"))["QueueUrl"]
+    for n in range(3):
+        await sqs.ok("SendMessage", QueueUrl=url, MessageBody=f"invoice {n}")
+    await receive(sqs, url)
+
+    async with aiohttp.ClientSession() as session, session.get(sqs.url + "/metrics") as page:
+        text = await page.text()
+
+    assert 'es_queue_visible{queue="invoices"} 2.0' in text
+    assert 'es_queue_in_flight{queue="invoices"} 1.0' in text
+    assert 'es_queue_oldest_age_seconds{queue="invoices"}' in text
