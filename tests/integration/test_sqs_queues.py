@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -52,9 +53,23 @@ class Sqs:
         return answer
 
 
-async def serve(broker: str, names: TopicNames, transactional_id: str) -> Sqs:
+class Clock:
+    """Time the test moves forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def serve(
+    broker: str, names: TopicNames, transactional_id: str, clock: Clock | None = None
+) -> Sqs:
     """A started store and its server on a free port."""
-    store = QueueStore(broker, names.queue_state, transactional_id=transactional_id)
+    store = QueueStore(
+        broker, names.queue_state, transactional_id=transactional_id, clock=clock or time.time
+    )
     await store.start()
     runner = web.AppRunner(sqs_application(store, "http://sqs.local"), access_log=None)
     await runner.setup()
@@ -346,3 +361,33 @@ async def test_each_queue_s_counts_are_on_the_metrics_page(sqs: Sqs) -> None:
     assert 'es_queue_visible{queue="invoices"} 2.0' in text
     assert 'es_queue_in_flight{queue="invoices"} 1.0' in text
     assert 'es_queue_oldest_age_seconds{queue="invoices"}' in text
+
+
+async def test_delays_leases_and_retention_follow_the_clock(broker: str) -> None:
+    names = TopicNames(f"{unique('sqs')}.")
+    await ensure_control_topics(broker, names)
+    clock = Clock()
+    sqs = await serve(broker, names, unique("queues"), clock)
+    try:
+        attributes = {
+            "DelaySeconds": "60",
+            "VisibilityTimeout": "120",
+            "MessageRetentionPeriod": "600",
+        }
+        url = (await sqs.ok("CreateQueue", QueueName="timed", Attributes=attributes))["QueueUrl"]
+        await sqs.ok("SendMessage", QueueUrl=url, MessageBody="later")
+        during_delay = await receive(sqs, url)
+        clock.now += 61
+        [leased] = await receive(sqs, url)
+        clock.now += 119
+        during_lease = await receive(sqs, url)
+        clock.now += 2
+        [back] = await receive(sqs, url)
+        clock.now += 600
+        expired = await receive(sqs, url)
+    finally:
+        await shut(sqs)
+
+    assert during_delay == [] and during_lease == [] and expired == []
+    assert leased["MessageId"] == back["MessageId"]
+    assert back["Attributes"]["ApproximateReceiveCount"] == "2"
