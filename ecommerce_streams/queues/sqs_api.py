@@ -257,7 +257,7 @@ def sqs_application(store: QueueStore, base: str) -> web.Application:
             answer = await action(server, document)
         except AwsError as refused:
             return _refusal(refused)
-        except (KafkaError, OSError) as unavailable:  # nothing was stored, nothing changed
+        except (KafkaError, OSError, TimeoutError) as unavailable:  # nothing stored or changed
             body = {"__type": "com.amazonaws.sqs#ServiceUnavailable", "message": repr(unavailable)}
             return web.Response(status=503, text=json.dumps(body), content_type=AMZ_JSON)
         return web.Response(text=json.dumps(answer), content_type=AMZ_JSON)
@@ -268,9 +268,13 @@ def sqs_application(store: QueueStore, base: str) -> web.Application:
     async def metrics_page(request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(registry), content_type="text/plain")
 
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "queues": len(store.queues)})
+
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app.router.add_post("/", handle)
     app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/health", health)
     return app
 
 

@@ -40,6 +40,8 @@ from models.routing.checks import AwsError
 from models.routing.rules import KAFKA_TOPIC
 
 T = TypeVar("T")
+STORE_TIMEOUT_SECONDS = 30.0
+"""Longest an action waits for its transaction; then it is refused and nothing changed."""
 logger = logging.getLogger(__name__)
 READ_TIMEOUT_MS = 500
 
@@ -72,18 +74,12 @@ class QueueStore:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._producer: AIOKafkaProducer | None = None
+        self._stale = False
 
     async def start(self) -> None:
         """Read the stored state to its end, then take the transactional producer."""
         await self._load()
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            transactional_id=self.transactional_id,
-            enable_idempotence=True,
-            acks="all",
-        )
-        await producer.start()
-        self._producer = producer
+        await self._started_producer()
         for name, topic in self.feeds.items():
             self._start_feeder(name, topic)
 
@@ -96,6 +92,30 @@ class QueueStore:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+    async def _fresh(self) -> None:
+        """After a failed write, read the state back (what the topic holds is what counts)."""
+        if self._stale:
+            await self._started_producer()  # ends the earlier transaction first
+            await self._load()
+            self._stale = False
+
+    async def _started_producer(self) -> AIOKafkaProducer:
+        """The transactional producer, started now if it is not (fencing any earlier epoch)."""
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                transactional_id=self.transactional_id,
+                enable_idempotence=True,
+                acks="all",
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await _stopped(producer)
+                raise
+            self._producer = producer
+        return self._producer
 
     async def _load(self) -> None:
         consumer = committed_reader(self.bootstrap)
@@ -128,6 +148,7 @@ class QueueStore:
     async def _act(self, name: str, change: Callable[[Queue], T]) -> T:
         """Apply ``change`` to a copy of queue ``name``, store what changed, then keep it."""
         async with self._lock:
+            await self._fresh()
             queue = self.queues.get(name)
             if queue is None:
                 raise _not_found(name)
@@ -155,16 +176,32 @@ class QueueStore:
         records += extra
         if not records and not offsets:
             return
-        producer = self._producer
-        if producer is None:
-            raise AwsError("ServiceUnavailable", "the queue store is not started")
-        async with producer.transaction():
-            sent = [
-                await producer.send(self.topic, value, key=key.encode()) for key, value in records
-            ]
-            await asyncio.gather(*sent)
-            if offsets and group is not None:
-                await producer.send_offsets_to_transaction(dict(offsets), group)
+        try:
+            await asyncio.wait_for(self._write(records, offsets, group), STORE_TIMEOUT_SECONDS)
+        except BaseException:
+            # The transaction's fate is unknown: a new producer of the same id ends it, and
+            # the state is read back from the topic before the next action.
+            self._stale = True
+            producer, self._producer = self._producer, None
+            if producer is not None:
+                await _stopped(producer)
+            raise
+
+    async def _write(
+        self,
+        records: Sequence[tuple[str, bytes | None]],
+        offsets: Mapping[TopicPartition, int] | None,
+        group: str | None,
+    ) -> None:
+        producer = await self._started_producer()
+        # Not ``producer.transaction()``: its abort on failure waits for the broker, so a
+        # timeout could not end it. A failed transaction is ended by the next producer.
+        await producer.begin_transaction()
+        sent = [await producer.send(self.topic, value, key=key.encode()) for key, value in records]
+        await asyncio.gather(*sent)
+        if offsets and group is not None:
+            await producer.send_offsets_to_transaction(dict(offsets), group)
+        await producer.commit_transaction()
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -203,6 +240,7 @@ class QueueStore:
         self, name: str, batches: Mapping[TopicPartition, list[Any]], group: str
     ) -> None:
         async with self._lock:
+            await self._fresh()
             queue = self.queues.get(name)
             if queue is None:
                 return
@@ -238,6 +276,7 @@ class QueueStore:
         wanted = attributes_from_request(attributes)
         source = _source_topic(tags or {})
         async with self._lock:
+            await self._fresh()
             existing = self.queues.get(name)
             if existing is not None:
                 if existing.attributes != wanted:
@@ -284,6 +323,7 @@ class QueueStore:
     async def delete_queue(self, name: str) -> None:
         """DeleteQueue: the queue and every message in it."""
         async with self._lock:
+            await self._fresh()
             queue = self.queues.get(name)
             if queue is None:
                 raise _not_found(name)
@@ -338,6 +378,7 @@ class QueueStore:
         self, name: str, max_messages: int, visibility_timeout: int | None
     ) -> list[Received]:
         async with self._lock:
+            await self._fresh()
             queue = self.queues.get(name)
             if queue is None:
                 raise _not_found(name)
@@ -367,6 +408,7 @@ class QueueStore:
         """Move one message of ``source`` to ``destination`` (default: where it came from) as a
         new message, in one transaction; False if it is gone or in flight meanwhile."""
         async with self._lock:
+            await self._fresh()
             dead = self.queues.get(source)
             if dead is None:
                 raise _not_found(source)
@@ -484,3 +526,14 @@ def _fed_message(record: Any, *, fifo: bool) -> dict[str, Any]:
         options["group_id"] = (record.key or b"-").decode("utf-8", "replace") or "-"
         options["deduplication_id"] = message_id
     return {"body": body or " ", **options}
+
+
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def _stopped(producer: AIOKafkaProducer) -> None:
+    """Close a producer; when the broker is away, give up waiting after a few seconds."""
+    closing = asyncio.create_task(producer.stop())
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)
+    await asyncio.wait({closing}, timeout=5.0)
