@@ -2,11 +2,15 @@
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ecommerce_streams.cli.common import fail, load_settings, log_time
 from ecommerce_streams.settings import Settings
+
+if TYPE_CHECKING:
+    from ecommerce_streams.queues.dead_letters import QueueLetter
 
 
 @click.command()
@@ -138,31 +142,49 @@ def reset(to_earliest: bool, to_datetime: str | None, version: int | None) -> No
 
 @click.group()
 def dlq() -> None:
-    """The dead-letter queue: list, show and redrive dead letters."""
+    """Dead letters, of the topics and of the queues: list, show and redrive them."""
+
+
+def _queue_letters() -> list["QueueLetter"]:
+    from ecommerce_streams.queues.dead_letters import queue_letters
+    from ecommerce_streams.queues.store import read_queues
+
+    settings = load_settings()
+    return queue_letters(asyncio.run(read_queues(settings.bootstrap, settings.topics.queue_state)))
 
 
 @dlq.command("list")
 def dlq_list() -> None:
-    """One line per letter: id, origin, stage, error, start of the message, redrive."""
+    """One line per letter: the dead-letters topic's, then those of the dead-letter queues."""
     from ecommerce_streams.operations.dead_letter_queue import read_queue
 
     settings = load_settings()
     queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
     for queued in queue:
         click.echo(queued.summary())
+    letters = _queue_letters()
+    for letter in letters:
+        click.echo(letter.summary())
     redriven = sum(1 for q in queue if q.redrive is not None)
-    click.echo(f"{len(queue)} dead letter(s), {redriven} redriven", err=True)
+    click.echo(
+        f"{len(queue)} dead letter(s), {redriven} redriven; {len(letters)} in dead-letter queues",
+        err=True,
+    )
 
 
 @dlq.command("show")
 @click.argument("letter")
 def dlq_show(letter: str) -> None:
-    """Show one letter (<partition>:<offset>, or its offset) in full, message decoded."""
+    """Show one letter in full: <partition>:<offset> (or its offset), or <queue>/<message id>."""
     from ecommerce_streams.operations.dead_letter_queue import find, read_queue
+    from ecommerce_streams.queues.dead_letters import find_queue_letter
 
-    settings = load_settings()
-    queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
     try:
+        if "/" in letter:
+            click.echo(find_queue_letter(_queue_letters(), letter).details())
+            return
+        settings = load_settings()
+        queue = asyncio.run(read_queue(settings.bootstrap, settings.topics))
         click.echo(find(queue, letter).details())
     except LookupError as missing:
         fail(str(missing.args[0]))
@@ -173,12 +195,22 @@ def dlq_show(letter: str) -> None:
 @click.option("--all", "everything", is_flag=True, help="Every letter not redriven yet.")
 @click.option("--fix-with", default=None, help="File with the fixed message (one --offset).")
 @click.option("--again", is_flag=True, help="Resend letters already redriven (with --offset).")
+@click.option("--queue", "dead_letter_queue", help="Move a dead-letter queue's letters back.")
+@click.option("--to", "destination", help="With --queue: move them to this queue instead.")
+@click.option("--rate", type=int, help="With --queue: messages per second at most.")
 def dlq_redrive(
-    letters: tuple[str, ...], everything: bool, fix_with: str | None, again: bool
+    letters: tuple[str, ...],
+    everything: bool,
+    fix_with: str | None,
+    again: bool,
+    dead_letter_queue: str | None,
+    destination: str | None,
+    rate: int | None,
 ) -> None:
-    """Resend letters to their source topic with their key and event id (effects stay once)."""
+    """Resend topic letters to their source topic (effects stay once), or move queue letters."""
     from pathlib import Path
 
+    from ecommerce_streams.cli.queues import start_move_task
     from ecommerce_streams.operations.consumer_group import group_id
     from ecommerce_streams.operations.dead_letter_queue import (
         choose,
@@ -187,8 +219,15 @@ def dlq_redrive(
         redrive,
     )
 
+    if dead_letter_queue is not None:
+        if letters or everything or fix_with or again:
+            raise click.UsageError("--queue moves a whole dead-letter queue: no other letters")
+        start_move_task(dead_letter_queue, destination, rate)
+        return
+    if destination is not None or rate is not None:
+        raise click.UsageError("--to and --rate go with --queue")
     if bool(letters) == everything:
-        raise click.UsageError("give --offset (one or more) or --all")
+        raise click.UsageError("give --offset (one or more), --all, or --queue")
     if fix_with and len(letters) != 1:
         raise click.UsageError("--fix-with needs exactly one --offset")
     if again and everything:

@@ -143,6 +143,11 @@ def visibility(name: str, receipt_handle: str, timeout: int) -> None:
 @click.option("--rate", type=int, help="MaxNumberOfMessagesPerSecond.")
 def redrive(dead_letter_queue: str, destination: str | None, rate: int | None) -> None:
     """StartMessageMoveTask from a dead-letter queue."""
+    start_move_task(dead_letter_queue, destination, rate)
+
+
+def start_move_task(dead_letter_queue: str, destination: str | None, rate: int | None) -> None:
+    """StartMessageMoveTask on the queue server: back where each came from, or ``destination``."""
     from models.queues.attributes import queue_arn
 
     request: dict[str, Any] = {"SourceArn": queue_arn(dead_letter_queue)}

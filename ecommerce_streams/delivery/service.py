@@ -18,6 +18,7 @@ that is not an http(s) URL, is dead-lettered at once.
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -35,9 +36,21 @@ from ecommerce_streams import metrics
 from ecommerce_streams.kafka_producer import IdempotentProducer
 from models.dead_letter import DeadLetter
 from models.delivery.circuit_breaker import BreakerState, CircuitBreaker
-from models.delivery.retry_policy import Answer, RetryPolicy, Verdict, judge_answer, next_retry
+from models.delivery.retry_policy import (
+    Answer,
+    InvalidRetryPolicy,
+    RetryPolicy,
+    Verdict,
+    judge_answer,
+    next_retry,
+)
 from models.delivery.window import OffsetWindow
-from models.routing.router import ENDPOINT_HEADER, EVENT_ID_HEADER, ROUTE_HEADER
+from models.routing.router import (
+    ENDPOINT_HEADER,
+    EVENT_ID_HEADER,
+    RETRY_POLICY_HEADER,
+    ROUTE_HEADER,
+)
 from models.routing.rules import DestinationKind, parse_destination
 
 logger = logging.getLogger(__name__)
@@ -208,6 +221,7 @@ class DeliveryService:
             return
         assert url is not None
         endpoint = self.endpoint(url)
+        policy = self.policy_of(record)
         retries = 0
         while True:
             await self._admitted(endpoint.breaker)
@@ -223,15 +237,24 @@ class DeliveryService:
                 metrics.deliveries.labels(origin(url), "delivered").inc()
                 return
             age = time.time() - record.timestamp / 1000
-            delay = next_retry(
-                self.config.policy, answer, retries_done=retries, age_seconds=age, rng=self.rng
-            )
+            delay = next_retry(policy, answer, retries_done=retries, age_seconds=age, rng=self.rng)
             if delay is None:
                 await self._give_up(record, answer.reason, attempts=retries + 1)
                 return
             metrics.deliveries.labels(origin(url), "retried").inc()
             retries += 1
             await asyncio.sleep(delay)
+
+    def policy_of(self, record: ConsumerRecord[Any, Any]) -> RetryPolicy:
+        """The service's retry policy within the limits of the record's target, if it set any."""
+        limits = _header(record, RETRY_POLICY_HEADER)
+        if limits is None:
+            return self.config.policy
+        try:
+            return self.config.policy.limited(json.loads(limits))
+        except (ValueError, InvalidRetryPolicy, AttributeError) as invalid:
+            logger.warning("ignoring the %s header %r: %s", RETRY_POLICY_HEADER, limits, invalid)
+            return self.config.policy
 
     async def _admitted(self, breaker: CircuitBreaker) -> None:
         """Wait until the endpoint's breaker lets a request through."""

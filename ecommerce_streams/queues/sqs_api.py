@@ -196,7 +196,7 @@ async def change_message_visibility(
 
 async def start_message_move_task(server: SqsServer, request: Mapping[str, Any]) -> dict[str, Any]:
     """StartMessageMoveTask."""
-    handle = server.tasks.start(
+    handle = await server.tasks.start(
         request.get("SourceArn"),
         request.get("DestinationArn"),
         request.get("MaxNumberOfMessagesPerSecond"),
@@ -271,7 +271,15 @@ def sqs_application(store: QueueStore, base: str) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "queues": len(store.queues)})
 
+    async def resume_tasks(app: web.Application) -> None:
+        await server.tasks.resume()
+
+    async def stop_tasks(app: web.Application) -> None:
+        await server.tasks.stop()
+
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app.on_startup.append(resume_tasks)
+    app.on_cleanup.append(stop_tasks)
     app.router.add_post("/", handle)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/health", health)

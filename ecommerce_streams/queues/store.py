@@ -2,8 +2,9 @@
 
 :class:`QueueStore` keeps every queue in memory (the pure :class:`models.queues.queue.Queue`)
 and stores it in ``queue-state``, keyed by ``q/<queue>`` (attributes), ``m/<queue>/<id>``
-(a message with its delivery state) and ``d/<queue>/<deduplication id>`` (a FIFO
-deduplication id), a deletion being a tombstone. An action works on a copy of the queue,
+(a message with its delivery state), ``d/<queue>/<deduplication id>`` (a FIFO
+deduplication id) and ``t/<handle>`` (a message move task), a deletion being a
+tombstone. An action works on a copy of the queue,
 writes every key it changed in **one Kafka transaction** (a message moved to a
 dead-letter queue leaves one and enters the other atomically), then takes the copy, and
 only then answers. A store that starts (or restarts after kill -9) reads the topic to its
@@ -27,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from ecommerce_streams.kafka_reading import committed_reader
 from models.queues.attributes import (
@@ -70,11 +72,15 @@ class QueueStore:
         self.queues: dict[str, Queue] = {}
         self.feeds: dict[str, str] = {}
         """The Kafka topic each fed queue takes its messages from."""
+        self.move_tasks: dict[str, dict[str, Any]] = {}
+        """Every message move task as last stored, by handle (see ``move_tasks``)."""
         self._feeders: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
         self._changed = asyncio.Condition()
         self._producer: AIOKafkaProducer | None = None
         self._stale = False
+        self._unsealed: set[TopicPartition] | None = None
+        """Partitions the next transaction seals: the last one's, or all (None) after a failure."""
 
     async def start(self) -> None:
         """Read the stored state to its end, then take the transactional producer."""
@@ -118,27 +124,9 @@ class QueueStore:
         return self._producer
 
     async def _load(self) -> None:
-        consumer = committed_reader(self.bootstrap)
-        await consumer.start()
-        try:
-            partitions = consumer.partitions_for_topic(self.topic) or {0}
-            assigned = [TopicPartition(self.topic, p) for p in partitions]
-            consumer.assign(assigned)
-            await consumer.seek_to_beginning(*assigned)
-            ends = await consumer.end_offsets(assigned)
-            state: dict[str, Any] = {}
-            while any([(await consumer.position(tp)) < end for tp, end in ends.items()]):
-                batches = await consumer.getmany(timeout_ms=READ_TIMEOUT_MS)
-                for records in batches.values():
-                    for record in records:
-                        key = record.key.decode() if record.key else ""
-                        if record.value is None:
-                            state.pop(key, None)
-                        else:
-                            state[key] = json.loads(record.value)
-        finally:
-            await consumer.stop()
+        state = await read_state(self.bootstrap, self.topic)
         self.queues = _queues_from(state)
+        self.move_tasks = {key[2:]: doc for key, doc in state.items() if key.startswith("t/")}
         self.feeds = {
             key[2:]: document["topic"]
             for key, document in state.items()
@@ -182,9 +170,10 @@ class QueueStore:
             # The transaction's fate is unknown: a new producer of the same id ends it, and
             # the state is read back from the topic before the next action.
             self._stale = True
+            self._unsealed = None
             producer, self._producer = self._producer, None
             if producer is not None:
-                await _stopped(producer)
+                await _abandoned(producer)
             raise
 
     async def _write(
@@ -193,15 +182,31 @@ class QueueStore:
         offsets: Mapping[TopicPartition, int] | None,
         group: str | None,
     ) -> None:
+        """One transaction that also seals the partitions the previous one wrote (gap 16).
+
+        A broker restarted right after a commit was answered may never write that
+        commit's markers to some partitions (see ``SettlingProducer._seal``), leaving an
+        answered change invisible. Each transaction therefore adds the previous one's
+        partitions, and after a failure or a start every partition: its commit markers
+        commit whatever of this producer id is still open there, and nothing otherwise.
+        """
         producer = await self._started_producer()
+        sealing = self._unsealed
+        if sealing is None:
+            sealing = {
+                TopicPartition(self.topic, p) for p in await producer.partitions_for(self.topic)
+            }
         # Not ``producer.transaction()``: its abort on failure waits for the broker, so a
         # timeout could not end it. A failed transaction is ended by the next producer.
         await producer.begin_transaction()
         sent = [await producer.send(self.topic, value, key=key.encode()) for key, value in records]
-        await asyncio.gather(*sent)
+        written = {TopicPartition(m.topic, m.partition) for m in await asyncio.gather(*sent)}
+        for tp in sealing - written:
+            producer._txn_manager.maybe_add_partition_to_txn(tp)
         if offsets and group is not None:
             await producer.send_offsets_to_transaction(dict(offsets), group)
         await producer.commit_transaction()
+        self._unsealed = written
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -404,9 +409,23 @@ class QueueStore:
                     self.queues[changed_name] = after
         return received
 
-    async def redrive(self, source: str, message_id: str, destination: str | None) -> bool:
+    async def save_task(self, handle: str, task: Mapping[str, Any]) -> None:
+        """Store a move task's state (its own transaction)."""
+        async with self._lock:
+            await self._fresh()
+            await self._store({}, extra=[_task_record(handle, task)])
+            self.move_tasks[handle] = dict(task)
+
+    async def redrive(
+        self,
+        source: str,
+        message_id: str,
+        destination: str | None,
+        task: tuple[str, Mapping[str, Any]] | None = None,
+    ) -> bool:
         """Move one message of ``source`` to ``destination`` (default: where it came from) as a
-        new message, in one transaction; False if it is gone or in flight meanwhile."""
+        new message, in one transaction with ``task``'s progress; False if it is gone or in
+        flight meanwhile (then nothing is written)."""
         async with self._lock:
             await self._fresh()
             dead = self.queues.get(source)
@@ -437,8 +456,13 @@ class QueueStore:
                 group_id=(message.group_id or "redrive") if fifo else None,
                 deduplication_id=new_id if fifo else None,
             )
-            await self._store({source: (dead, dead_copy), target_name: (target, target_copy)})
+            progress = [] if task is None else [_task_record(*task)]
+            await self._store(
+                {source: (dead, dead_copy), target_name: (target, target_copy)}, extra=progress
+            )
             self.queues[source], self.queues[target_name] = dead_copy, target_copy
+            if task is not None:
+                self.move_tasks[task[0]] = dict(task[1])
         await self._notify()
         return True
 
@@ -450,6 +474,10 @@ class QueueStore:
         """ChangeMessageVisibility."""
         now = self.clock()
         await self._act(name, lambda q: q.change_visibility(receipt_handle, timeout, now=now))
+
+
+def _task_record(handle: str, task: Mapping[str, Any]) -> tuple[str, bytes]:
+    return f"t/{handle}", json.dumps(dict(task)).encode()
 
 
 def _records_of(name: str, queue: Queue | None) -> dict[str, bytes]:
@@ -474,6 +502,42 @@ def _changed_records(
     ]
     changed += [(key, None) for key in old if key not in new]
     return changed
+
+
+async def read_state(bootstrap: str, topic: str) -> dict[str, Any]:
+    """Every live key of the queues' topic and its document, read_committed to the end."""
+    consumer = committed_reader(bootstrap)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or {0}
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        state: dict[str, Any] = {}
+        while any([(await consumer.position(tp)) < end for tp, end in ends.items()]):
+            batches = await consumer.getmany(timeout_ms=READ_TIMEOUT_MS)
+            for records in batches.values():
+                for record in records:
+                    key = record.key.decode() if record.key else ""
+                    if record.value is None:
+                        state.pop(key, None)
+                    else:
+                        state[key] = json.loads(record.value)
+    finally:
+        await consumer.stop()
+    return state
+
+
+async def read_queues(bootstrap: str, topic: str) -> dict[str, Queue]:
+    """The queues as stored, for tools that look without serving (none if no topic yet)."""
+    consumer = committed_reader(bootstrap)
+    await consumer.start()
+    try:
+        exists = topic in await consumer.topics()
+    finally:
+        await consumer.stop()
+    return _queues_from(await read_state(bootstrap, topic)) if exists else {}
 
 
 def _queues_from(state: Mapping[str, Any]) -> dict[str, Queue]:
@@ -529,6 +593,27 @@ def _fed_message(record: Any, *, fifo: bool) -> dict[str, Any]:
 
 
 _closing: set[asyncio.Task[None]] = set()
+
+
+async def _abandoned(producer: AIOKafkaProducer) -> None:
+    """Close the producer of a failed transaction without delivering anything it still holds.
+
+    ``stop`` delivers pending records first, even minutes later when a restarted broker is
+    back: such a late record reopens the failed transaction, the next producer's start
+    aborts it, and the abort marker also aborts an answered commit whose markers the
+    restarted broker skipped (gap 16). So the producer's client refuses every further
+    request (a coordinator lookup retries until the broker is back, then would add the
+    partition to a new transaction) and its sender ends, failing whatever is pending.
+    """
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise KafkaError("producer abandoned after a failed transaction")
+
+    producer.client.send = refused
+    sender = producer._sender.sender_task if producer._sender is not None else None
+    if sender is not None:
+        sender.cancel()
+    await _stopped(producer)
 
 
 async def _stopped(producer: AIOKafkaProducer) -> None:

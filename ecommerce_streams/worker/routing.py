@@ -14,6 +14,7 @@ dead-lettered with the routes it could not reach, and its other routes are deliv
 """
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ from models.routing.checks import AwsError
 from models.routing.router import (
     ENDPOINT_HEADER,
     EVENT_ID_HEADER,
+    RETRY_POLICY_HEADER,
     ROUTE_HEADER,
     Routed,
     route,
@@ -203,6 +205,8 @@ async def _deliver(key: bytes | None, envelope: Envelope, routed: Routed) -> str
     else:
         target = topics.by_role[TopicRole.HTTP_DELIVERIES]
         headers.append((ENDPOINT_HEADER, destination.address.encode()))
+        if routed.retry_policy is not None:
+            headers.append((RETRY_POLICY_HEADER, json.dumps(dict(routed.retry_policy)).encode()))
     await outbox.send(app, target, key, routed.value, headers=headers)
     return None
 

@@ -14,7 +14,8 @@ reset, timed out) is retried.
 
 import math
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -61,6 +62,32 @@ class RetryPolicy:
         """The jittered delay before retry number ``retries_done + 1``."""
         ceiling = self.base_delay_seconds * math.pow(2, min(retries_done, 64))
         return rng.uniform(0.0, min(self.max_delay_seconds, ceiling))
+
+    def limited(self, limits: Mapping[str, object]) -> "RetryPolicy":
+        """This policy with a target's ``RetryPolicy`` limits (AWS's names); InvalidRetryPolicy."""
+        unknown = set(limits) - set(LIMIT_NAMES)
+        if unknown:
+            raise InvalidRetryPolicy(f"unknown RetryPolicy fields: {', '.join(sorted(unknown))}")
+        given = {LIMIT_NAMES[name]: value for name, value in limits.items()}
+        for name, value in limits.items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidRetryPolicy(f"{name} must be an integer, not {value!r}")
+        return replace(self, **given)  # type: ignore[arg-type]
+
+
+LIMIT_NAMES = {
+    "MaximumRetryAttempts": "maximum_retry_attempts",
+    "MaximumEventAgeInSeconds": "maximum_event_age_seconds",
+}
+"""A target's ``RetryPolicy`` fields and the :class:`RetryPolicy` fields they set."""
+
+
+def check_retry_limits(value: object) -> dict[str, int]:
+    """A target's ``RetryPolicy`` object checked against AWS's bounds; InvalidRetryPolicy."""
+    if not isinstance(value, Mapping):
+        raise InvalidRetryPolicy("RetryPolicy must be an object")
+    RetryPolicy().limited(value)
+    return {str(name): int(number) for name, number in value.items()}
 
 
 class Verdict(StrEnum):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from models.queues.attributes import MAX_BODY_BYTES, QueueAttributes
+from models.queues.attributes import MAX_BODY_BYTES, QueueAttributes, queue_arn
 from models.routing.checks import AwsError
 
 DEDUPLICATION_SECONDS = 300.0
@@ -53,6 +53,8 @@ class Message:
     sequence: int = 0
     moved_from: str | None = None
     """The queue a dead letter was moved from (its redrive goes back there by default)."""
+    last_error: str | None = None
+    """Why it became a dead letter (kept when it is moved on, cleared by nothing)."""
 
     def in_flight(self, now: float) -> bool:
         """Received and hidden now."""
@@ -79,6 +81,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
         "deduplication_id": message.deduplication_id,
         "sequence": message.sequence,
         "moved_from": message.moved_from,
+        "last_error": message.last_error,
     }
 
 
@@ -97,6 +100,7 @@ def message_from_json(document: Mapping[str, Any]) -> Message:
         deduplication_id=document.get("deduplication_id"),
         sequence=document["sequence"],
         moved_from=document.get("moved_from"),
+        last_error=document.get("last_error"),
     )
 
 
@@ -114,6 +118,10 @@ class Received:
             "SentTimestamp": str(round(message.sent_at * 1000)),
             "ApproximateFirstReceiveTimestamp": str(round((message.first_received_at or 0) * 1000)),
         }
+        if message.moved_from is not None:
+            system["DeadLetterQueueSourceArn"] = queue_arn(message.moved_from)
+        if message.last_error is not None:
+            system["DeadLetterReason"] = message.last_error
         if message.group_id is not None:
             system["MessageGroupId"] = message.group_id
             system["SequenceNumber"] = str(message.sequence)
@@ -277,7 +285,11 @@ class Queue:
                 break
             redrive = self.attributes.redrive
             if redrive is not None and message.receive_count >= redrive.max_receive_count:
-                moved.append(self._remove(message.message_id))
+                reason = (
+                    f"received {message.receive_count} times and never deleted "
+                    f"(maxReceiveCount {redrive.max_receive_count})"
+                )
+                moved.append(replace(self._remove(message.message_id), last_error=reason))
                 continue
             handle = new_handle()
             taken = replace(

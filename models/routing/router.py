@@ -56,6 +56,8 @@ EVENT_ID_HEADER = "es-event-id"
 """The header holding the id of the event a delivered record carries."""
 ENDPOINT_HEADER = "es-endpoint"
 """The header of an HTTP delivery naming its endpoint."""
+RETRY_POLICY_HEADER = "es-retry-policy"
+"""The header of an HTTP delivery holding its target's RetryPolicy (JSON), when it has one."""
 _MESSAGE_IDS = uuid.UUID("0b7d0f5e-4a2e-5d7c-8f65-2c9d5e1a7b34")
 
 
@@ -67,6 +69,8 @@ class Routed:
     """``rule/<rule name>/<target id>`` or ``subscription/<subscription id>``."""
     destination: Destination
     value: bytes
+    retry_policy: Mapping[str, int] | None = None
+    """The rule target's RetryPolicy limits, for the delivery service (HTTP targets)."""
 
 
 def rule_route(rule: Rule, target_id: str) -> str:
@@ -199,7 +203,10 @@ def route(
             delivery = rule.delivery(received)
             routed.extend(
                 Routed(
-                    rule_route(rule, target.id), target.destination, target.render(event, delivery)
+                    rule_route(rule, target.id),
+                    target.destination,
+                    target.render(event, delivery),
+                    target.retry_policy,
                 )
                 for target in rule.targets
             )

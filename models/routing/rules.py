@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from models.delivery.retry_policy import InvalidRetryPolicy, check_retry_limits
 from models.routing.checks import AwsError
 from models.routing.event_patterns import EventPattern, InvalidEventPattern, compile_event_pattern
 from models.routing.target_input import (
@@ -158,6 +159,8 @@ class Target:
     input: str | None = None
     input_path: str | None = None
     input_transformer: InputTransformer | None = None
+    retry_policy: Mapping[str, int] | None = None
+    """``MaximumRetryAttempts`` and ``MaximumEventAgeInSeconds`` of an HTTP target's delivery."""
     destination: Destination = field(init=False, compare=False, repr=False)
     delivered: TargetInput = field(init=False, compare=False, repr=False)
 
@@ -167,6 +170,11 @@ class Target:
             destination = parse_destination(self.arn)
         except ValueError as invalid:
             raise _target_failure(self.id, f"Arn: {invalid}") from None
+        if self.retry_policy is not None:
+            try:
+                object.__setattr__(self, "retry_policy", check_retry_limits(self.retry_policy))
+            except InvalidRetryPolicy as invalid:
+                raise _target_failure(self.id, f"RetryPolicy: {invalid}") from None
         object.__setattr__(self, "destination", destination)
         object.__setattr__(self, "delivered", self._compile_input())
 
@@ -209,6 +217,8 @@ class Target:
             if self.input_transformer.input_paths_map:
                 transformer["InputPathsMap"] = dict(self.input_transformer.input_paths_map)
             entry["InputTransformer"] = transformer
+        if self.retry_policy is not None:
+            entry["RetryPolicy"] = dict(self.retry_policy)
         return entry
 
 
@@ -227,6 +237,7 @@ def target_from_request(entry: Mapping[str, Any]) -> Target:
         input=_optional_string("input", entry.get("Input")),
         input_path=_optional_string("inputPath", entry.get("InputPath")),
         input_transformer=transformer,
+        retry_policy=entry.get("RetryPolicy"),
     )
 
 

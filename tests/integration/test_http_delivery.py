@@ -17,7 +17,12 @@ from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.topic_names import TopicNames
 from models.dead_letter import DeadLetter
 from models.delivery.retry_policy import RetryPolicy
-from models.routing.router import ENDPOINT_HEADER, EVENT_ID_HEADER, ROUTE_HEADER
+from models.routing.router import (
+    ENDPOINT_HEADER,
+    EVENT_ID_HEADER,
+    RETRY_POLICY_HEADER,
+    ROUTE_HEADER,
+)
 from tests.web_client import eventually
 from tests.web_events import unique
 
@@ -89,7 +94,9 @@ async def names(broker: str) -> TopicNames:
     return topics
 
 
-async def queue(broker: str, names: TopicNames, endpoints: list[str]) -> list[str]:
+async def queue(
+    broker: str, names: TopicNames, endpoints: list[str], retry_policy: str | None = None
+) -> list[str]:
     """One delivery record per endpoint on http-deliveries; their idempotency keys."""
     producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
     await producer.start()
@@ -102,6 +109,8 @@ async def queue(broker: str, names: TopicNames, endpoints: list[str]) -> list[st
                 (ROUTE_HEADER, route.encode()),
                 (EVENT_ID_HEADER, event_id.encode()),
             ]
+            if retry_policy is not None:
+                headers.append((RETRY_POLICY_HEADER, retry_policy.encode()))
             body = json.dumps({"n": n}).encode()
             await producer.send_and_wait(
                 names.http_deliveries, body, key=f"ord-{n}".encode(), headers=headers
@@ -179,6 +188,22 @@ async def test_each_record_is_delivered_or_dead_lettered_with_its_last_answer(
         REGISTRY.get_sample_value("es_deliveries_total", {**endpoint, "outcome": "dead-lettered"})
         >= 2
     )
+
+
+async def test_a_targets_retry_policy_limits_its_retries_below_the_services(
+    broker: str, names: TopicNames, partner: Partner
+) -> None:
+    limits = json.dumps({"MaximumRetryAttempts": 1, "MaximumEventAgeInSeconds": 60})
+    [key] = await queue(broker, names, [partner.url + "/down"], retry_policy=limits)
+    stop = asyncio.Event()
+    running = asyncio.create_task(service(broker, names, unique("deliveries")).run(stop))
+
+    [letter] = await dead_letters(broker, names, 1)
+    stop.set()
+    await running
+
+    assert partner.answers("/down") == [(key, 1), (key, 2)]  # the service alone would try 4 times
+    assert letter.error == "HTTP 500 (after 2 attempts)"
 
 
 async def test_a_hanging_endpoint_holds_up_no_other_and_is_delivered_again_after_a_crash(

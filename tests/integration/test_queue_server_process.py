@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ecommerce_streams.harness.kafka import free_port
+from models.queues.attributes import queue_arn
 from tests.web_events import unique
 
 pytestmark = pytest.mark.integration
@@ -53,16 +54,26 @@ class QueueServer:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
-    def cli(self, *args: str, check: bool = True) -> tuple[int, Any]:
-        """``ecommerce-streams queues ARGS``: exit status and the JSON printed."""
-        done = subprocess.run(
-            [sys.executable, "-m", "ecommerce_streams.cli", "queues", *args],
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``ecommerce-streams ARGS`` against this deployment."""
+        return subprocess.run(
+            [sys.executable, "-m", "ecommerce_streams.cli", *args],
             env=self.env,
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
+
+    def dlq(self, *args: str) -> str:
+        """``ecommerce-streams dlq ARGS``, which must succeed: what it printed."""
+        done = self.run("dlq", *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def cli(self, *args: str, check: bool = True) -> tuple[int, Any]:
+        """``ecommerce-streams queues ARGS``: exit status and the JSON printed."""
+        done = self.run("queues", *args)
         if check:
             assert done.returncode == 0, done.stderr
         text = done.stdout if done.returncode == 0 else done.stderr
@@ -113,3 +124,28 @@ def test_a_refused_command_prints_sqs_s_error_and_exits_1(server: QueueServer) -
 
     assert status == 1
     assert refusal["__type"] == "com.amazonaws.sqs#QueueDoesNotExist"
+
+
+def test_dlq_shows_a_dead_letter_queues_letters_with_their_reason_and_moves_them_back(
+    server: QueueServer,
+) -> None:
+    redrive = json.dumps({"deadLetterTargetArn": queue_arn("picks-dlq"), "maxReceiveCount": 1})
+    server.cli("create", "picks-dlq")
+    server.cli("create", "picks", "--attribute", f"RedrivePolicy={redrive}")
+    server.cli("send", "picks", '{"order_id": "o-9"}')
+    _, first = server.cli("receive", "picks", "--visibility", "0")
+    _, second = server.cli("receive", "picks")
+    [message] = first["Messages"]
+    letter = f"picks-dlq/{message['MessageId']}"
+
+    listed = server.dlq("list")
+    shown = server.dlq("show", letter)
+    moved = server.dlq("redrive", "--queue", "picks-dlq")
+    _, back = server.cli("receive", "picks", "--wait", "10")
+
+    assert second["Messages"] == []
+    reason = "received 1 times and never deleted (maxReceiveCount 1)"
+    assert f"{letter}  from picks  received 1  {reason}" in listed
+    assert f"error:        {reason}" in shown and '"order_id": "o-9"' in shown
+    assert "TaskHandle" in moved
+    assert [m["Body"] for m in back["Messages"]] == ['{"order_id": "o-9"}']  # a new message

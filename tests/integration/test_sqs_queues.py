@@ -349,6 +349,43 @@ async def test_one_move_task_per_source_runs_at_a_time_and_can_be_cancelled(sqs:
     assert len(remaining) == 5 - cancelled["ApproximateNumberOfMessagesMoved"]
 
 
+async def test_a_move_task_stopped_by_a_restart_resumes_and_moves_each_message_once(
+    sqs: Sqs,
+) -> None:
+    url, dead, bodies = await dead_letters_of(sqs, 4)
+    dead_arn = queue_arn("partner-dlq")
+    await sqs.ok("StartMessageMoveTask", SourceArn=dead_arn, MaxNumberOfMessagesPerSecond=1)
+
+    async def task_of(server: Sqs) -> dict[str, Any]:
+        return (await server.ok("ListMessageMoveTasks", SourceArn=dead_arn))["Results"][0]
+
+    before = await eventually(
+        lambda: task_of(sqs), lambda task: task["ApproximateNumberOfMessagesMoved"] >= 1
+    )
+    await shut(sqs)
+    restarted = await serve(sqs.broker, sqs.names, unique("queues"))
+    try:
+        stopped = await task_of(restarted)
+        done = await eventually(lambda: task_of(restarted), lambda t: t["Status"] == "COMPLETED")
+        back = await receive(restarted, url, MaxNumberOfMessages=10)
+        left = await receive(restarted, dead, MaxNumberOfMessages=10)
+    finally:
+        sqs.runner, sqs.store = restarted.runner, restarted.store  # the fixture stops these
+
+    assert before["ApproximateNumberOfMessagesMoved"] < 4
+    assert stopped["TaskHandle"] == done["TaskHandle"] == before["TaskHandle"]
+    assert stopped["ApproximateNumberOfMessagesMoved"] >= before["ApproximateNumberOfMessagesMoved"]
+    assert (
+        done["ApproximateNumberOfMessagesMoved"],
+        done["ApproximateNumberOfMessagesToMove"],
+    ) == (
+        4,
+        4,
+    )
+    assert sorted(m["Body"] for m in back) == sorted(bodies)  # each once
+    assert left == []
+
+
 async def test_each_queue_s_counts_are_on_the_metrics_page(sqs: Sqs) -> None:
     url = (await sqs.ok("CreateQueue", QueueName="invoices"))["QueueUrl"]
     for n in range(3):

@@ -105,6 +105,20 @@ def test_a_base_delay_that_is_not_positive_or_exceeds_the_cap_is_refused(base, c
         RetryPolicy(base_delay_seconds=base, max_delay_seconds=cap)
 
 
+def test_a_targets_limits_replace_the_services_attempts_and_age_but_keep_its_backoff():
+    service = RetryPolicy(base_delay_seconds=0.5, max_delay_seconds=10.0)
+
+    limited = service.limited({"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 120})
+
+    assert limited == RetryPolicy(2, 120, base_delay_seconds=0.5, max_delay_seconds=10.0)
+    assert service.limited({}) == service
+
+
+def test_limits_outside_awss_bounds_are_refused():
+    with pytest.raises(InvalidRetryPolicy, match=r"MaximumRetryAttempts must be 0\.\.185"):
+        RetryPolicy().limited({"MaximumRetryAttempts": -1})
+
+
 def test_an_invalid_retry_policy_is_a_value_error():
     assert issubclass(InvalidRetryPolicy, ValueError)
 

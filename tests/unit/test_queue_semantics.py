@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from models.queues.attributes import attributes_from_request, queue_arn
-from models.queues.queue import Message, Queue, Received
+from models.queues.queue import Message, Queue, Received, message_from_json, message_to_json
 from models.routing.checks import AwsError
 
 T0 = 1_700_000_000.0
@@ -493,6 +493,31 @@ def test_dead_letter_queue_keeps_id_body_attributes_receive_count_and_sent_time(
     assert answer["Attributes"]["ApproximateFirstReceiveTimestamp"] == str(int((T0 + 1) * 1000))
 
 
+def test_a_dead_letter_says_where_it_came_from_and_why() -> None:
+    source, h = standard(RedrivePolicy=redrive_to("orders-dlq", 2)), handles()
+    dlq = Queue("orders-dlq", attributes_from_request({}))
+    source.send("a", now=T0, message_id="m1")
+    receive_one(source, T0, h)
+    receive_one(source, T0 + 30, h)
+    _, [moved] = source.receive(now=T0 + 60, new_handle=h)
+
+    dlq.accept_moved(moved, now=T0 + 60, source="orders")
+    system = receive_one(dlq, T0 + 60, h).answer()["Attributes"]
+
+    assert moved.last_error == "received 2 times and never deleted (maxReceiveCount 2)"
+    assert system["DeadLetterQueueSourceArn"] == queue_arn("orders")
+    assert system["DeadLetterReason"] == moved.last_error
+
+
+def test_a_message_never_dead_lettered_has_no_dead_letter_attributes() -> None:
+    queue, h = standard(), handles()
+    queue.send("a", now=T0, message_id="m1")
+
+    system = receive_one(queue, T0, h).answer()["Attributes"]
+
+    assert "DeadLetterQueueSourceArn" not in system and "DeadLetterReason" not in system
+
+
 def test_dead_letter_queue_retention_counts_from_the_original_send() -> None:
     dlq = standard(MessageRetentionPeriod="60")
     moved = Message("m1", "a", sent_at=T0, visible_at=T0, receive_count=3)
@@ -848,3 +873,23 @@ StandardQueueMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=30, deadline=None
 )
 test_random_operations_keep_sqs_guarantees_on_a_standard_queue = StandardQueueMachine.TestCase
+
+
+def test_a_stored_message_comes_back_with_every_field() -> None:
+    message = Message(
+        "m1",
+        "a",
+        sent_at=T0,
+        visible_at=T0 + 30,
+        attributes={"k": {"DataType": "String", "StringValue": "v"}},
+        receive_count=3,
+        receipt_handle="h3",
+        first_received_at=T0 + 1,
+        group_id="o-1",
+        deduplication_id="d-1",
+        sequence=7,
+        moved_from="orders",
+        last_error="received 3 times and never deleted (maxReceiveCount 3)",
+    )
+
+    assert message_from_json(message_to_json(message)) == message

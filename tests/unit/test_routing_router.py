@@ -203,6 +203,15 @@ def test_the_high_value_rule_routes_a_612_euro_order_confirmed_to_its_target() -
     assert json.loads(delivery.value) == eb_event(envelope)
 
 
+def test_a_delivery_carries_its_targets_retry_policy_for_the_delivery_service() -> None:
+    limits = {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 300}
+    web = Target("web", "https://hooks.example.com/orders", retry_policy=limits)
+
+    [delivery] = routed(confirmed("612.50"), rules=(high_value(web),))
+
+    assert delivery.retry_policy == limits
+
+
 def test_the_high_value_rule_does_not_route_a_20_euro_order_confirmed() -> None:
     assert routed(confirmed("20.00"), rules=(high_value(),)) == []
 

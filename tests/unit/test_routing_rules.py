@@ -187,6 +187,37 @@ def test_each_target_that_cannot_be_added_is_a_failed_entry() -> None:
     assert "Member must satisfy regular expression pattern" in failed["bad id"]["ErrorMessage"]
 
 
+def test_a_targets_retry_policy_is_kept_stored_and_listed() -> None:
+    limits = {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600}
+    web = {"Id": "web", "Arn": "https://hooks.example.com/orders", "RetryPolicy": limits}
+    rules, answer = put_targets(with_rule(), "high-value-orders", [web])
+
+    stored = rule_from_bytes(rule_to_bytes(rules["high-value-orders"]))
+
+    assert answer["FailedEntryCount"] == 0
+    assert list_targets_by_rule(rules, "high-value-orders") == {"Targets": [web]}
+    assert stored is not None and stored.targets[0].retry_policy == limits
+
+
+@pytest.mark.parametrize(
+    ("limits", "reason"),
+    [
+        ({"MaximumRetryAttempts": 186}, "MaximumRetryAttempts must be 0..185"),
+        ({"MaximumEventAgeInSeconds": 59}, "MaximumEventAgeInSeconds must be 60..86400"),
+        ({"MaximumRetryAttempts": "3"}, "MaximumRetryAttempts must be an integer"),
+        ({"Retries": 3}, "unknown RetryPolicy fields: Retries"),
+        ([3], "RetryPolicy must be an object"),
+    ],
+)
+def test_a_retry_policy_outside_awss_bounds_is_a_failed_entry(limits: object, reason: str) -> None:
+    web = {"Id": "web", "Arn": "https://hooks.example.com/orders", "RetryPolicy": limits}
+    _, answer = put_targets(with_rule(), "high-value-orders", [web])
+
+    [failed] = answer["FailedEntries"]
+    assert failed["ErrorCode"] == "ValidationException"
+    assert failed["ErrorMessage"].startswith(f"Target web: RetryPolicy: {reason}")
+
+
 def test_a_rule_with_more_than_five_targets_is_limit_exceeded() -> None:
     rules, _ = put_targets(
         with_rule(), "high-value-orders", [kafka_target(f"t{n}") for n in range(5)]
