@@ -1,5 +1,5 @@
 """``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``routing``,
-``delivery``."""
+``delivery``, ``decode``."""
 
 import argparse
 import asyncio
@@ -220,13 +220,35 @@ def _delivery(argv: list[str]) -> int:
     return 0
 
 
+def _decode(argv: list[str]) -> int:
+    """``python -m bench decode``: decode cost per event, plain against framed and validated."""
+    from bench.decode import measure_decode, render_decode
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench decode",
+        description="Decode a seeded load's source events plain and in Confluent's framing "
+        "with schema validation; write <out>/decode.{json,md}. No broker is needed.",
+    )
+    parser.add_argument("--orders", type=int, default=2000, help="orders of the load")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    args = parser.parse_args(argv)
+    result = measure_decode(args.orders)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "decode.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "decode.md").write_text(render_decode(result))
+    print(render_decode(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch to the run, ``profile``, ``soak``, ``floor``, ``routing`` or ``delivery``."""
+    """Dispatch to the run or to one of the named measurements (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["routing"]:
         return _routing(argv[1:])
     if argv[:1] == ["delivery"]:
         return _delivery(argv[1:])
+    if argv[:1] == ["decode"]:
+        return _decode(argv[1:])
     if argv[:1] == ["floor"]:
         return _floor(argv[1:])
     if argv[:1] == ["profile"]:

@@ -117,6 +117,35 @@ class Settings(BaseSettings):
     queue_port: int = Field(
         default=6068, description="Port of the queue server (ecommerce-streams queues serve)."
     )
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="A Confluent-compatible schema registry API (Confluent, Apicurio's "
+        "/apis/ccompat/v7, Karapace). Unset: the embedded registry.",
+    )
+    registry_port: int = Field(
+        default=8081, ge=1, le=65535, description="REST port of the embedded schema registry."
+    )
+    registry_management_port: int = Field(
+        default=9081, ge=1, le=65535, description="Health port of the embedded schema registry."
+    )
+    registry_home: Path | None = Field(
+        default=None,
+        description="The embedded registry's distribution and logs "
+        "[default: <XDG_CACHE_HOME or ~/.cache>/ecommerce-streams/registry].",
+    )
+    schema_compatibility: Literal[
+        "BACKWARD",
+        "BACKWARD_TRANSITIVE",
+        "FORWARD",
+        "FORWARD_TRANSITIVE",
+        "FULL",
+        "FULL_TRANSITIVE",
+        "NONE",
+    ] = Field(default="BACKWARD", description="Compatibility level of every event's subject.")
+    schema_compatibility_per_subject: dict[str, str] = Field(
+        default_factory=dict,
+        description='Levels of single subjects, as JSON: {"orders-OrderPlaced": "FULL"}.',
+    )
     notification_endpoint: str | None = Field(
         default=None,
         description="HTTP(S) URL of the e-mail/SMS provider: every notification is delivered "

@@ -23,6 +23,9 @@ NAMESPACE = UUID("5b0e6f0a-8c55-4c8e-9a4e-3f1d2c7b9e61")
 """The uuid5 namespace of derived event ids."""
 
 SCHEMA_VERSION = 1
+"""The version of the event schemas this code writes, and the newest it knows field by field."""
+MAX_SCHEMA_VERSION = 99
+"""The largest ``schema_version`` an event may carry (a newer one is read by the fields known)."""
 MAX_EVENT_BYTES = 1024 * 1024
 _MAX_REPORTED_PROBLEMS = 10
 _JSON_KINDS = {
@@ -36,7 +39,7 @@ _JSON_KINDS = {
 
 Source = Literal["web", "mobile", "payments-gateway", "warehouse", "ecommerce-streams"]
 CorrelationId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=64)]
-SchemaVersion = Annotated[int, Field(strict=True, ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]
+SchemaVersion = Annotated[int, Field(strict=True, ge=1, le=MAX_SCHEMA_VERSION)]
 
 
 class Envelope(Record):
@@ -137,10 +140,37 @@ def decode_event(raw: bytes) -> Envelope:
         raise InvalidEvent(f"not UTF-8 JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InvalidEvent(f"not a JSON object but {_JSON_KINDS[type(document)]}")
+    if _newer(document.get("schema_version")):
+        document = _known_fields(document)
     try:
         return Envelope.model_validate(document)
     except ValidationError as exc:
         raise InvalidEvent(_reason(exc)) from None
+
+
+def _newer(version: object) -> bool:
+    """Whether an event says it follows a newer schema version than this code writes."""
+    return (
+        isinstance(version, int)
+        and not isinstance(version, bool)
+        and SCHEMA_VERSION < version <= MAX_SCHEMA_VERSION
+    )
+
+
+def _known_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """An event of a newer version with only the fields this version knows.
+
+    A newer version may add optional fields to the envelope and to a payload (BACKWARD
+    compatible, as the registry checks): a reader of an older version reads such an event
+    by the fields it knows, as the newer writer meant every added field to be optional.
+    Fields inside nested records (an order's lines) are still checked exactly.
+    """
+    known = {key: value for key, value in document.items() if key in Envelope.model_fields}
+    event_type, data = known.get("event_type"), known.get("data")
+    payload_class = PAYLOAD_TYPES.get(event_type) if isinstance(event_type, str) else None
+    if payload_class is not None and isinstance(data, dict):
+        known["data"] = {k: v for k, v in data.items() if k in payload_class.model_fields}
+    return known
 
 
 def encode_event(env: Envelope) -> bytes:

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -9,6 +10,9 @@ from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
 from ecommerce_streams.harness.kafka.environment import default_home
 from ecommerce_streams.operations.topic_setup import ensure_topics
+
+if TYPE_CHECKING:
+    from ecommerce_streams.harness.registry import EmbeddedRegistry
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +46,25 @@ async def deployment(broker: str, tmp_path: Path) -> AsyncIterator[Deployment]:
         yield shop
     finally:
         shop.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(
+    kafka: EmbeddedKafka, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator["EmbeddedRegistry"]:
+    """The run's one embedded schema registry, started by the first test that asks for it."""
+    from ecommerce_streams.harness.registry import EmbeddedRegistry
+    from ecommerce_streams.harness.registry.service import default_home
+
+    service = EmbeddedRegistry(
+        kafka.bootstrap,
+        tmp_path_factory.mktemp("registry"),
+        port=free_port(),
+        management_port=free_port(),
+        dist_dir=default_home() / "dist",
+    )
+    service.start(timeout=240)
+    try:
+        yield service
+    finally:
+        service.stop()

@@ -7,7 +7,9 @@ from ecommerce_streams.cli.harness import bench, chaos, demo, load, verify
 from ecommerce_streams.cli.kafka import kafka
 from ecommerce_streams.cli.operations import compare, dlq, replay, reset
 from ecommerce_streams.cli.queues import queues
+from ecommerce_streams.cli.registry import registry
 from ecommerce_streams.cli.routing import rules, subscriptions
+from ecommerce_streams.cli.schemas import schemas
 from ecommerce_streams.cli.worker import worker
 
 
@@ -32,5 +34,7 @@ for command in (
     subscriptions,
     deliver,
     queues,
+    registry,
+    schemas,
 ):
     main.add_command(command)

@@ -12,6 +12,7 @@ from ecommerce_streams.delivery.service import DeliveryConfig, DeliveryService
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, send_load
 from ecommerce_streams.harness.partner import Partner
+from ecommerce_streams.harness.registry import EmbeddedRegistry, RegistryError
 from ecommerce_streams.harness.routing_examples import (
     FRENCH_WAREHOUSE_SUBSCRIPTION,
     HIGH_VALUE_RULE,
@@ -29,6 +30,18 @@ PROVIDER_FAILURE_SHARE = 0.2
 DEMO_RETRIES = RetryPolicy(base_delay_seconds=0.2, max_delay_seconds=2.0)
 
 
+async def register_schemas(url: str, deployment: Deployment, level: str) -> int:
+    """Register every event type's schema under the deployment's subjects: how many."""
+    from ecommerce_streams.schemas.evolution import by_subject, current_schemas, register
+    from ecommerce_streams.schemas.registry_client import RegistryClient
+
+    async with RegistryClient(url) as client:
+        ids = await register(
+            client, by_subject(current_schemas(), deployment.topics.name), level, {}
+        )
+    return len(ids)
+
+
 async def run_demo(settings: Settings, *, orders: int, workers: int, rate: float | None) -> int:
     """Run the whole pipeline once and keep the workers up until interrupted."""
     stop = asyncio.Event()
@@ -42,7 +55,14 @@ async def run_demo(settings: Settings, *, orders: int, workers: int, rate: float
             bootstrap=settings.bootstrap,
             workdir=Path(settings.datadir).parent / "demo",
             partitions=settings.partitions,
-            extra_env={"ES_NOTIFICATION_ENDPOINT": endpoint},
+            extra_env={
+                "ES_NOTIFICATION_ENDPOINT": endpoint,
+                **(
+                    {"ES_SCHEMA_REGISTRY_URL": settings.schema_registry_url}
+                    if settings.schema_registry_url
+                    else {}
+                ),
+            },
         )
         delivery = DeliveryService(
             DeliveryConfig(
@@ -87,6 +107,14 @@ async def _demo(
         settings.bootstrap, deployment.topics, partitions=settings.partitions
     ) as catalogues:
         routing = await examples.install(catalogues, notification_endpoint=endpoint)
+    if settings.schema_registry_url:
+        count = await register_schemas(
+            settings.schema_registry_url, deployment, settings.schema_compatibility
+        )
+        click.echo(
+            f"Schemas: {count} subjects registered at {settings.schema_registry_url} "
+            f"({settings.schema_compatibility})"
+        )
     click.echo(f"Starting {workers} workers (app id {deployment.app_id}) ...")
     await deployment.start_workers(workers)
     for worker in deployment.workers:
@@ -113,6 +141,8 @@ async def _demo(
     click.echo(f"  curl {deployment.workers[0].url}/ready")
     click.echo(f"  curl {deployment.workers[0].url}/rules/{HIGH_VALUE_RULE}")
     click.echo(f"  curl {deployment.workers[0].url}/subscriptions")
+    if settings.schema_registry_url:
+        click.echo(f"  curl {deployment.workers[0].url}/schemas")
     click.echo("Press Ctrl-C to stop.")
     await stop.wait()
     return 0 if report.ok and delivered == notifications else 1
@@ -137,12 +167,27 @@ def demo_main(orders: int, workers: int, rate: float | None) -> int:
     broker = None if settings.broker else EmbeddedKafka()
     if broker is not None:
         click.echo("Starting the embedded Kafka broker (first run fetches it from Maven) ...")
-        settings = Settings(broker=broker.start())
+        settings = settings.model_copy(update={"broker": broker.start()})
+    registry = None
+    if not settings.schema_registry_url and settings.broker is not None:
+        registry = EmbeddedRegistry.of(settings, settings.broker)
+    if registry is not None:
+        click.echo("Starting the schema registry (first run fetches it from Maven, ~150 MB) ...")
+        try:
+            url = registry.start()
+            settings = settings.model_copy(update={"schema_registry_url": url})
+        except RegistryError as away:
+            click.secho(f"No schema registry, the demo goes on without it: {away}", fg="yellow")
+            registry = None
     try:
         return asyncio.run(run_demo(settings, orders=orders, workers=workers, rate=rate))
     except KeyboardInterrupt:
         return 130
     finally:
+        if registry is not None:
+            with contextlib.suppress(Exception):
+                registry.stop()
+                click.echo("Schema registry stopped.")
         if broker is not None:
             with contextlib.suppress(Exception):
                 broker.stop()

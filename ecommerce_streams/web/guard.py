@@ -74,8 +74,8 @@ class Endpoint:
     """What an endpoint requires of a request before its view runs."""
 
     access: Access
-    accepts: str | None = None
-    """The one media type its body may have; None: it reads no body."""
+    accepts: tuple[str, ...] = ()
+    """The media types its body may have; none: it reads no body."""
     reads: Access | None = None
     """Who may GET it, when that differs from ``access`` (an endpoint that also writes)."""
 
@@ -178,16 +178,18 @@ class Guard:
         The size is checked again while the body is read
         (:func:`~ecommerce_streams.web.admission.read_body`): chunked uploads declare none.
         """
-        if endpoint.accepts is None:
+        if not endpoint.accepts:
             return
         charset = (request.charset or "utf-8").lower()
-        if request.content_type != endpoint.accepts or charset != "utf-8":
+        declared = "Content-Type" in request.headers  # aiohttp reports none as octet-stream
+        if not declared or request.content_type not in endpoint.accepts or charset != "utf-8":
+            accepted = ", ".join(endpoint.accepts)
             raise Problem(
                 415,
                 "unsupported-media-type",
                 "Unsupported media type",
-                f"the body must be sent as Content-Type: {endpoint.accepts}",
-                headers={"Accept-Post": endpoint.accepts},
+                f"the body must be sent as Content-Type: {' or '.join(endpoint.accepts)}",
+                headers={"Accept-Post": accepted},
             )
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             raise body_too_large(self.max_body_bytes)

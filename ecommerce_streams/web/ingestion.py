@@ -18,11 +18,17 @@ from faust.web import Request, Response, View
 
 from ecommerce_streams import metrics
 from ecommerce_streams.kafka_producer import IdempotentProducer
+from ecommerce_streams.schemas.framed import RegistryUnavailable
 from ecommerce_streams.web.admission import InflightLimit, read_body
 from ecommerce_streams.web.event_batch import SourceEvent, read_batch
 from ecommerce_streams.web.guard import Access, Endpoint, served
 from ecommerce_streams.web.problems import Problem
 from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.worker.schemas import framed_events
+from models.schemas.framing import InvalidFraming, is_framed
+
+FRAMED_MEDIA_TYPE = "application/octet-stream"
+"""The media type of a body that is one value in Confluent's framing."""
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +80,48 @@ async def _stop_producer(sender: Any, /, *args: Any, signal: Any, **kwargs: Any)
     await producer.stop()
 
 
-@app.endpoint("/events", Endpoint(Access.WRITE, accepts="application/json"))
+async def read_framed(body: bytes) -> list[SourceEvent]:
+    """One event in Confluent's framing, checked against its schema; sent on framed as it came."""
+    if not is_framed(body):
+        raise Problem(
+            400,
+            "invalid-events",
+            "Invalid events",
+            f"a {FRAMED_MEDIA_TYPE} body is one value in Confluent's framing: "
+            "byte 0, a 4-byte schema id, then the event's JSON",
+        )
+    try:
+        plain = await framed_events().plain(body)
+    except RegistryUnavailable as away:
+        raise Problem(
+            503,
+            "registry-unavailable",
+            "Schema registry unavailable",
+            f"{away.reason}; nothing was accepted",
+            headers={"Retry-After": "5"},
+        ) from None
+    except InvalidFraming as refused:
+        raise Problem(400, "invalid-events", "Invalid events", refused.reason) from None
+    events = read_batch(plain)
+    if len(events) != 1:
+        raise Problem(
+            400, "invalid-events", "Invalid events", "a framed body holds one event, not an array"
+        )
+    return [SourceEvent(events[0].envelope, body)]
+
+
+@app.endpoint("/events", Endpoint(Access.WRITE, accepts=("application/json", FRAMED_MEDIA_TYPE)))
 class Events(View):
     """Ingestion of orders, payments and stock movements."""
 
     async def post(self, request: Request) -> Response:
         """202 with each event's topic, partition and offset; errors are raised as problems."""
         with inflight.admit():
-            events = read_batch(await read_body(served(request), settings.max_body_bytes))
+            body = await read_body(served(request), settings.max_body_bytes)
+            if served(request).content_type == FRAMED_MEDIA_TYPE:
+                events = await read_framed(body)
+            else:
+                events = read_batch(body)
             receipts = await producer.publish(events)
         for event in events:
             metrics.events_ingested.labels(event.topic, event.envelope.event_type).inc()

@@ -17,7 +17,7 @@ from ecommerce_streams.web.guard import Access, Endpoint
 from ecommerce_streams.worker.app import app
 from models.routing.checks import AwsError, check_event_pattern, check_filter_policy
 
-CHECK = Endpoint(Access.SHOP_DATA, accepts="application/json")
+CHECK = Endpoint(Access.SHOP_DATA, accepts=("application/json",))
 
 
 async def answer(

@@ -23,7 +23,7 @@ from models.routing.checks import AwsError
 
 logger = logging.getLogger(__name__)
 
-CHANGES = Endpoint(Access.WRITE, accepts="application/json", reads=Access.SHOP_DATA)
+CHANGES = Endpoint(Access.WRITE, accepts=("application/json",), reads=Access.SHOP_DATA)
 """Routes that change a catalogue with a JSON body, and read it with GET."""
 READS = Endpoint(Access.SHOP_DATA)
 

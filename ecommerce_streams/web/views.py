@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from aiokafka.partitioner import murmur2
 from faust.types import TP, TableT
 from faust.web import Request, Response, View
 from yarl import URL
 
+from ecommerce_streams.partitioning import partition_of as partition_of_key
 from ecommerce_streams.web.guard import REQUEST_ID, SHOP_DATA, served
 from ecommerce_streams.web.problems import PASSED_HEADERS, REQUEST_ID_HEADER, Problem
 from ecommerce_streams.worker.app import app, settings
@@ -38,7 +38,7 @@ FORWARDED_HEADERS = ("Authorization",)
 
 def partition_of(key: str, partitions: int = settings.partitions) -> int:
     """The partition a producer puts ``key`` in (Kafka's default murmur2 partitioner)."""
-    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return partition_of_key(key.encode(), partitions)
 
 
 def owner_of(table: TableT[Any, Any], key: str) -> str | None:

@@ -19,12 +19,21 @@ from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import gate_of, outbox, process_event
+from ecommerce_streams.partitioning import partition_of
+from ecommerce_streams.schemas.framed import RegistryUnavailable
 from ecommerce_streams.worker import routing, topics
-from ecommerce_streams.worker.app import app
+from ecommerce_streams.worker.app import app, settings
 from ecommerce_streams.worker.dead_letters import send_dead_letter
+from ecommerce_streams.worker.schemas import framed_events
 from models.envelope import Envelope, encode_event
+from models.schemas.framing import InvalidFraming, is_framed
 from models.stages import Stage, Tables, judge
 from tables import seen
+
+SCHEMA_STAGE = "schema"
+"""The stage named in the dead letter of a framed value that fails its schema check."""
+INTAKE_STAGE = "intake"
+"""The stage named in the dead letter of a source event written to the wrong partition."""
 
 
 async def run_stages(stream: StreamT[bytes], stages: tuple[Stage, ...], tables: Tables) -> None:
@@ -44,10 +53,28 @@ async def run_stages(stream: StreamT[bytes], stages: tuple[Stage, ...], tables: 
 
 
 async def apply_stages(event: EventT[bytes], stages: tuple[tuple[Stage, Tables], ...]) -> None:
-    """Apply one input event to each stage in turn, each with only its own tables, then route it."""
+    """Apply one input event to each stage in turn, each with only its own tables, then route it.
+
+    A value in Confluent's framing is checked against the schema its id names first, and
+    the stages read its plain JSON; one that fails the check is dead-lettered (stage
+    ``schema``) with the reason.
+    """
+    value = event.message.value
+    wrong_partition = misrouted(event)
+    if wrong_partition is not None:
+        await set_aside(event, stage=INTAKE_STAGE, error=wrong_partition, category="misrouted")
+        return
+    if is_framed(value):
+        try:
+            value = await framed_events().plain(value)
+        except InvalidFraming as refused:
+            unavailable = isinstance(refused, RegistryUnavailable)
+            category = "unvalidated" if unavailable else "schema"
+            await set_aside(event, stage=SCHEMA_STAGE, error=refused.reason, category=category)
+            return
     applied = None
     for stage, tables in stages:
-        applied = await apply_event(event, stage=stage, tables=tables) or applied
+        applied = await apply_event(event, value, stage=stage, tables=tables) or applied
     if applied is not None and routing.routes_topic(event.message.topic):
         failed = await routing.route_event(event, applied)
         if failed:
@@ -57,8 +84,36 @@ async def apply_stages(event: EventT[bytes], stages: tuple[tuple[Stage, Tables],
             )
 
 
-async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> Envelope | None:
-    """Apply one input event exactly once, or dead-letter it with its reason.
+def misrouted(event: EventT[bytes]) -> str | None:
+    """Why a source event sits in a partition other than its key's, or None.
+
+    Tables are partitioned like their inputs, so an event in the wrong partition would
+    be applied to state that is not its key's. Our producers and Java's use Kafka's
+    murmur2 partitioner; librdkafka's default (CRC32) puts many keys elsewhere.
+    """
+    message = event.message
+    if message.key is None or message.topic not in source_topic_names():
+        return None
+    expected = partition_of(message.key, settings.partitions)
+    if message.partition == expected:
+        return None
+    return (
+        f"key {message.key.decode(errors='replace')!r} belongs in partition {expected} of "
+        f"{message.topic} (Kafka's murmur2 partitioner), not {message.partition}: a producer "
+        "with another partitioner must use murmur2 (librdkafka: partitioner=murmur2_random)"
+    )
+
+
+@cache
+def source_topic_names() -> frozenset[str]:
+    """The names of the topics the shop's own systems write."""
+    return frozenset(settings.topics.sources())
+
+
+async def apply_event(
+    event: EventT[bytes], value: bytes | None, *, stage: Stage, tables: Tables
+) -> Envelope | None:
+    """Apply one input event (``value``: its plain JSON) exactly once, or dead-letter it.
 
     Returns the event when it was applied now (not set aside, not a duplicate).
     """
@@ -72,7 +127,7 @@ async def apply_event(event: EventT[bytes], *, stage: Stage, tables: Tables) -> 
     def applied(event_id: UUID) -> bool:
         return guarded and seen.is_duplicate(name, event_id, event)
 
-    verdict = judge(stage, tables, message.key, message.value, applied)
+    verdict = judge(stage, tables, message.key, value, applied)
     if verdict.set_aside is not None:
         category, reason = verdict.set_aside
         await set_aside(event, stage=name, error=reason, category=category)

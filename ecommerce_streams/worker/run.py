@@ -20,6 +20,7 @@ def load_services() -> None:
     import ecommerce_streams.web.metrics_page
     import ecommerce_streams.web.pattern_checks
     import ecommerce_streams.web.routing_api
+    import ecommerce_streams.web.schemas_view
     import ecommerce_streams.web.views
 
     for module in pkgutil.iter_modules(agents.__path__, prefix="agents."):

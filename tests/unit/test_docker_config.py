@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ecommerce_streams.cli import main as cli
+from ecommerce_streams.harness.registry.service import DEFAULT_VERSION
 from ecommerce_streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,3 +133,19 @@ def test_dockerfile_runs_the_console_script_as_a_non_root_worker() -> None:
     assert _dockerfile_instruction("FROM") == "python:3.11-slim"
     assert _dockerfile_instruction("USER") not in ("root", "0")
     assert "ES_WEB_HOST=0.0.0.0" in _dockerfile_instruction("ENV")
+
+
+def test_the_schema_registry_is_the_embedded_ones_version_kept_in_kafka_for_every_worker() -> None:
+    registry = _compose()["services"]["schema-registry"]
+    env = registry["environment"]
+    image, version = registry["image"].split(":")
+
+    assert (image, version) == ("apicurio/apicurio-registry", DEFAULT_VERSION)
+    assert env["APICURIO_STORAGE_KIND"] == "kafkasql"
+    assert env["APICURIO_KAFKASQL_BOOTSTRAP_SERVERS"] == _compose()["x-worker-env"]["ES_BROKER"]
+    assert env["APICURIO_KAFKASQL_TOPIC"] == "schema-registry-journal"
+    assert env["APICURIO_RULES_GLOBAL_COMPATIBILITY"] == Settings().schema_compatibility
+    port = registry["ports"][0].split(":")[1]
+    wanted = f"http://schema-registry:{port}/apis/ccompat/v7"
+    for name, worker in _workers().items():
+        assert worker["environment"]["ES_SCHEMA_REGISTRY_URL"] == wanted, name

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from models.envelope import (
     MAX_EVENT_BYTES,
     NAMESPACE,
+    SCHEMA_VERSION,
     Envelope,
     InvalidEvent,
     decode_event,
@@ -101,11 +102,38 @@ def test_payload_that_does_not_fit_its_event_type_is_rejected() -> None:
     assert "data.sku: Field required" in reason_for(document)
 
 
-@pytest.mark.parametrize("version", [0, 2, "1", 1.0, True])
+@pytest.mark.parametrize("version", [0, 100, "1", 1.0, True, -1])
 def test_unsupported_schema_version_is_rejected(version: object) -> None:
     document = wire()
     document["schema_version"] = version
     assert reason_for(document).startswith("schema_version: ")
+
+
+def test_an_event_of_a_newer_version_is_read_by_the_fields_this_version_knows() -> None:
+    document = wire()
+    document["schema_version"] = SCHEMA_VERSION + 1
+    document["data"]["gift_note"] = "happy birthday"
+    document["tenant"] = "eu-1"
+
+    event = decode_event(orjson.dumps(document))
+
+    assert event.schema_version == SCHEMA_VERSION + 1
+    assert event.data == decode_event(orjson.dumps(wire())).data
+
+
+def test_an_unknown_field_in_an_event_of_this_version_is_still_refused() -> None:
+    document = wire()
+    document["data"]["gift_note"] = "happy birthday"
+
+    assert "data.gift_note: Extra inputs are not permitted" in reason_for(document)
+
+
+def test_a_newer_version_does_not_excuse_a_known_field_that_is_wrong() -> None:
+    document = wire()
+    document["schema_version"] = SCHEMA_VERSION + 1
+    document["data"]["currency"] = "euros"
+
+    assert reason_for(document).startswith("data.currency: ")
 
 
 def test_missing_schema_version_means_version_one() -> None:

@@ -156,7 +156,7 @@ async def test_events_not_sent_as_application_json_are_a_415(
 
     assert status == 415
     problem_of(415, response_headers, body)
-    assert response_headers["Accept-Post"] == "application/json"
+    assert response_headers["Accept-Post"] == "application/json, application/octet-stream"
 
 
 async def test_events_declared_larger_than_the_limit_are_a_413_before_being_read(
@@ -283,5 +283,6 @@ async def test_every_served_route_is_declared_to_the_guard(local_web: str) -> No
         "/rules/{name}/targets",
         "/subscriptions",
         "/subscriptions/{subscription_id}",
+        "/schemas",
     }
     assert app.guard in app.web.web_app.middlewares

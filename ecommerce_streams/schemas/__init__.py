@@ -1,0 +1,1 @@
+"""The schema registry from our side: its client, and the checks and commands built on it."""
