@@ -22,7 +22,7 @@ from models.fields import UtcDatetime
 NAMESPACE = UUID("5b0e6f0a-8c55-4c8e-9a4e-3f1d2c7b9e61")
 """The uuid5 namespace of derived event ids."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version of the event schemas this code writes, and the newest it knows field by field."""
 MAX_SCHEMA_VERSION = 99
 """The largest ``schema_version`` an event may carry (a newer one is read by the fields known)."""
@@ -47,7 +47,8 @@ class Envelope(Record):
 
     event_id: UUID
     event_type: str
-    schema_version: SchemaVersion = SCHEMA_VERSION
+    schema_version: SchemaVersion = 1
+    """The schema version its writer followed (none given: 1; ours write ``SCHEMA_VERSION``)."""
     source: Source
     occurred_at: UtcDatetime
     correlation_id: CorrelationId
@@ -91,6 +92,7 @@ class Envelope(Record):
         return cls(
             event_id=event_id,
             event_type=data.event_type,
+            schema_version=SCHEMA_VERSION,
             source=source,
             occurred_at=occurred_at,
             correlation_id=data.key if correlation_id is None else correlation_id,
@@ -183,6 +185,7 @@ def derive(cause: Envelope, data: AnyPayload, *, seq: int = 0) -> Envelope:
     return Envelope(
         event_id=uuid5(NAMESPACE, f"{cause.event_id}/{data.event_type}/{seq}"),
         event_type=data.event_type,
+        schema_version=SCHEMA_VERSION,
         source="ecommerce-streams",
         occurred_at=cause.occurred_at,
         correlation_id=cause.correlation_id,

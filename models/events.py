@@ -99,6 +99,8 @@ class OrderPlaced(_KeyedByOrder):
     currency: Currency
     total: Money
     shipping_address: FreeText
+    gift_note: FreeText | None = None
+    """Since schema version 2: a message for the recipient; no decision depends on it."""
 
     @model_validator(mode="after")
     def _total_matches_lines(self) -> Self:

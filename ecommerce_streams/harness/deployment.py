@@ -39,6 +39,8 @@ class WorkerProcess:
     process: subprocess.Popen[bytes] | None = None
     retired: bool = False
     """Taken out of the deployment on purpose: not restarted, not expected to be ready."""
+    code: Path | None = None
+    """Run the code of this source tree (another release's) instead of the installed one."""
 
     @property
     def url(self) -> str:
@@ -59,6 +61,7 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ecommerce_streams.cli", "worker"],
             env=self.env,
+            cwd=self.code,  # ``-m`` imports from the working directory first
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from models.envelope import Envelope, derive, encode_event
+from models.envelope import SCHEMA_VERSION, Envelope, derive, encode_event
 from models.events import OrderConfirmed, OrderLine, OrderPlaced, ShipmentRequested
 from models.routing.filter_policies import FilterPolicyScope
 from models.routing.router import Routed, event_bridge_event, route
@@ -386,7 +386,7 @@ def test_message_attributes_are_the_envelopes_fields_with_schema_version_a_numbe
         "correlation_id": {"Type": "String", "Value": "corr-1"},
         "event_id": {"Type": "String", "Value": str(EVENT_ID)},
         "event_type": {"Type": "String", "Value": "OrderConfirmed"},
-        "schema_version": {"Type": "Number", "Value": "1"},
+        "schema_version": {"Type": "Number", "Value": str(SCHEMA_VERSION)},
         "source": {"Type": "String", "Value": "web"},
     }
 
@@ -410,7 +410,7 @@ def test_an_envelope_field_wins_over_a_header_of_the_same_name() -> None:
     attributes = notification(delivery)["MessageAttributes"]
     assert attributes["event_type"] == {"Type": "String", "Value": "OrderConfirmed"}
     assert attributes["source"] == {"Type": "String", "Value": "web"}
-    assert attributes["schema_version"] == {"Type": "Number", "Value": "1"}
+    assert attributes["schema_version"] == {"Type": "Number", "Value": str(SCHEMA_VERSION)}
 
 
 def test_a_body_policy_on_line_skus_accepts_a_shipment_with_one_fr_line_among_others() -> None:

@@ -20,9 +20,9 @@ def test_the_same_schema_has_no_differences() -> None:
 
 
 def test_an_added_optional_field_is_named_with_its_path() -> None:
-    after = changed({"gift_note": {"type": "string", "maxLength": 200}})
+    after = changed({"wrapping": {"type": "string", "maxLength": 200}})
 
-    assert differences(BEFORE, after) == ["+ data.gift_note (optional)"]
+    assert differences(BEFORE, after) == ["+ data.wrapping (optional)"]
 
 
 def test_an_added_required_field_says_so() -> None:

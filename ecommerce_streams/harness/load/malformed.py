@@ -79,7 +79,11 @@ def missing_field(rng: random.Random, specimen: Specimen) -> Spoiled:
     if rng.random() < 0.5:
         del document[rng.choice(("occurred_at", "source", "event_id"))]
     else:
-        required = [name for name in document["data"] if name not in ("order_id", "sku")]
+        required = [
+            name
+            for name, value in document["data"].items()
+            if name not in ("order_id", "sku") and value is not None  # None: an optional field
+        ]
         del document["data"][rng.choice(required)]
     return _spoiled(role, document)
 
