@@ -1,5 +1,5 @@
 """``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``routing``,
-``delivery``, ``decode``."""
+``delivery``, ``decode``, ``failover``."""
 
 import argparse
 import asyncio
@@ -46,16 +46,26 @@ def _run(argv: list[str]) -> int:
         metavar="N",
         help="rules the router evaluates: the shipped examples and N-1 more; 0: router off",
     )
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="our own cluster of this many nodes (topics replicated on all), not one broker",
+    )
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
+    if args.brokers > 1:
+        plan = replace(plan, env=(*plan.env, ("ES_REPLICATION", str(args.brokers))))
     if args.routing_rules is not None:
         plan = replace(plan, routing_rules=args.routing_rules)
     if args.orders is not None:
         plan = replace(plan, orders=args.orders)
     if args.case:  # only these cases: no commit-interval sweep, one ceiling pass
         plan = replace(plan, cases=tuple(args.case), commit_intervals=(), ceiling_passes=1)
-    results = asyncio.run(run_benchmark(plan, name, out_dir=args.out, bootstrap=args.bootstrap))
+    results = asyncio.run(
+        run_benchmark(plan, name, out_dir=args.out, bootstrap=args.bootstrap, brokers=args.brokers)
+    )
     print((args.out / "latest.md").read_text())
     return 0 if all(case["verified"]["ok"] for case in results["cases"]) else 1
 
@@ -220,6 +230,25 @@ def _delivery(argv: list[str]) -> int:
     return 0
 
 
+def _failover(argv: list[str]) -> int:
+    """``python -m bench failover``: how long a partition waits when its leader dies."""
+    from bench.failover import measure_failover, render_failover
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench failover",
+        description="Start a three-broker cluster, kill a partition leader while an acks=all "
+        "producer writes, and the same with SIGTERM; write <out>/failover.{json,md}.",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    args = parser.parse_args(argv)
+    results = asyncio.run(measure_failover())
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "failover.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "failover.md").write_text(render_failover(results))
+    print(render_failover(results))
+    return 0
+
+
 def _decode(argv: list[str]) -> int:
     """``python -m bench decode``: decode cost per event, plain against framed and validated."""
     from bench.decode import measure_decode, render_decode
@@ -249,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         return _delivery(argv[1:])
     if argv[:1] == ["decode"]:
         return _decode(argv[1:])
+    if argv[:1] == ["failover"]:
+        return _failover(argv[1:])
     if argv[:1] == ["floor"]:
         return _floor(argv[1:])
     if argv[:1] == ["profile"]:

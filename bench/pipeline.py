@@ -124,7 +124,10 @@ async def run_case(
         "env": dict(case.extra_env),
         "routing_rules": case.routing_rules,
     }
-    await ensure_topics(bootstrap, deployment.topics, partitions=case.partitions)
+    replication = int(case.extra_env.get("ES_REPLICATION", "1"))
+    await ensure_topics(
+        bootstrap, deployment.topics, partitions=case.partitions, replication=replication
+    )
     if case.routing_rules != 0:
         await install_rules(bootstrap, deployment.topics, case)
     supervisor = Supervisor(deployment)

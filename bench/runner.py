@@ -20,7 +20,9 @@ from bench.report import read_latest, render_markdown, render_soak, write_json
 from bench.soak import Soak, run_soak
 from bench.targets import evaluate
 from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
+from ecommerce_streams.harness.kafka.cluster import EmbeddedCluster
 from ecommerce_streams.harness.kafka.environment import default_home
+from ecommerce_streams.harness.kafka.ports import free_port_block
 from ecommerce_streams.harness.kafka.versions import kafka_version_from_env
 from ecommerce_streams.harness.load import LoadProfile, generate
 
@@ -32,11 +34,29 @@ async def with_broker(
     bootstrap: str | None,
     work: Callable[[str, int | None], Awaitable[T]],
     say: Callable[[str], None] = print,
+    brokers: int = 1,
 ) -> T:
-    """Run ``work(bootstrap, broker pid)`` on the given broker (pid None), or on our own."""
+    """Run ``work(bootstrap, broker pid)`` on the given broker (pid None), or on our own:
+    one broker, or a cluster of ``brokers`` nodes (pid None)."""
     if bootstrap is not None:
         return await work(bootstrap, None)
     home = Path(tempfile.mkdtemp(prefix="ecommerce-streams-bench-kafka-"))
+    if brokers > 1:
+        base = free_port_block(2 * brokers)
+        cluster = EmbeddedCluster(
+            home,
+            size=brokers,
+            port=base,
+            controller_port=base + 1,
+            dist_dir=default_home() / "dist",
+        )
+        say(f"starting a Kafka cluster of {brokers} nodes in {home}")
+        started = await asyncio.to_thread(cluster.start, 240)
+        try:
+            return await work(started, None)
+        finally:
+            await asyncio.to_thread(cluster.stop)
+            shutil.rmtree(home, ignore_errors=True)
     kafka = EmbeddedKafka(
         port=free_port(), controller_port=free_port(), home=home, dist_dir=default_home() / "dist"
     )
@@ -56,6 +76,7 @@ async def run_benchmark(
     out_dir: Path = RESULTS,
     bootstrap: str | None = None,
     say: Callable[[str], None] = print,
+    brokers: int = 1,
 ) -> dict[str, Any]:
     """Run the ceilings and every case of the plan, then write the results files."""
     began = time.monotonic()
@@ -79,7 +100,8 @@ async def run_benchmark(
         await _measure(broker, broker_pid, workdir, plan, results, say, checkpoint)
         shutil.rmtree(workdir, ignore_errors=True)  # kept with the worker logs on failure
 
-    await with_broker(bootstrap, measure, say)
+    results["brokers"] = brokers
+    await with_broker(bootstrap, measure, say, brokers)
     results["load_average_end"] = load_average()
     results["duration_seconds"] = round(time.monotonic() - began, 1)
     soak = read_latest(out_dir, "soak")

@@ -87,8 +87,20 @@ def demo(orders: int, workers: int, rate: float | None) -> None:
     show_default=True,
     help="Seconds over which each run's load is sent; faults strike in the first 80%.",
 )
+@click.option(
+    "--brokers",
+    default=1,
+    show_default=True,
+    help="3: run on a three-broker cluster, whose nodes are killed among the faults.",
+)
 def chaos(
-    runs: int, seed: int, orders: int, faults: int, ready_bound: float, load_seconds: float
+    runs: int,
+    seed: int,
+    orders: int,
+    faults: int,
+    ready_bound: float,
+    load_seconds: float,
+    brokers: int,
 ) -> None:
     """Run randomized fault schedules under load on the embedded broker; exit 1 on any violation."""
     from ecommerce_streams.harness.chaos import run_campaign
@@ -101,6 +113,7 @@ def chaos(
             faults=faults,
             ready_bound=ready_bound,
             load_seconds=load_seconds,
+            brokers=brokers,
         )
     )
     sys.exit(0 if held else 1)

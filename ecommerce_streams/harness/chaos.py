@@ -27,6 +27,7 @@ import aiohttp
 
 from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 from ecommerce_streams.harness.kafka import EmbeddedKafka
+from ecommerce_streams.harness.kafka.cluster import EmbeddedCluster
 from ecommerce_streams.harness.load import LoadProfile, LoadSummary, Outgoing, generate
 from ecommerce_streams.harness.load.sending import send_messages
 from ecommerce_streams.harness.routing_examples import RoutingExamples
@@ -60,12 +61,17 @@ class Fault(StrEnum):
     REMOVE_BEFORE_READY = "remove-before-ready"
     TWO_JOINS = "two-joins"
     KILL_DURING_RESTORE = "kill-during-restore"
+    KILL_NODE = "kill-node"
+    KILL_CONTROLLER = "kill-controller"
+    TWO_NODES_DOWN = "two-nodes-down"
 
 
 BROKER_FAULTS = frozenset(
     {Fault.RESTART_BROKER, Fault.KILL_BROKER, Fault.RESTART_BROKER_DURING_JOIN}
 )
-"""Faults that need the broker to be ours to stop and start."""
+"""Faults that need the single broker to be ours to stop and start."""
+CLUSTER_FAULTS = frozenset({Fault.KILL_NODE, Fault.KILL_CONTROLLER, Fault.TWO_NODES_DOWN})
+"""Faults of one node (or two) of a three-broker cluster of ours."""
 
 
 @dataclass
@@ -91,18 +97,33 @@ class ChaosRun:
         return self.report is not None and self.report.ok and not self.errors
 
 
-def random_schedule(rng: random.Random, length: int, *, broker_faults: bool = True) -> list[Fault]:
-    """A random sequence of faults (broker faults only when the broker is ours)."""
-    kinds = [f for f in Fault if broker_faults or f not in BROKER_FAULTS]
+def random_schedule(
+    rng: random.Random, length: int, *, broker_faults: bool = True, cluster: bool = False
+) -> list[Fault]:
+    """A random sequence of faults: broker faults only when the broker is ours, those of a
+    single broker or those of a cluster's nodes."""
+    kinds = [
+        f
+        for f in Fault
+        if f not in BROKER_FAULTS | CLUSTER_FAULTS
+        or (broker_faults and f in (CLUSTER_FAULTS if cluster else BROKER_FAULTS))
+    ]
     return [rng.choice(kinds) for _ in range(length)]
 
 
 class Chaos:
     """Applies faults to one deployment and keeps crashed workers coming back."""
 
-    def __init__(self, deployment: Deployment, kafka: EmbeddedKafka | None, rng: random.Random):
+    def __init__(
+        self,
+        deployment: Deployment,
+        kafka: EmbeddedKafka | None,
+        rng: random.Random,
+        cluster: EmbeddedCluster | None = None,
+    ):
         self.deployment = deployment
         self.kafka = kafka
+        self.cluster = cluster
         self.rng = rng
         self.sent: list[Outgoing] = []
         self.errors: list[str] = []
@@ -120,6 +141,9 @@ class Chaos:
             Fault.REMOVE_BEFORE_READY: self.remove_before_ready,
             Fault.TWO_JOINS: self.two_joins,
             Fault.KILL_DURING_RESTORE: self.kill_during_restore,
+            Fault.KILL_NODE: lambda: self.kill_nodes(1),
+            Fault.KILL_CONTROLLER: lambda: self.kill_nodes(1, controller=True),
+            Fault.TWO_NODES_DOWN: lambda: self.kill_nodes(2),
         }
 
     async def apply(self, fault: Fault) -> str:
@@ -182,6 +206,29 @@ class Chaos:
             await asyncio.to_thread(kafka.kill if kill else kafka.stop)
             await asyncio.to_thread(kafka.start, BROKER_START_TIMEOUT)
         return "killed -9 and restarted the broker" if kill else "stopped and restarted the broker"
+
+    async def kill_nodes(self, count: int, *, controller: bool = False) -> str:
+        """Kill -9 ``count`` nodes of the cluster (the active controller first if asked),
+        leave them down a few seconds (with two down, acks=all writes must wait), restart."""
+        cluster = self.cluster
+        if cluster is None:
+            return "cluster fault skipped: no cluster of ours"
+        async with self._broker:
+            running = cluster.running()
+            leader = cluster.controller_leader()
+            if controller and leader in running:
+                victims = [leader]
+            else:
+                victims = self.rng.sample(running, min(count, len(running)))
+            for node in victims:
+                cluster.kill(node)
+            down = self.rng.uniform(2.0, 10.0)
+            await asyncio.sleep(down)
+            for node in victims:
+                await asyncio.to_thread(cluster.restart, node)
+            await asyncio.to_thread(cluster.await_brokers, victims, BROKER_START_TIMEOUT)
+        role = " (the active controller)" if controller and victims == [leader] else ""
+        return f"killed -9 node(s) {victims}{role}, restarted them {down:.1f}s later"
 
     async def retry_producer(self) -> str:
         """Send again up to 500 messages already sent (same event ids)."""
@@ -304,6 +351,7 @@ async def run_schedule(
     orders: int,
     seed: int,
     kafka: EmbeddedKafka | None = None,
+    cluster: EmbeddedCluster | None = None,
     workers: int = 2,
     partitions: int = 4,
     load_seconds: float = DEFAULT_LOAD_SECONDS,
@@ -320,22 +368,31 @@ async def run_schedule(
     """
     began = time.monotonic()
     run = ChaosRun(seed=seed, faults=list(faults), orders=orders)
+    replication = cluster.size if cluster is not None else 1
     deployment = Deployment(
         bootstrap=bootstrap,
         workdir=workdir,
         partitions=partitions,
-        extra_env={"ES_STALL_TIMEOUT_SECONDS": "30", **(extra_env or {})},
+        extra_env={
+            "ES_STALL_TIMEOUT_SECONDS": "30",
+            "ES_REPLICATION": str(replication),
+            **(extra_env or {}),
+        },
     )
     rng = random.Random(seed)
-    chaos = Chaos(deployment, kafka, rng)
+    chaos = Chaos(deployment, kafka, rng, cluster)
     messages = list(generate(LoadProfile(orders=orders, seed=seed)))
     expected = LoadSummary.of(messages)
     say = progress or (lambda line: None)
     supervisor = Supervisor(deployment)
     load: asyncio.Task[None] | None = None
     try:
-        await ensure_topics(bootstrap, deployment.topics, partitions=partitions)
-        async with open_catalogues(bootstrap, deployment.topics, partitions=partitions) as shop:
+        await ensure_topics(
+            bootstrap, deployment.topics, partitions=partitions, replication=replication
+        )
+        async with open_catalogues(
+            bootstrap, deployment.topics, partitions=partitions, replication=replication
+        ) as shop:
             routing = await RoutingExamples.of(deployment.topics).install(shop)
         await deployment.start_workers(workers)
         with supervisor:
@@ -406,39 +463,58 @@ async def run_campaign(
     faults: int,
     ready_bound: float = DEFAULT_BOUND,
     load_seconds: float = DEFAULT_LOAD_SECONDS,
+    brokers: int = 1,
 ) -> bool:
-    """Run ``runs`` random schedules on the embedded broker, one row each; True if all held."""
+    """Run ``runs`` random schedules on the embedded broker (or a cluster of ``brokers``
+    nodes, its nodes killed among the faults), one row each; True if all held."""
     import logging
     import tempfile
 
     from ecommerce_streams.harness.kafka import free_port
     from ecommerce_streams.harness.kafka.environment import default_home
+    from ecommerce_streams.harness.kafka.ports import free_port_block
 
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # every reconnect in an outage
     rng = random.Random(seed)
     workdir = Path(tempfile.mkdtemp(prefix="ecommerce-streams-chaos-"))
-    kafka = EmbeddedKafka(
-        port=free_port(),
-        controller_port=free_port(),
-        home=workdir / "kafka",
-        dist_dir=default_home() / "dist",
-    )
-    kafka.start(timeout=BROKER_START_TIMEOUT)
+    kafka: EmbeddedKafka | None = None
+    cluster: EmbeddedCluster | None = None
+    if brokers > 1:
+        base = free_port_block(2 * brokers)
+        cluster = EmbeddedCluster(
+            workdir / "cluster",
+            size=brokers,
+            port=base,
+            controller_port=base + 1,
+            dist_dir=default_home() / "dist",
+            heap="384m",
+        )
+        bootstrap = cluster.start(timeout=BROKER_START_TIMEOUT)
+    else:
+        kafka = EmbeddedKafka(
+            port=free_port(),
+            controller_port=free_port(),
+            home=workdir / "kafka",
+            dist_dir=default_home() / "dist",
+        )
+        bootstrap = kafka.start(timeout=BROKER_START_TIMEOUT)
     failed = 0
     try:
+        where = f"a cluster of {brokers} brokers" if cluster else "one broker"
         print(
             f"chaos: {runs} runs, {orders} orders over {load_seconds:g}s and {faults} faults "
-            f"each, seed {seed}"
+            f"each, seed {seed}, on {where}"
         )
         print(f"  (work directory {workdir})", flush=True)
         for index in range(1, runs + 1):
             run = await run_schedule(
-                bootstrap=kafka.bootstrap,
+                bootstrap=bootstrap,
                 workdir=workdir / f"run-{index}",
-                faults=random_schedule(rng, faults),
+                faults=random_schedule(rng, faults, cluster=cluster is not None),
                 orders=orders,
                 seed=rng.randrange(1_000_000),
                 kafka=kafka,
+                cluster=cluster,
                 ready_bound=ready_bound,
                 load_seconds=load_seconds,
                 progress=lambda line: print(f"       {line}", flush=True),
@@ -450,6 +526,9 @@ async def run_campaign(
                     print(f"  error: {error}", flush=True)
                 print(run.report.render(limit=20) if run.report else "no report", flush=True)
     finally:
-        kafka.stop()
+        if cluster is not None:
+            cluster.stop()
+        if kafka is not None:
+            kafka.stop()
     print(f"{runs - failed}/{runs} runs without violations", flush=True)
     return failed == 0

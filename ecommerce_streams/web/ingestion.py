@@ -31,6 +31,10 @@ FRAMED_MEDIA_TYPE = "application/octet-stream"
 """The media type of a body that is one value in Confluent's framing."""
 
 logger = logging.getLogger(__name__)
+ACKNOWLEDGE_SECONDS = 20.0
+"""Longest a request waits for its events to be acknowledged (acks=all) before its 503: the
+producer retries a write its leader cannot replicate enough (``min.insync.replicas``) for
+as long as it can; the client is told sooner, and sending again is safe (deduplication)."""
 
 
 class EventProducer(IdempotentProducer):
@@ -51,7 +55,13 @@ class EventProducer(IdempotentProducer):
             await asyncio.gather(*deliveries, return_exceptions=True)
             raise _broker_unavailable(exc) from exc
         receipts: list[RecordMetadata] = []
-        for outcome in await asyncio.gather(*deliveries, return_exceptions=True):
+        try:
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(*deliveries, return_exceptions=True), ACKNOWLEDGE_SECONDS
+            )
+        except TimeoutError as exc:  # e.g. fewer replicas in sync than min.insync.replicas
+            raise _broker_unavailable(exc) from exc
+        for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise _broker_unavailable(outcome) from outcome
             receipts.append(outcome)

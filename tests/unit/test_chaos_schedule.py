@@ -4,6 +4,7 @@ import random
 
 from ecommerce_streams.harness.chaos import (
     BROKER_FAULTS,
+    CLUSTER_FAULTS,
     ChaosRun,
     Fault,
     random_schedule,
@@ -12,9 +13,19 @@ from ecommerce_streams.harness.chaos import (
 from ecommerce_streams.harness.verify import VerifyReport
 
 
-def test_random_schedule_draws_every_kind_over_many_seeds() -> None:
+def test_random_schedule_draws_every_single_broker_kind_over_many_seeds() -> None:
     drawn = {fault for seed in range(200) for fault in random_schedule(random.Random(seed), 4)}
-    assert drawn == set(Fault)
+    assert drawn == set(Fault) - CLUSTER_FAULTS
+
+
+def test_on_a_cluster_the_nodes_are_killed_instead_of_the_single_broker() -> None:
+    drawn = {
+        fault
+        for seed in range(200)
+        for fault in random_schedule(random.Random(seed), 4, cluster=True)
+    }
+    assert drawn == set(Fault) - BROKER_FAULTS
+    assert {Fault.KILL_NODE, Fault.KILL_CONTROLLER, Fault.TWO_NODES_DOWN} == CLUSTER_FAULTS
 
 
 def test_random_schedule_is_the_same_for_the_same_seed() -> None:
@@ -29,7 +40,7 @@ def test_random_schedule_without_our_broker_draws_no_broker_fault() -> None:
         for seed in range(200)
         for fault in random_schedule(random.Random(seed), 4, broker_faults=False)
     }
-    assert drawn == set(Fault) - BROKER_FAULTS
+    assert drawn == set(Fault) - BROKER_FAULTS - CLUSTER_FAULTS
 
 
 def test_broker_faults_include_graceful_stop_kill_and_a_restart_during_a_join() -> None:

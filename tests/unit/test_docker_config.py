@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ecommerce_streams.cli import main as cli
+from ecommerce_streams.harness.kafka.server_config import replication_settings
 from ecommerce_streams.harness.registry.service import DEFAULT_VERSION
 from ecommerce_streams.settings import Settings
 
@@ -57,11 +58,9 @@ def test_brokers_replicate_three_ways_and_need_two_in_sync_replicas() -> None:
     for name, broker in brokers.items():
         env = {k: str(v) for k, v in broker["environment"].items()}
         assert env["KAFKA_PROCESS_ROLES"] == "broker,controller", name
-        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3", name
-        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2", name
-        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3", name
-        assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "3", name
-        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2", name
+        for setting, value in replication_settings(len(brokers)).items():  # the embedded cluster's
+            assert env["KAFKA_" + setting.upper().replace(".", "_")] == value, (name, setting)
+        assert replication_settings(3)["min.insync.replicas"] == "2"
         voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
         assert sorted(v.split("@")[1].split(":")[0] for v in voters) == sorted(brokers), name
     node_ids = {str(b["environment"]["KAFKA_NODE_ID"]) for b in brokers.values()}

@@ -12,7 +12,7 @@ from ecommerce_streams.harness.kafka import (
     bootstrap_from_env,
 )
 from ecommerce_streams.harness.kafka.environment import default_home
-from ecommerce_streams.harness.kafka.server_config import render_server_properties
+from ecommerce_streams.harness.kafka.server_config import render_server_properties, server_settings
 from ecommerce_streams.harness.kafka.storage import new_cluster_id
 from ecommerce_streams.harness.kafka.versions import kafka_version_from_env
 
@@ -41,7 +41,8 @@ SHARE_COORDINATOR_SETTINGS = [
 
 def properties_lines(version: str) -> list[str]:
     """Render server.properties for ports 9092/9093 and return its lines."""
-    return render_server_properties(version, 9092, 9093, Path("/var/kafka/data")).splitlines()
+    settings = server_settings(version, 9092, 9093, Path("/var/kafka/data"))
+    return render_server_properties(settings).splitlines()
 
 
 def test_default_version_is_4_4_0():

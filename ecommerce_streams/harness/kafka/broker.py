@@ -35,6 +35,7 @@ from ecommerce_streams.harness.kafka.server_config import (
     logging_config_name,
     logging_config_text,
     render_server_properties,
+    server_settings,
 )
 from ecommerce_streams.harness.kafka.storage import format_storage
 from ecommerce_streams.harness.kafka.toolchain import require_java, require_maven
@@ -62,6 +63,13 @@ class EmbeddedKafka:
     home: Path = field(default_factory=default_home)
     heap: str = "512m"
     dist_dir: Path | None = None
+    node_id: int = 1
+    voters: str | None = None
+    """The quorum this node belongs to (``controller.quorum.voters``); None: it alone."""
+    replicas: int = 1
+    """Nodes in its cluster: the replication of topics, offsets and transaction state."""
+    cluster_id: str | None = None
+    """The cluster id a new data directory is formatted with (None: a new one)."""
     _process: subprocess.Popen[bytes] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -123,38 +131,47 @@ class EmbeddedKafka:
 
     def start(self, timeout: float = 120) -> str:
         """Start (or reuse) the broker, wait until a transaction commits, return the bootstrap."""
-        java = require_java()
-        if not jars_are_cached(self.jar_cache_dir, self.version):
-            require_maven()
+        require_java()  # before anything is written
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self.run_dir / ".lock"):
-            running_pid = self._running_pid()
-            if running_pid is not None:
-                self._await_ready(running_pid, timeout)
-                return self.bootstrap
-            self.pid_file.unlink(missing_ok=True)
-            require_free_port(self.port, PORT_SETTING, "broker")
-            require_free_port(self.controller_port, CONTROLLER_PORT_SETTING, "controller")
-            classpath = f"{self.ensure_jars()}/*"
-            logging_config = self._write_configuration()
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            format_storage(
-                java,
-                self._logging_flag(logging_config),
-                classpath,
-                self.server_properties_path,
-                self.data_dir,
-                self.log_path,
-            )
-            pid = self._launch(java, classpath, logging_config)
+            pid = self.launch()
             try:
-                self._await_ready(pid, timeout)
+                self.await_ready(pid, timeout)
             except BaseException:
                 if self._is_alive(pid):
                     self._end_process(pid, signal.SIGKILL, KILL_WAIT_SECONDS)
                 self.pid_file.unlink(missing_ok=True)
                 raise
         return self.bootstrap
+
+    def launch(self) -> int:
+        """Start the broker JVM unless it runs (formatting a new data directory): its pid.
+
+        Returns at once: a node of a cluster is only ready once its quorum is up.
+        """
+        running_pid = self._running_pid()
+        if running_pid is not None:
+            return running_pid
+        java = require_java()
+        if not jars_are_cached(self.jar_cache_dir, self.version):
+            require_maven()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.pid_file.unlink(missing_ok=True)
+        require_free_port(self.port, PORT_SETTING, "broker")
+        require_free_port(self.controller_port, CONTROLLER_PORT_SETTING, "controller")
+        classpath = f"{self.ensure_jars()}/*"
+        logging_config = self._write_configuration()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        format_storage(
+            java,
+            self._logging_flag(logging_config),
+            classpath,
+            self.server_properties_path,
+            self.data_dir,
+            self.log_path,
+            self.cluster_id,
+        )
+        return self._launch(java, classpath, logging_config)
 
     def stop(self, timeout: float = 30) -> bool:
         """SIGTERM the broker (SIGKILL after timeout); return whether a broker was stopped."""
@@ -217,7 +234,17 @@ class EmbeddedKafka:
     def _write_configuration(self) -> Path:
         """Write server.properties and the logging config into the run dir; return the latter."""
         self.server_properties_path.write_text(
-            render_server_properties(self.version, self.port, self.controller_port, self.data_dir),
+            render_server_properties(
+                server_settings(
+                    self.version,
+                    self.port,
+                    self.controller_port,
+                    self.data_dir,
+                    node_id=self.node_id,
+                    voters=self.voters,
+                    replicas=self.replicas,
+                )
+            ),
             encoding="utf-8",
         )
         logging_config = self.run_dir / logging_config_name(self.version)
@@ -256,12 +283,12 @@ class EmbeddedKafka:
         write_pid(self.pid_file, self._process.pid)
         return self._process.pid
 
-    def _await_ready(self, pid: int, timeout: float) -> None:
+    def await_ready(self, pid: int, timeout: float, bootstrap: str | None = None) -> None:
         """Wait until a transactional produce commits; raise BrokerError with the log tail."""
         deadline = time.monotonic() + timeout
         try:
             wait_until_ready_blocking(
-                self.bootstrap,
+                bootstrap or self.bootstrap,
                 f"__es_ready-{self.port}",
                 deadline,
                 lambda: self._is_alive(pid),

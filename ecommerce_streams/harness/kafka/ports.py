@@ -34,3 +34,12 @@ def free_port(host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def free_port_block(count: int, host: str = LOOPBACK) -> int:
+    """A port p with p .. p+count-1 all free now (a cluster's client and controller ports)."""
+    for _ in range(100):
+        base = free_port(host)
+        if base + count < 65536 and all(port_is_free(base + n, host) for n in range(count)):
+            return base
+    raise BrokerError(f"no {count} free ports in a row on {host}")

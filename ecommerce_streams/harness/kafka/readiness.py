@@ -19,17 +19,19 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 
 
 async def accepts_connections(bootstrap: str) -> bool:
-    """Return whether the host:port in bootstrap accepts TCP connections."""
-    host, _, port = bootstrap.rpartition(":")
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
-            _, writer = await asyncio.open_connection(host, int(port))
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    """Return whether one host:port of bootstrap (``a:1,b:2``) accepts TCP connections."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                _, writer = await asyncio.open_connection(host, int(port))
+        except (OSError, TimeoutError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
 
 
 class BrokerExited(Exception):
@@ -39,7 +41,9 @@ class BrokerExited(Exception):
 async def ensure_readiness_topic(bootstrap: str) -> None:
     """Create the single-partition readiness topic unless it already exists."""
     async with admin_client(bootstrap, request_timeout_ms=10_000) as admin:
-        response = await admin.create_topics([NewTopic(READINESS_TOPIC, 1, 1)])
+        # One replica, written with acks=all also where the cluster asks for two in sync.
+        probe = NewTopic(READINESS_TOPIC, 1, 1, topic_configs={"min.insync.replicas": "1"})
+        response = await admin.create_topics([probe])
         for topic_error in response.topic_errors:
             error_code = topic_error[1]
             if error_code not in (0, TopicAlreadyExistsError.errno):

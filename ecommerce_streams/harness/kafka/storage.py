@@ -25,9 +25,15 @@ def is_formatted(data_dir: Path) -> bool:
 
 
 def format_storage(
-    java: Path, logging_flag: str, classpath: str, properties: Path, data_dir: Path, log: Path
+    java: Path,
+    logging_flag: str,
+    classpath: str,
+    properties: Path,
+    data_dir: Path,
+    log: Path,
+    cluster_id: str | None = None,
 ) -> None:
-    """Format data_dir for KRaft with a new cluster id unless it is already formatted."""
+    """Format data_dir for KRaft (a new cluster id unless given) unless it is already formatted."""
     if is_formatted(data_dir):
         return
     command = [
@@ -38,7 +44,7 @@ def format_storage(
         "kafka.tools.StorageTool",
         "format",
         "-t",
-        new_cluster_id(),
+        cluster_id or new_cluster_id(),
         "-c",
         str(properties),
         "--ignore-formatted",
