@@ -489,7 +489,7 @@ async def run_campaign(
             dist_dir=default_home() / "dist",
             heap="384m",
         )
-        bootstrap = cluster.start(timeout=BROKER_START_TIMEOUT)
+        bootstrap = await asyncio.to_thread(cluster.start, BROKER_START_TIMEOUT)
     else:
         kafka = EmbeddedKafka(
             port=free_port(),
@@ -527,7 +527,7 @@ async def run_campaign(
                 print(run.report.render(limit=20) if run.report else "no report", flush=True)
     finally:
         if cluster is not None:
-            cluster.stop()
+            await asyncio.to_thread(cluster.stop)
         if kafka is not None:
             kafka.stop()
     print(f"{runs - failed}/{runs} runs without violations", flush=True)

@@ -112,6 +112,7 @@ class EmbeddedCluster:
 
         A node restarted within the controller's broker session (9 s) is refused as a
         duplicate registration until the old one expires; transactions work before that.
+        Blocking (it runs its own event loop): from a coroutine, call it in a thread.
         """
         deadline = time.monotonic() + max(timeout, 0)
         seen: list[int] = []
