@@ -125,7 +125,7 @@ class QueueStore:
 
     async def _load(self) -> None:
         state = await read_state(self.bootstrap, self.topic)
-        self.queues = _queues_from(state)
+        self.queues = queues_from(state)
         self.move_tasks = {key[2:]: doc for key, doc in state.items() if key.startswith("t/")}
         self.feeds = {
             key[2:]: document["topic"]
@@ -537,10 +537,10 @@ async def read_queues(bootstrap: str, topic: str) -> dict[str, Queue]:
         exists = topic in await consumer.topics()
     finally:
         await consumer.stop()
-    return _queues_from(await read_state(bootstrap, topic)) if exists else {}
+    return queues_from(await read_state(bootstrap, topic)) if exists else {}
 
 
-def _queues_from(state: Mapping[str, Any]) -> dict[str, Queue]:
+def queues_from(state: Mapping[str, Any]) -> dict[str, Queue]:
     """The queues a read of the whole topic holds."""
     queues: dict[str, Queue] = {}
     for key, document in state.items():
@@ -555,6 +555,10 @@ def _queues_from(state: Mapping[str, Any]) -> dict[str, Queue]:
                 if k.startswith(f"d/{name}/")
             }
             queues[name] = Queue(name, attributes_from_request(document), messages, dedup)
+    for key, task in state.items():
+        # A message sent after a restore must not take a number a move task's cutoff covers.
+        if key.startswith("t/") and task["source"] in queues:
+            queues[task["source"]].number_after(task["up_to"])
     return queues
 
 

@@ -174,6 +174,10 @@ class Queue:
         clone._sequence = self._sequence
         return clone
 
+    def number_after(self, sequence: int) -> None:
+        """Number the messages to come after ``sequence`` (a move task's cutoff, say)."""
+        self._sequence = max(self._sequence, sequence)
+
     @property
     def deduplicated(self) -> Mapping[str, tuple[str, float]]:
         """Deduplication ids seen in the last 5 minutes: the message id and when."""
