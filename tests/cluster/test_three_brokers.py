@@ -77,33 +77,38 @@ async def test_a_controller_and_a_leader_killed_during_the_load_lose_nothing(
         cluster.bootstrap, deployment.topics, partitions=deployment.partitions, replication=3
     )
     killed: list[int] = []
+    # A worker whose transaction fails with the broker it wrote to crashes rather than go
+    # on (fail fast): restarted as an orchestrator would, it resumes from what committed.
+    supervisor = Supervisor(deployment)
     try:
         await deployment.start_workers(2)
-        sending = asyncio.create_task(
-            send_load(cluster.bootstrap, deployment.topics, LoadProfile(orders=300), rate=150)
-        )
-        await asyncio.sleep(3)
-        controller = cluster.controller_leader()
-        assert controller is not None
-        cluster.kill(controller)
-        killed.append(controller)
-        await asyncio.sleep(5)
-        await asyncio.to_thread(cluster.restart, controller)
-        await asyncio.to_thread(cluster.await_brokers, [controller], 120)
-        leader = await leader_of(cluster, deployment.topics.orders, 0)
-        cluster.kill(leader)
-        killed.append(leader)
-        summary = await sending
-        await asyncio.to_thread(cluster.restart, leader)
-        await asyncio.to_thread(cluster.await_brokers, [leader], 120)
-        report = await verify(cluster.bootstrap, deployment.topics, expected=summary, timeout=240)
-        crashed = deployment.crashed()
+        with supervisor:
+            sending = asyncio.create_task(
+                send_load(cluster.bootstrap, deployment.topics, LoadProfile(orders=300), rate=150)
+            )
+            await asyncio.sleep(3)
+            controller = cluster.controller_leader()
+            assert controller is not None
+            cluster.kill(controller)
+            killed.append(controller)
+            await asyncio.sleep(5)
+            await asyncio.to_thread(cluster.restart, controller)
+            await asyncio.to_thread(cluster.await_brokers, [controller], 120)
+            leader = await leader_of(cluster, deployment.topics.orders, 0)
+            cluster.kill(leader)
+            killed.append(leader)
+            summary = await sending
+            await asyncio.to_thread(cluster.restart, leader)
+            await asyncio.to_thread(cluster.await_brokers, [leader], 120)
+            report = await verify(
+                cluster.bootstrap, deployment.topics, expected=summary, timeout=240
+            )
+            await supervisor.wait_ready(timeout=240)  # every worker serves again
     finally:
         deployment.stop()
 
     assert len(killed) == 2
     assert report.ok, report.render()
-    assert crashed == [] or all(w.running for w in deployment.serving())
 
 
 async def test_ingestion_answers_202_with_two_replicas_and_503_with_one(

@@ -1,6 +1,7 @@
 """What an operator does from outside a deployment: run the CLI, read views, watch offsets."""
 
 import asyncio
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,20 @@ async def run_cli(env: dict[str, str], *args: str, timeout: float = 240.0) -> tu
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout)
     return process.returncode or 0, output.decode(errors="replace")
+
+
+def run_cli_blocking(
+    env: dict[str, str], *args: str, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``ecommerce-streams ARGS`` in a subprocess and wait: its exit code and outputs."""
+    return subprocess.run(
+        [sys.executable, "-m", "ecommerce_streams.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 async def processed_everything(deployment: Deployment, timeout: float = 300.0) -> None:

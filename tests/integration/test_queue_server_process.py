@@ -14,6 +14,7 @@ import pytest
 
 from ecommerce_streams.harness.kafka import free_port
 from models.queues.attributes import queue_arn
+from tests.integration.operator import run_cli_blocking
 from tests.web_events import unique
 
 pytestmark = pytest.mark.integration
@@ -56,14 +57,7 @@ class QueueServer:
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``ecommerce-streams ARGS`` against this deployment."""
-        return subprocess.run(
-            [sys.executable, "-m", "ecommerce_streams.cli", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_cli_blocking(self.env, *args)
 
     def dlq(self, *args: str) -> str:
         """``ecommerce-streams dlq ARGS``, which must succeed: what it printed."""

@@ -3,7 +3,6 @@
 import asyncio
 import json
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.kafka_admin import admin_client
 from ecommerce_streams.web.problems import AWS_JSON
+from tests.integration.operator import run_cli_blocking
 from tests.web_client import call, eventually
 from tests.web_deployment import TwoWorkers, two_workers
 from tests.web_events import unique
@@ -152,14 +152,7 @@ async def test_invalid_input_is_aws_s_error_and_never_crashes_a_worker(
 
 def cli(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``ecommerce-streams ARGS`` against the deployment's broker and topics."""
-    return subprocess.run(
-        [sys.executable, "-m", "ecommerce_streams.cli", *args],
-        env=deployment.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli_blocking(deployment.env(), *args)
 
 
 async def test_the_command_line_manages_the_same_catalogue_as_the_workers(

@@ -4,7 +4,6 @@ import copy
 import json
 import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.web import schemas_view
 from ecommerce_streams.worker.app import settings
 from models.schemas.json_schema import canonical
+from tests.integration.operator import run_cli_blocking
 from tests.web_client import get_json
 from tests.web_events import unique
 from tests.web_local import serving
@@ -38,14 +38,7 @@ def schemas_cli(url: str, prefix: str, *args: str) -> subprocess.CompletedProces
     """``ecommerce-streams schemas ARGS`` against the registry at ``url``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ES_")}
     env.update(ES_SCHEMA_REGISTRY_URL=url, ES_TOPIC_PREFIX=prefix)
-    return subprocess.run(
-        [sys.executable, "-m", "ecommerce_streams.cli", "schemas", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli_blocking(env, "schemas", *args, timeout=120)
 
 
 async def test_each_release_follows_the_one_before_and_the_models_follow_the_last(
