@@ -1,5 +1,6 @@
 """Constrained scalar types shared by the shop's events: ids, quantities, text and instants."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -51,11 +52,19 @@ Adjustment = Annotated[
 """A signed, non-zero correction of the units on hand."""
 
 
+RFC_3339_DATE_TIME = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:?\d\d)", re.ASCII
+)
+"""A date-time as RFC 3339 writes it (JSON Schema's ``date-time`` format), offset included."""
+
+
 def _iso_instant_only(value: object) -> object:
-    """Accept datetimes and ISO-8601 strings, refusing bare epoch numbers."""
-    if isinstance(value, (datetime, str)):
+    """Accept datetimes and RFC 3339 date-time strings; refuse epoch numbers, as strings too."""
+    if isinstance(value, datetime):
         return value
-    raise ValueError("expected an ISO-8601 date-time string with a UTC offset")
+    if isinstance(value, str) and RFC_3339_DATE_TIME.fullmatch(value):
+        return value
+    raise ValueError("expected an RFC 3339 date-time string with a UTC offset")
 
 
 def _as_utc(value: datetime) -> datetime:

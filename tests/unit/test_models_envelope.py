@@ -154,6 +154,14 @@ def test_epoch_number_occurred_at_is_rejected() -> None:
     assert reason_for(document).startswith("occurred_at: ")
 
 
+@pytest.mark.parametrize("text", ["0", "1772366400", "2026-03-01 12:00:00+00:00", "2026-03-01"])
+def test_occurred_at_that_is_no_rfc_3339_date_time_is_rejected(text: str) -> None:
+    # pydantic alone reads a numeric string as epoch seconds; the schema's date-time does not
+    document = wire()
+    document["occurred_at"] = text
+    assert reason_for(document).startswith("occurred_at: ")
+
+
 def test_occurred_at_is_normalised_to_utc() -> None:
     document = wire()
     document["occurred_at"] = "2026-03-01T14:00:00+02:00"
