@@ -55,6 +55,11 @@ commit_rounds = Histogram(
     "A commit round, gate closed: units in flight finish, records settle, transactions commit.",
     buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5),
 )
+unit_events = Histogram(
+    "es_unit_events",
+    "Input events per unit of work (one, or those waiting in an agent's input: batched-units).",
+    buckets=(1, 2, 5, 10, 20, 50, 100),
+)
 end_to_end_latency = Histogram(
     "es_end_to_end_latency_seconds",
     "From an input's log timestamp to the moment its derived events were sent.",

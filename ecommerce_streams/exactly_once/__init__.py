@@ -111,6 +111,11 @@ the code):
 5. only then persist the committed changelog offsets locally (Faust's ``on_commit``);
 6. open the gate.
 
+A unit of work is the next event of an agent's input with the events already queued
+behind it (``units.py``, speed-up ``batched-units``): one gate turn for all of them, each
+still applied, acknowledged and counted as processed on its own, so a commit (step 1)
+waits for the batch in flight, never for half an event.
+
 When it commits: as soon as every agent has drained its input (``units.py`` asks,
 ``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never
 drains, and at the latest after ``ES_COMMIT_INTERVAL_SECONDS`` (Faust's timer). A

@@ -24,6 +24,7 @@ class Repair(StrEnum):
     CONCURRENT_COMMITS = "concurrent-commits"
     COMMIT_ON_DRAIN = "commit-on-drain"
     SEALED_COMMITS = "sealed-commits"
+    BATCHED_UNITS = "batched-units"
 
 
 #: Every repair and speed-up.

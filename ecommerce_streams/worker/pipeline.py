@@ -19,6 +19,11 @@ from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import gate_of, outbox, process_event
+from ecommerce_streams.exactly_once.units import (
+    batches_unit_of_work,
+    process_events,
+    waiting_events,
+)
 from ecommerce_streams.partitioning import partition_of
 from ecommerce_streams.schemas.framed import RegistryUnavailable
 from ecommerce_streams.worker import routing, topics
@@ -48,6 +53,10 @@ async def run_stages(stream: StreamT[bytes], stages: tuple[Stage, ...], tables: 
         raise TypeError(f"stages {names} keep tables {sorted(needed)}, given {sorted(tables)}")
     each_own = tuple((stage, {name: tables[name] for name in stage.tables}) for stage in stages)
     gate_of(app).watch_input(cast(Channel[bytes], stream.channel).queue)
+    if batches_unit_of_work(app):
+        async for events in waiting_events(stream):
+            await process_events(app, stream, events, partial(apply_stages, stages=each_own))
+        return
     async for event in cast(Stream[bytes], stream).noack().events():
         await process_event(app, event, partial(apply_stages, event, each_own))
 

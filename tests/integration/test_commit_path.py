@@ -17,8 +17,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.operations.changelogs import changelog_topic
+from ecommerce_streams.operations.topic_setup import ensure_topics
 from models.envelope import Envelope, encode_event
 from models.events import OrderLine, OrderPlaced, StockReceived
+from tests.web_client import eventually, get_json, scrape, total
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +58,19 @@ async def read_committed(broker: str, topic: str, *, until: float) -> list[tuple
     return seen
 
 
+async def receive_stock(broker: str, inventory: str, skus: list[str]) -> None:
+    """One unit of each sku received, in this order, as the warehouse would send it."""
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        for sku in skus:
+            received = envelope(StockReceived(sku=sku, qty=1))
+            await producer.send(inventory, encode_event(received), key=sku.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def place_order(broker: str, deployment: Deployment, *, customer_id: str = "cust-1") -> str:
     """Start one worker, then place an order for one unit of a sku nobody stocked; its id."""
     order_id = f"ord-{uuid.uuid4().hex[:8]}"
@@ -90,18 +105,8 @@ async def test_a_sku_received_twenty_times_between_commits_writes_one_changelog_
         ES_EXACTLY_ONCE_REPAIRS=os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "-commit-on-drain"),
     )
     sku = f"sku-{uuid.uuid4().hex[:8]}"
-    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
-    await producer.start()
-    try:
-        await deployment.start_workers(1)
-        for _ in range(20):
-            received = envelope(StockReceived(sku=sku, qty=1))
-            await producer.send(
-                deployment.topics.inventory, encode_event(received), key=sku.encode()
-            )
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await deployment.start_workers(1)
+    await receive_stock(broker, deployment.topics.inventory, [sku] * 20)
     try:
         changelog = changelog_topic(deployment.app_id, 1, "stock")
         records = await read_committed(broker, changelog, until=time.monotonic() + 15)
@@ -150,3 +155,29 @@ async def test_one_agent_follows_order_events_so_its_stages_write_no_dedup_recor
     stages = {key.strip(b'"').split(b"/", 1)[0] for key, _ in seen}
     assert b"orders" in stages, "the shop's event itself must still be checked by id"
     assert not stages & {b"notifications", b"analytics"}, f"dedup records of {stages}"
+
+
+async def test_a_backlog_waiting_in_an_agents_input_is_processed_several_events_per_unit(
+    broker: str, tmp_path: Path
+) -> None:
+    # A unit of work takes the events already queued behind the next one (batched-units):
+    # one gate turn for many events, and each still applied exactly once.
+    deployment = deployment_with(broker, tmp_path)
+    await ensure_topics(broker, deployment.topics, partitions=deployment.partitions)
+    skus = [f"sku-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+    await receive_stock(broker, deployment.topics.inventory, skus * 10)
+    try:
+        [worker] = await deployment.start_workers(1)
+        inventory = deployment.topics.inventory
+        samples = await eventually(
+            lambda: scrape(worker.url),
+            lambda s: total(s, "es_events_processed_total", topic=inventory) >= 200,
+            timeout=120,
+        )
+        levels = [(await get_json(f"{worker.url}/inventory/{sku}"))[2] for sku in skus]
+    finally:
+        deployment.stop()
+    units, events = total(samples, "es_unit_events_count"), total(samples, "es_unit_events_sum")
+    assert total(samples, "es_events_processed_total", topic=inventory) == 200
+    assert [level["on_hand"] for level in levels] == [10] * 20
+    assert events >= 200 and units <= events / 4, f"{events} events in {units} units of work"

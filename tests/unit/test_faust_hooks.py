@@ -59,6 +59,7 @@ USED = [
     (faust.Table, "_sensor_on_set"),
     (faust.Table, "_sensor_on_del"),
     (faust.Table, "partition_for_key"),
+    (faust.Stream, "_set_current_event"),
     (AIOKafkaProducer, "_message_accumulator"),
     (MessageAccumulator, "flush_for_commit"),
     (AIOKafkaConsumer, "_fetch_max_wait_ms"),
