@@ -144,7 +144,12 @@ from ecommerce_streams.exactly_once.gate import ProcessingGate, TransactionPoiso
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore, discard_local_state
 from ecommerce_streams.exactly_once.repairs import Repair, parse_repairs, repaired
 from ecommerce_streams.exactly_once.transport import ExactlyOnceTransport
-from ecommerce_streams.exactly_once.units import process_event
+from ecommerce_streams.exactly_once.units import (
+    batches_unit_of_work,
+    process_event,
+    process_events,
+    waiting_events,
+)
 from ecommerce_streams.exactly_once.watchdog import StopNotingWorker, Watchdog, exit_when_stuck
 from ecommerce_streams.exactly_once.write_cache import CachedTable
 
@@ -157,10 +162,13 @@ __all__ = [
     "StopNotingWorker",
     "TransactionPoisoned",
     "Watchdog",
+    "batches_unit_of_work",
     "discard_local_state",
     "exit_when_stuck",
     "gate_of",
     "parse_repairs",
     "process_event",
+    "process_events",
     "repaired",
+    "waiting_events",
 ]

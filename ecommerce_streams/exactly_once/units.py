@@ -82,8 +82,18 @@ async def crashing_on_failure(app: AppT) -> AsyncIterator[None]:
 
 
 def batches_unit_of_work(app: AppT) -> bool:
-    """Whether units of work take every event waiting in the input (the default repairs)."""
-    needed = (Repair.BATCHED_UNITS, Repair.FAIL_FAST, Repair.ABANDONED_MESSAGES)
+    """Whether units of work take every event waiting in the input.
+
+    Batches assume the repairs a single event's unit can do without; with any of them
+    switched off, units stay single events so that the switch still shows its gap.
+    """
+    needed = (
+        Repair.BATCHED_UNITS,
+        Repair.FAIL_FAST,
+        Repair.ABANDONED_MESSAGES,
+        Repair.SHARED_INPUTS,
+        Repair.COMMIT_ON_DRAIN,
+    )
     return all(repaired(app, repair) for repair in needed)
 
 
@@ -115,7 +125,7 @@ async def process_events(
     events: Sequence[EventT[bytes]],
     work: Callable[[EventT[bytes]], Awaitable[None]],
 ) -> None:
-    """Process events of one partition order in one unit of work, each acknowledged when done.
+    """Process the events, in their order, as one unit of work; each acknowledged when done.
 
     One gate turn for all: a commit waits until the last is processed. Each event is
     still counted as processed only when its effects are all sent, and an event that

@@ -18,9 +18,11 @@ from faust import Channel, Stream
 from faust.types import EventT, StreamT
 
 from ecommerce_streams import metrics
-from ecommerce_streams.exactly_once import gate_of, outbox, process_event
-from ecommerce_streams.exactly_once.units import (
+from ecommerce_streams.exactly_once import (
     batches_unit_of_work,
+    gate_of,
+    outbox,
+    process_event,
     process_events,
     waiting_events,
 )
