@@ -209,7 +209,11 @@ class Chaos:
 
     async def kill_nodes(self, count: int, *, controller: bool = False) -> str:
         """Kill -9 ``count`` nodes of the cluster (the active controller first if asked),
-        leave them down a few seconds (with two down, acks=all writes must wait), restart."""
+        leave them down a few seconds (with two down, acks=all writes must wait), restart.
+
+        While a quorum is left, a killed node comes back only once it is fenced (see
+        ``EmbeddedCluster.await_fenced``); with two of three down none can fence them.
+        """
         cluster = self.cluster
         if cluster is None:
             return "cluster fault skipped: no cluster of ours"
@@ -224,11 +228,13 @@ class Chaos:
                 cluster.kill(node)
             down = self.rng.uniform(2.0, 10.0)
             await asyncio.sleep(down)
+            if len(victims) < len(running) // 2 + 1:  # the quorum lives on: it fences them
+                await cluster.await_fenced(victims, BROKER_START_TIMEOUT)
             for node in victims:
                 await asyncio.to_thread(cluster.restart, node)
             await asyncio.to_thread(cluster.await_brokers, victims, BROKER_START_TIMEOUT)
         role = " (the active controller)" if controller and victims == [leader] else ""
-        return f"killed -9 node(s) {victims}{role}, restarted them {down:.1f}s later"
+        return f"killed -9 node(s) {victims}{role}, restarted them after {down:.1f}s or more"
 
     async def retry_producer(self) -> str:
         """Send again up to 500 messages already sent (same event ids)."""

@@ -3,7 +3,8 @@
 One module-scoped cluster (replication factor 3, ``min.insync.replicas`` 2): a deployment
 of two workers runs the seeded load while the active controller, then a partition leader,
 are killed with -9 and brought back; the verifier's invariants hold (every order decided
-once, stock conserved, no duplicate effects, every event in or dead-lettered). Then
+once, stock conserved, no duplicate effects, every event in or dead-lettered). A killed node
+comes back once the others have fenced it (``EmbeddedCluster.await_fenced``). Then
 ingestion: 202 only once an event is on two replicas, 503 while only one broker is up.
 """
 
@@ -91,13 +92,14 @@ async def test_a_controller_and_a_leader_killed_during_the_load_lose_nothing(
             assert controller is not None
             cluster.kill(controller)
             killed.append(controller)
-            await asyncio.sleep(5)
+            await cluster.await_fenced([controller])
             await asyncio.to_thread(cluster.restart, controller)
             await asyncio.to_thread(cluster.await_brokers, [controller], 120)
             leader = await leader_of(cluster, deployment.topics.orders, 0)
             cluster.kill(leader)
             killed.append(leader)
             summary = await sending
+            await cluster.await_fenced([leader])
             await asyncio.to_thread(cluster.restart, leader)
             await asyncio.to_thread(cluster.await_brokers, [leader], 120)
             report = await verify(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
 from ecommerce_streams.harness.kafka.broker import EmbeddedKafka
 from ecommerce_streams.harness.kafka.errors import BrokerError
 from ecommerce_streams.harness.kafka.file_lock import exclusive_lock
@@ -200,6 +202,30 @@ class EmbeddedCluster:
             if seen[1] > 0 and (newest is None or seen > newest):
                 newest = seen
         return None if newest is None else newest[1]
+
+    async def await_fenced(self, node_ids: list[int], timeout: float = 120) -> None:
+        """Wait until the running nodes lead every partition that killed nodes led.
+
+        Restart a killed node only then. A node of Kafka 4.4 restarted before the quorum
+        fences it can take back leadership at the epoch it had, with records it never
+        replicated: its transaction coordinator once completed a commit from them that the
+        cluster then truncated, leaving one transaction committed in some partitions and
+        aborted in others (docs/chaos-campaign.md, "A node restarted before it was fenced").
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = ",".join(self.nodes[i].bootstrap for i in self.running())
+            try:
+                async with admin_client(running, request_timeout_ms=5_000) as admin:
+                    described = await admin.describe_topics()  # internal topics included
+            except (KafkaError, OSError, TimeoutError):  # a quorum still electing: ask again
+                described = None
+            if described is not None and not any(
+                p.get("leader") in node_ids for topic in described for p in topic["partitions"]
+            ):
+                return
+            await asyncio.sleep(0.5)
+        raise BrokerError(f"nodes {node_ids} still lead partitions {timeout:.0f} s after a kill")
 
     def log_tail(self, lines: int = 50) -> str:
         """The end of every node's log, one after the other."""
