@@ -2,9 +2,14 @@
 
 The schema of each id is fetched from the registry once and compiled (fastjsonschema); a
 framed value is accepted when its JSON is valid under that schema, and handed on as the
-plain envelope JSON our decoder reads. An unknown id, JSON that does not match its
-schema, or a registry that stays away for ``REGISTRY_WAIT_SECONDS`` is refused with the
-reason (a dead letter on a topic, a 400 or 503 at ingestion).
+plain envelope JSON our decoder reads. A value that is not JSON, an unknown id, JSON that
+does not match its schema, or a registry that stays away for ``REGISTRY_WAIT_SECONDS``
+is refused with the reason (a dead letter on a topic, a 400 or 503 at ingestion).
+
+The wait holds up the worker's input, so it is spent once per outage: while the registry
+has not answered since a lookup gave up, a lookup asks once and is refused at once. A
+value is parsed before its schema is looked up, so bytes that merely begin with the magic
+byte (garbage, or an attacker's ids) never make the worker wait for the registry.
 """
 
 import asyncio
@@ -24,6 +29,8 @@ from models.schemas.framing import InvalidFraming, unframe
 logger = logging.getLogger(__name__)
 REGISTRY_WAIT_SECONDS = 10.0
 RETRY_SECONDS = 0.5
+AWAY_TIMEOUT_SECONDS = 1.0
+"""How long the one request of a lookup made while the registry is away may take."""
 
 
 class RegistryUnavailable(InvalidFraming):
@@ -38,17 +45,19 @@ class FramedEvents:
         self.wait_seconds = wait_seconds
         self._validators: dict[int, Callable[[Any], Any]] = {}
         self._unknown: set[int] = set()
+        #: Whether a lookup gave up on the registry and none has been answered since.
+        self.registry_away = False
 
     async def plain(self, raw: bytes) -> bytes:
         """The envelope JSON of a framed value valid under its schema; InvalidFraming if not."""
         schema_id, payload = unframe(raw)
-        validate = await self._validator(schema_id)
         try:
             document = orjson.loads(payload)
         except orjson.JSONDecodeError as error:
             raise InvalidFraming(
                 f"framed with schema id {schema_id} but not JSON: {error}"
             ) from None
+        validate = await self._validator(schema_id)
         try:
             validate(document)
         except fastjsonschema.JsonSchemaException as mismatch:
@@ -72,13 +81,18 @@ class FramedEvents:
         return validator
 
     async def _fetch(self, schema_id: int) -> str:
-        deadline = time.monotonic() + self.wait_seconds
+        wait = 0.0 if self.registry_away else self.wait_seconds
+        deadline = time.monotonic() + wait
         while True:
             try:
-                async with RegistryClient(self.registry_url, timeout=5.0) as client:
-                    return await client.schema(schema_id)
+                timeout = AWAY_TIMEOUT_SECONDS if self.registry_away else 5.0
+                async with RegistryClient(self.registry_url, timeout=timeout) as client:
+                    text = await client.schema(schema_id)
+                self.registry_away = False
+                return text
             except RegistryRefusal as refused:
                 if refused.status == 404:
+                    self.registry_away = False
                     self._unknown.add(schema_id)
                     raise InvalidFraming(
                         f"unknown schema id {schema_id}: the registry has no such schema"
@@ -86,10 +100,11 @@ class FramedEvents:
                 problem: Exception = refused
             except (aiohttp.ClientError, TimeoutError) as away:
                 problem = away
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
+                self.registry_away = True
                 raise RegistryUnavailable(
                     f"schema id {schema_id} could not be read from the registry at "
-                    f"{self.registry_url} within {self.wait_seconds:.0f} s: {problem}"
+                    f"{self.registry_url} within {wait:.0f} s: {problem}"
                 )
             logger.warning("schema id %d: registry away, retrying: %r", schema_id, problem)
             await asyncio.sleep(RETRY_SECONDS)
