@@ -51,6 +51,17 @@ async def registry() -> AsyncIterator[Registry]:
         await runner.cleanup()
 
 
+ORDER = b'{"event_type": "OrderPlaced"}'
+
+
+async def given_up(registry: Registry) -> FramedEvents:
+    """A checker whose first lookup waited for the away registry, then gave up."""
+    events = FramedEvents(registry.url, wait_seconds=0.3)
+    with pytest.raises(RegistryUnavailable):
+        await events.plain(frame(7, ORDER))
+    return events
+
+
 async def test_a_framed_value_that_is_not_json_is_refused_without_asking_the_registry(
     registry: Registry,
 ) -> None:
@@ -68,28 +79,24 @@ async def test_a_framed_value_that_is_not_json_is_refused_without_asking_the_reg
 async def test_after_a_lookup_gave_up_on_the_registry_the_next_asks_once_and_is_refused(
     registry: Registry,
 ) -> None:
-    events = FramedEvents(registry.url, wait_seconds=0.3)
-    with pytest.raises(RegistryUnavailable):
-        await events.plain(frame(7, b'{"event_type": "OrderPlaced"}'))
+    events = await given_up(registry)
     asked_while_waiting = registry.lookups
 
     with pytest.raises(RegistryUnavailable):
-        await events.plain(frame(8, b'{"event_type": "OrderPlaced"}'))
+        await events.plain(frame(8, ORDER))
 
     assert asked_while_waiting >= 2  # the first lookup waited, asking again
     assert registry.lookups == asked_while_waiting + 1
     assert events.registry_away
 
 
-async def test_a_registry_answering_again_is_used_at_once_and_waited_for_again(
+async def test_a_registry_answering_again_is_used_at_once(
     registry: Registry,
 ) -> None:
-    events = FramedEvents(registry.url, wait_seconds=0.3)
-    with pytest.raises(RegistryUnavailable):
-        await events.plain(frame(7, b'{"event_type": "OrderPlaced"}'))
+    events = await given_up(registry)
 
     registry.away = False
-    plain = await events.plain(frame(8, b'{"event_type": "OrderPlaced"}'))
+    plain = await events.plain(frame(8, ORDER))
 
-    assert plain == b'{"event_type": "OrderPlaced"}'
+    assert plain == ORDER
     assert not events.registry_away
