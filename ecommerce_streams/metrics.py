@@ -66,6 +66,11 @@ end_to_end_latency = Histogram(
     ["stage"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+table_store_writes = Counter(
+    "es_table_store_writes",
+    "Changes of table state written to the local RocksDB (restores not counted), by table.",
+    ["table"],
+)
 changelog_records_restored = Counter(
     "es_changelog_records_restored",
     "Committed changelog records applied to local tables while restoring partitions.",

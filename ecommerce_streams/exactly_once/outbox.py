@@ -68,6 +68,9 @@ class Outbox:
             self._sent.append(
                 await producer.send(topic, raw_value, key=raw_key, partition=partition)
             )
+            write_committed = getattr(table.data, "write_committed", None)
+            if write_committed is not None:  # the store deferred it (deferred-store-writes)
+                write_committed(partition, key, raw_key, raw_value)
         self.records_sent += len(changes)
         sent, self._sent = self._sent, []
         producers, self._producers = self._producers, set()
@@ -78,6 +81,10 @@ class Outbox:
 
     def forget(self) -> None:
         """Drop everything: the transactions it belonged to are being aborted."""
+        for table in {table for table, _, _ in self._changes.values()}:
+            forget_pending = getattr(table.data, "forget_pending", None)
+            if forget_pending is not None:
+                forget_pending()
         self._changes.clear()
         self._sent.clear()
         self._producers.clear()

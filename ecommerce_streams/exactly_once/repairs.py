@@ -25,6 +25,7 @@ class Repair(StrEnum):
     COMMIT_ON_DRAIN = "commit-on-drain"
     SEALED_COMMITS = "sealed-commits"
     BATCHED_UNITS = "batched-units"
+    DEFERRED_STORE_WRITES = "deferred-store-writes"
 
 
 #: Every repair and speed-up.

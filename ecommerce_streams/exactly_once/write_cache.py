@@ -19,7 +19,7 @@ class CachedTable(faust.Table[Any, Any]):
 
     def on_key_set(self, key: Any, value: Any) -> None:
         """Store the change for the commit instead of sending it now."""
-        if not self._caches_writes():
+        if not self.caches_writes():
             return super().on_key_set(key, value)
         outbox_of(self.app).change(self, self._partition_of(key), key, value)
         self._sensor_on_set(self, key, value)
@@ -27,13 +27,14 @@ class CachedTable(faust.Table[Any, Any]):
 
     def on_key_del(self, key: Any) -> None:
         """Store the deletion for the commit (a tombstone) instead of sending it now."""
-        if not self._caches_writes():
+        if not self.caches_writes():
             return super().on_key_del(key)
         outbox_of(self.app).change(self, self._partition_of(key), key, None)
         self._sensor_on_del(self, key)
         return None
 
-    def _caches_writes(self) -> bool:
+    def caches_writes(self) -> bool:
+        """Whether changes reach the changelog through the outbox (in a transaction)."""
         return bool(self.app.in_transaction) and repaired(self.app, Repair.WRITE_CACHE)
 
     def _partition_of(self, key: Any) -> int:

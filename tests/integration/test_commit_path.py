@@ -181,3 +181,31 @@ async def test_a_backlog_waiting_in_an_agents_input_is_processed_several_events_
     assert total(samples, "es_events_processed_total", topic=inventory) == 200
     assert [level["on_hand"] for level in levels] == [10] * 20
     assert events >= 200 and units <= events / 4, f"{events} events in {units} units of work"
+
+
+async def test_a_stock_level_changed_many_times_in_one_commit_is_stored_once_per_commit(
+    broker: str, tmp_path: Path
+) -> None:
+    # Table writes wait for the commit (deferred-store-writes): each sku's level changes
+    # ten times in a backlog that few commits cover, and reaches RocksDB once per commit.
+    deployment = deployment_with(broker, tmp_path)
+    await ensure_topics(broker, deployment.topics, partitions=deployment.partitions)
+    skus = [f"sku-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+    await receive_stock(broker, deployment.topics.inventory, skus * 10)
+    try:
+        [worker] = await deployment.start_workers(1)
+        inventory = deployment.topics.inventory
+        samples = await eventually(
+            lambda: scrape(worker.url),
+            lambda s: (
+                total(s, "es_events_processed_total", topic=inventory) >= 200
+                and total(s, "es_table_store_writes_total", table="stock") >= 20
+            ),
+            timeout=120,
+        )
+        levels = [(await get_json(f"{worker.url}/inventory/{sku}"))[2] for sku in skus]
+    finally:
+        deployment.stop()
+    stored = total(samples, "es_table_store_writes_total", table="stock")
+    assert [level["on_hand"] for level in levels] == [10] * 20
+    assert 20 <= stored <= 100, f"200 changes of 20 stock levels took {stored} writes"
