@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -20,7 +21,7 @@ from ecommerce_streams.operations.changelogs import changelog_topic
 from ecommerce_streams.operations.topic_setup import ensure_topics
 from models.envelope import Envelope, encode_event
 from models.events import OrderLine, OrderPlaced, StockReceived
-from tests.web_client import eventually, get_json, scrape, total
+from tests.web_client import Samples, eventually, get_json, scrape, total
 
 pytestmark = pytest.mark.integration
 
@@ -157,44 +158,16 @@ async def test_one_agent_follows_order_events_so_its_stages_write_no_dedup_recor
     assert not stages & {b"notifications", b"analytics"}, f"dedup records of {stages}"
 
 
-async def test_a_backlog_waiting_in_an_agents_input_is_processed_several_events_per_unit(
-    broker: str, tmp_path: Path
-) -> None:
-    # A unit of work takes the events already queued behind the next one (batched-units):
-    # one gate turn for many events, and each still applied exactly once.
+async def drained_stock_backlog(broker: str, tmp_path: Path) -> tuple[Samples, list[Any]]:
+    """Ten deliveries for each of 20 skus, waiting before a worker starts: its metrics once
+    it has applied all 200 and stored every level, and the 20 levels it serves."""
     deployment = deployment_with(broker, tmp_path)
     await ensure_topics(broker, deployment.topics, partitions=deployment.partitions)
     skus = [f"sku-{uuid.uuid4().hex[:8]}" for _ in range(20)]
     await receive_stock(broker, deployment.topics.inventory, skus * 10)
+    inventory = deployment.topics.inventory
     try:
         [worker] = await deployment.start_workers(1)
-        inventory = deployment.topics.inventory
-        samples = await eventually(
-            lambda: scrape(worker.url),
-            lambda s: total(s, "es_events_processed_total", topic=inventory) >= 200,
-            timeout=120,
-        )
-        levels = [(await get_json(f"{worker.url}/inventory/{sku}"))[2] for sku in skus]
-    finally:
-        deployment.stop()
-    units, events = total(samples, "es_unit_events_count"), total(samples, "es_unit_events_sum")
-    assert total(samples, "es_events_processed_total", topic=inventory) == 200
-    assert [level["on_hand"] for level in levels] == [10] * 20
-    assert events >= 200 and units <= events / 4, f"{events} events in {units} units of work"
-
-
-async def test_a_stock_level_changed_many_times_in_one_commit_is_stored_once_per_commit(
-    broker: str, tmp_path: Path
-) -> None:
-    # Table writes wait for the commit (deferred-store-writes): each sku's level changes
-    # ten times in a backlog that few commits cover, and reaches RocksDB once per commit.
-    deployment = deployment_with(broker, tmp_path)
-    await ensure_topics(broker, deployment.topics, partitions=deployment.partitions)
-    skus = [f"sku-{uuid.uuid4().hex[:8]}" for _ in range(20)]
-    await receive_stock(broker, deployment.topics.inventory, skus * 10)
-    try:
-        [worker] = await deployment.start_workers(1)
-        inventory = deployment.topics.inventory
         samples = await eventually(
             lambda: scrape(worker.url),
             lambda s: (
@@ -206,6 +179,27 @@ async def test_a_stock_level_changed_many_times_in_one_commit_is_stored_once_per
         levels = [(await get_json(f"{worker.url}/inventory/{sku}"))[2] for sku in skus]
     finally:
         deployment.stop()
+    assert total(samples, "es_events_processed_total", topic=inventory) == 200  # each once
+    return samples, levels
+
+
+async def test_a_backlog_waiting_in_an_agents_input_is_processed_several_events_per_unit(
+    broker: str, tmp_path: Path
+) -> None:
+    # A unit of work takes the events already queued behind the next one (batched-units):
+    # one gate turn for many events, and each still applied exactly once.
+    samples, levels = await drained_stock_backlog(broker, tmp_path)
+    units, events = total(samples, "es_unit_events_count"), total(samples, "es_unit_events_sum")
+    assert [level["on_hand"] for level in levels] == [10] * 20
+    assert events >= 200 and units <= events / 4, f"{events} events in {units} units of work"
+
+
+async def test_a_stock_level_changed_many_times_in_one_commit_is_stored_once_per_commit(
+    broker: str, tmp_path: Path
+) -> None:
+    # Table writes wait for the commit (deferred-store-writes): each sku's level changes
+    # ten times in a backlog that few commits cover, and reaches RocksDB once per commit.
+    samples, levels = await drained_stock_backlog(broker, tmp_path)
     stored = total(samples, "es_table_store_writes_total", table="stock")
     assert [level["on_hand"] for level in levels] == [10] * 20
     assert 20 <= stored <= 100, f"200 changes of 20 stock levels took {stored} writes"
