@@ -99,8 +99,9 @@ The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps 
 the code):
 
 1. close the gate to new units and wait for the units in flight (``gate.py``);
-2. send the cached table changes, one record per changed key (``outbox.py``,
-   ``write_cache.py``), and wait until every record of the transactions is
+2. send the cached table changes, one record per changed key, and write each to the
+   local store with the same bytes (``outbox.py``, ``write_cache.py``,
+   ``local_state.py``), then wait until every record of the transactions is
    acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);

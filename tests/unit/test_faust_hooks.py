@@ -48,6 +48,10 @@ OVERRIDES = [
     (GatedConsumer, faust_aiokafka.Consumer, "_commit_offsets"),
     (StopNotingWorker, ModeWorker, "_schedule_shutdown"),
     (FreshPartitionStore, rocksdb_store.Store, "revoke_partitions"),
+    (FreshPartitionStore, rocksdb_store.Store, "__getitem__"),
+    (FreshPartitionStore, rocksdb_store.Store, "__setitem__"),
+    (FreshPartitionStore, rocksdb_store.Store, "__delitem__"),
+    (FreshPartitionStore, rocksdb_store.Store, "__contains__"),
     (CompleteRecovery, Recovery, "_build_offsets"),
 ]
 
@@ -77,6 +81,7 @@ USED = [
     (faust_aiokafka.Consumer, "seek_to_committed"),
     (rocksdb_store.Store, "_dbs"),
     (rocksdb_store.Store, "_key_index"),
+    (rocksdb_store.Store, "_db_for_partition"),
     (rocksdb_store.Store, "partition_path"),
     (TopicPartitionState, "has_valid_position"),
 ]
