@@ -57,8 +57,10 @@ class FreshPartitionStore(rocksdb_store.Store):
                 use_rocksdict=True,
             )
         self._current: set[int] = set()
-        #: Changes of the open transactions, decoded (``_DELETED`` for a deletion).
-        self._pending: dict[Any, Any] = {}
+        #: Changes of the open transactions by (partition, key), decoded (``_DELETED`` for
+        #: a deletion): a key may live in several partitions (``windows`` keeps a total
+        #: per partition), and Faust reads and writes the current event's partition.
+        self._pending: dict[tuple[int, Any], Any] = {}
 
     def is_current(self, partition: int) -> bool:
         """Whether this partition was restored and has been owned without a break since."""
@@ -78,7 +80,7 @@ class FreshPartitionStore(rocksdb_store.Store):
         )
 
     def __getitem__(self, key: Any) -> Any:
-        pending = self._pending.get(key, _ABSENT)
+        pending = self._pending_change(key)
         if pending is _ABSENT:
             return super().__getitem__(key)
         if pending is _DELETED:
@@ -86,24 +88,36 @@ class FreshPartitionStore(rocksdb_store.Store):
         return pending
 
     def __contains__(self, key: object) -> bool:
-        pending = self._pending.get(key, _ABSENT)
+        pending = self._pending_change(key)
         if pending is _ABSENT:
             return super().__contains__(key)
         return pending is not _DELETED
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if self.defers_writes():
-            self._pending[key] = value
+        partition = _event_partition()
+        if partition is not None and self.defers_writes():
+            self._pending[(partition, key)] = value
         else:
             super().__setitem__(key, value)
             self._count_write()
 
     def __delitem__(self, key: Any) -> None:
-        if self.defers_writes():
-            self._pending[key] = _DELETED
+        partition = _event_partition()
+        if partition is not None and self.defers_writes():
+            self._pending[(partition, key)] = _DELETED
         else:
             super().__delitem__(key)
             self._count_write()
+
+    def _pending_change(self, key: object) -> Any:
+        """The open transactions' change of ``key`` in the current event's partition.
+
+        Without an event (a web view) the committed state is read, as Faust finds it.
+        """
+        if not self._pending:
+            return _ABSENT
+        partition = _event_partition()
+        return _ABSENT if partition is None else self._pending.get((partition, key), _ABSENT)
 
     def _count_write(self) -> None:
         metrics.table_store_writes.labels(self.table.name).inc()
@@ -112,7 +126,7 @@ class FreshPartitionStore(rocksdb_store.Store):
         self, partition: int, key: Any, raw_key: bytes, raw_value: bytes | None
     ) -> None:
         """Write a deferred change as the commit sends its changelog record (None deletes)."""
-        if self._pending.pop(key, _ABSENT) is _ABSENT:
+        if self._pending.pop((partition, key), _ABSENT) is _ABSENT:
             return  # written at once (no transaction when it was made)
         db = self._db_for_partition(partition)
         if raw_value is None:
@@ -143,6 +157,12 @@ class FreshPartitionStore(rocksdb_store.Store):
                 shutil.rmtree(self.partition_path(tp.partition), ignore_errors=True)
         self._key_index.clear()
         return None
+
+
+def _event_partition() -> int | None:
+    """The partition of the event being processed, or None outside of one."""
+    event = faust.current_event()
+    return None if event is None else int(event.message.partition)
 
 
 @dataclass(frozen=True)
