@@ -8,7 +8,7 @@ and that keeps each deletion in the same transaction as the event that triggered
 RocksDB's TTL option is never used: it drops live entries at compaction.
 """
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from faust.types import EventT, Message
@@ -82,10 +82,21 @@ def purge_expired(event: EventT[bytes]) -> int:
         return 0
     _next_purge_at[partition] = now + settings.dedup_purge_interval_seconds
     horizon = now - settings.dedup_window_seconds
-    expired = [key for key, first_seen in _partition_items(partition) if first_seen < horizon]
+    expired = expired_keys(_partition_items(partition), seen.get, horizon)
     for key in expired:
         del seen[key]
     return len(expired)
+
+
+def expired_keys(
+    stored: Iterable[tuple[str, float]], current: Callable[[str], float | None], horizon: float
+) -> list[str]:
+    """Keys first seen before ``horizon``, as stored and as the table reads them now.
+
+    The store's files lag the open transaction (deferred-store-writes): an entry written
+    again since, after it had expired, is young in the table and must stay.
+    """
+    return [key for key, first in stored if first < horizon and (current(key) or 0.0) < horizon]
 
 
 def _partition_items(partition: int) -> list[tuple[str, float]]:
