@@ -1,5 +1,5 @@
-"""``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``routing``,
-``delivery``, ``decode``, ``failover``."""
+"""``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``hop-floor``,
+``routing``, ``delivery``, ``decode``, ``failover``."""
 
 import argparse
 import asyncio
@@ -18,6 +18,14 @@ def _add_broker_and_out(parser: argparse.ArgumentParser) -> None:
     """The options every subcommand shares: which broker, and where results go."""
     parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+
+
+def _write_results(out: Path, name: str, result: Any, markdown: str) -> None:
+    """Write ``<out>/<name>.json`` and ``<out>/<name>.md``, and print the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.md").write_text(markdown)
+    print(markdown)
 
 
 def _run(argv: list[str]) -> int:
@@ -169,10 +177,34 @@ def _floor(argv: list[str]) -> int:
         return await measure_floor(bootstrap, shape, repeat=args.repeat)
 
     result = asyncio.run(with_broker(args.bootstrap, floor))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "floor.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "floor.md").write_text(render_floor(result))
-    print(render_floor(result))
+    _write_results(args.out, "floor", result, render_floor(result))
+    return 0
+
+
+def _hop_floor(argv: list[str]) -> int:
+    """``python -m bench hop-floor``: how fast one transactional hop can be with aiokafka alone."""
+    from bench.hop_floor import HopShape, measure_hop_floor, render_hop_floor
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench hop-floor",
+        description="Offer records at a fixed rate to one aiokafka process that consumes, "
+        "writes and commits on drain (per-partition producers, one producer, no "
+        "transactions); time each input's first output read_committed; write "
+        "<out>/hop-floor.{json,md}.",
+    )
+    parser.add_argument("--rate", type=float, default=HopShape.rate, help="inputs per second")
+    parser.add_argument("--seconds", type=float, default=HopShape.seconds)
+    parser.add_argument("--outputs", type=int, default=HopShape.outputs, help="per input")
+    parser.add_argument("--repeat", type=int, default=2)
+    _add_broker_and_out(parser)
+    args = parser.parse_args(argv)
+    shape = HopShape(rate=args.rate, seconds=args.seconds, outputs=args.outputs)
+
+    async def hop_floor(bootstrap: str, broker_pid: int | None) -> dict[str, Any]:
+        return await measure_hop_floor(bootstrap, shape, repeat=args.repeat)
+
+    result = asyncio.run(with_broker(args.bootstrap, hop_floor))
+    _write_results(args.out, "hop-floor", result, render_hop_floor(result))
     return 0
 
 
@@ -223,10 +255,7 @@ def _delivery(argv: list[str]) -> int:
         ]
 
     results = asyncio.run(with_broker(args.bootstrap, measure))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "delivery.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "delivery.md").write_text(render_delivery(results))
-    print(render_delivery(results))
+    _write_results(args.out, "delivery", results, render_delivery(results))
     return 0
 
 
@@ -242,10 +271,7 @@ def _failover(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     results = asyncio.run(measure_failover())
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "failover.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "failover.md").write_text(render_failover(results))
-    print(render_failover(results))
+    _write_results(args.out, "failover", results, render_failover(results))
     return 0
 
 
@@ -262,10 +288,7 @@ def _decode(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     result = measure_decode(args.orders)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "decode.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "decode.md").write_text(render_decode(result))
-    print(render_decode(result))
+    _write_results(args.out, "decode", result, render_decode(result))
     return 0
 
 
@@ -282,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         return _failover(argv[1:])
     if argv[:1] == ["floor"]:
         return _floor(argv[1:])
+    if argv[:1] == ["hop-floor"]:
+        return _hop_floor(argv[1:])
     if argv[:1] == ["profile"]:
         return _profile(argv[1:])
     if argv[:1] == ["soak"]:

@@ -28,9 +28,12 @@ here by a small subclass, never a fork:
    other error in begin/commit is logged and processing continues on a broken
    transaction, while the local RocksDB state is already ahead of what Kafka
    committed. Here any error in a unit of work or a commit *poisons* the gate (no
-   further commit can happen) and crashes the worker. Local state is never trusted
-   after a crash: :func:`discard_local_state` wipes it at start-up and the tables are
-   restored from their read-committed changelogs.
+   further commit can happen) and crashes the worker. Local state is trusted after a
+   crash only if it holds nothing uncommitted: with the write cache, the table stores
+   write a transaction's changes once it has committed, with the changelog offset they
+   reach (:func:`keeps_local_state`, ``kept-local-state``), and a restart restores only
+   the changelog written after that offset; otherwise :func:`discard_local_state` wipes
+   it at start-up and the tables are restored from their read-committed changelogs.
 5. **Recovery can restore nothing.** Faust reads a changelog's end from the consumer's
    cached last stable offset, unknown (-1) until the partition was fetched once, so a
    fresh worker can declare its tables restored while they are empty.
@@ -99,9 +102,8 @@ The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps 
 the code):
 
 1. close the gate to new units and wait for the units in flight (``gate.py``);
-2. send the cached table changes, one record per changed key, and write each to the
-   local store with the same bytes (``outbox.py``, ``write_cache.py``,
-   ``local_state.py``), then wait until every record of the transactions is
+2. send the cached table changes, one record per changed key (``outbox.py``,
+   ``write_cache.py``), then wait until every record of the transactions is
    acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);
@@ -109,7 +111,9 @@ the code):
    (sealed by a second, empty commit when it was slow: gap 16), begin the next
    (``transactions.py``, ``producer.py``); any failure poisons the gate and crashes the
    worker;
-5. only then persist the committed changelog offsets locally (Faust's ``on_commit``);
+5. only then write the committed changes to the local stores, each partition's in one
+   RocksDB batch with the offset of its last changelog record (``outbox.py``,
+   ``local_state.py``): the files never hold an uncommitted write;
 6. open the gate.
 
 A unit of work is the next event of an agent's input with the events already queued
@@ -142,7 +146,11 @@ transaction and makes its next commit fail with ``ProducerFenced`` (a crash, abo
 """
 
 from ecommerce_streams.exactly_once.gate import ProcessingGate, TransactionPoisoned, gate_of
-from ecommerce_streams.exactly_once.local_state import FreshPartitionStore, discard_local_state
+from ecommerce_streams.exactly_once.local_state import (
+    FreshPartitionStore,
+    discard_local_state,
+    keeps_local_state,
+)
 from ecommerce_streams.exactly_once.repairs import Repair, parse_repairs, repaired
 from ecommerce_streams.exactly_once.transport import ExactlyOnceTransport
 from ecommerce_streams.exactly_once.units import (
@@ -167,6 +175,7 @@ __all__ = [
     "discard_local_state",
     "exit_when_stuck",
     "gate_of",
+    "keeps_local_state",
     "parse_repairs",
     "process_event",
     "process_events",

@@ -94,10 +94,15 @@ class GatedConsumer(faust_aiokafka.Consumer):
                 producer = self.app.producer
                 if isinstance(producer, SettlingProducer):
                     await producer.settle()  # 2.
-                await outbox_of(self.app).flush()  # 2.
-                # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit,
-                # 5. Faust's on_commit after it returns
-                return await super().commit(topics, start_new_transaction=start_new_transaction)
+                outbox = outbox_of(self.app)
+                await outbox.flush()  # 2.
+                # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit
+                committed = await super().commit(
+                    topics, start_new_transaction=start_new_transaction
+                )
+                if committed:
+                    outbox.store_committed()  # 5.
+                return committed
 
     def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
         # Faust forgets acknowledged offsets of revoked partitions *before* its

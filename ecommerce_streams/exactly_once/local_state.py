@@ -10,9 +10,12 @@ import faust.stores
 import rocksdict
 from faust.stores import rocksdb as rocksdb_store
 from faust.types import TP, AppT
+from faust.types.enums import ProcessingGuarantee
 
 from ecommerce_streams import metrics
+from ecommerce_streams.exactly_once.outbox import CommittedChanges
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
+from ecommerce_streams.exactly_once.write_cache import CachedTable
 
 _ABSENT = object()
 _DELETED = object()
@@ -38,10 +41,15 @@ class FreshPartitionStore(rocksdb_store.Store):
 
     Under exactly-once with the write cache, a write waits for the commit
     (``deferred-store-writes``): the store keeps the decoded value, reads find it there,
-    and the commit writes each changed key once, with the bytes of its changelog record
-    (:meth:`write_committed`). Faust encoded and wrote every change at once, and decoded
-    every read from RocksDB, a key the saga rewrites five times in a commit costing five
-    encodings and writes and as many decodings.
+    and once the transactions have committed, each changed key is written once, with the
+    bytes of its changelog record and, in the same RocksDB write batch, the offset of the
+    partition's last changelog record (:meth:`write_committed`). Faust encoded and wrote
+    every change at once, and decoded every read from RocksDB, a key the saga rewrites
+    five times in a commit costing five encodings and writes and as many decodings.
+
+    The files then hold committed changes only, up to the offset they name
+    (``kept-local-state``): a worker killed with -9, or a partition that moves away and
+    back, keeps them and restores only the changelog written after that offset.
     """
 
     def __init__(
@@ -122,39 +130,58 @@ class FreshPartitionStore(rocksdb_store.Store):
     def _count_write(self) -> None:
         metrics.table_store_writes.labels(self.table.name).inc()
 
-    def write_committed(
-        self, partition: int, key: Any, raw_key: bytes, raw_value: bytes | None
-    ) -> None:
-        """Write a deferred change as the commit sends its changelog record (None deletes)."""
-        if self._pending.pop((partition, key), _ABSENT) is _ABSENT:
-            return  # written at once (no transaction when it was made)
-        db = self._db_for_partition(partition)
-        if raw_value is None:
-            db.delete(raw_key)
-            self._key_index.pop(raw_key, None)
-        else:
-            db.put(raw_key, raw_value)
-            self._key_index[raw_key] = partition
-        self._count_write()
+    def keeps_files(self) -> bool:
+        """Whether the files hold committed changes only, so they outlive crashes and moves."""
+        return self.defers_writes() and repaired(self.app, Repair.KEPT_LOCAL_STATE)
 
-    def forget_pending(self) -> None:
-        """Drop the deferred changes: their transactions are being aborted."""
-        self._pending.clear()
+    def write_committed(self, partition: int, changes: CommittedChanges, offset: int) -> None:
+        """Write a partition's committed changes and its last changelog offset in one batch.
+
+        ``changes`` maps each table key to its raw key and raw value (None deletes), the
+        bytes of its changelog record; ``offset`` is the offset of the partition's last
+        changelog record they came with.
+        """
+        batch = rocksdict.WriteBatch(raw_mode=True)
+        for key, (raw_key, raw_value) in changes.items():
+            if self._pending.pop((partition, key), _ABSENT) is _ABSENT:
+                continue  # written at once (no transaction when it was made)
+            if raw_value is None:
+                batch.delete(raw_key)
+                self._key_index.pop(raw_key, None)
+            else:
+                batch.put(raw_key, raw_value)
+                self._key_index[raw_key] = partition
+            self._count_write()
+        if batch.is_empty():
+            return
+        batch.put(self.offset_key, str(offset).encode())
+        self._db_for_partition(partition).write(batch)
+
+    def drop_partition(self, partition: int) -> None:
+        """Close and delete a partition's files: it restores from the changelog's start."""
+        db = self._dbs.pop(partition, None)
+        if db is not None:
+            db.close()
+        shutil.rmtree(self.partition_path(partition), ignore_errors=True)
+        self._key_index.clear()
+        self._current.discard(partition)
 
     def revoke_partitions(self, table: Any, tps: set[TP]) -> None:
-        """Close and delete the files of each revoked partition of this table."""
+        """Close the files of each revoked partition, and delete them unless they are kept."""
         self._pending.clear()  # committed or aborted before a revocation
-        for tp in tps:
-            if tp.topic in table.changelog_topic.topics:
-                self._current.discard(tp.partition)
+        revoked = [tp.partition for tp in tps if tp.topic in table.changelog_topic.topics]
+        for partition in revoked:
+            self._current.discard(partition)
         if not repaired(self.app, Repair.FRESH_STATE):
             return super().revoke_partitions(table, tps)
-        for tp in tps:
-            if tp.topic in table.changelog_topic.topics:
-                db = self._dbs.pop(tp.partition, None)
+        keep = self.keeps_files()
+        for partition in revoked:
+            if keep:
+                db = self._dbs.pop(partition, None)
                 if db is not None:
                     db.close()
-                shutil.rmtree(self.partition_path(tp.partition), ignore_errors=True)
+            else:
+                self.drop_partition(partition)
         self._key_index.clear()
         return None
 
@@ -221,12 +248,37 @@ class SharedMemoryOptions(rocksdb_store.RocksDBOptions):
 faust.stores.STORES.aliases["fresh-rocksdb"] = f"{__name__}:FreshPartitionStore"
 
 
+def keeps_local_state(app: AppT) -> bool:
+    """Whether every table's local files hold committed changes only (``kept-local-state``).
+
+    True under exactly-once when every table caches its writes for the commit and its
+    store defers them until the transactions commit: then no file holds a write of an
+    aborted transaction, and a crashed worker's files are kept.
+    """
+    # not app.in_transaction: Faust caches it, and before the worker runs it is False.
+    # Faust's settings type declares the enum class, not a member, hence Any.
+    guarantee: Any = app.conf.processing_guarantee
+    return (
+        guarantee == ProcessingGuarantee.EXACTLY_ONCE
+        and all(
+            repaired(app, repair)
+            for repair in (
+                Repair.WRITE_CACHE,
+                Repair.DEFERRED_STORE_WRITES,
+                Repair.KEPT_LOCAL_STATE,
+            )
+        )
+        and all(isinstance(table, CachedTable) for table in app.tables.values())
+        and str(app.conf.store).startswith("fresh-rocksdb")
+    )
+
+
 def discard_local_state(tabledir: Path) -> bool:
     """Delete local table state so tables restore from their read-committed changelogs.
 
-    After a crash the RocksDB files may hold writes of transactions that were aborted;
-    Faust would keep them and re-read only the changelog tail. Returns whether
-    anything was deleted.
+    After a crash the RocksDB files may hold writes of transactions that were aborted
+    (unless :func:`keeps_local_state`); Faust would keep them and re-read only the
+    changelog tail. Returns whether anything was deleted.
     """
     if not tabledir.exists():
         return False

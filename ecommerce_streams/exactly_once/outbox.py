@@ -6,13 +6,15 @@ record for every change of a key. The outbox hands records straight to the aioka
 producer of the transaction they belong to (the one of the partition of the event being
 processed, gap 1) and keeps only the *last* change of each table key per transaction:
 a key an order's saga rewrites five times in one commit interval costs one changelog
-record. Reads see their own writes because the table's local store is written at once;
-only the changelog waits for the commit (step 2), which sends the cached changes and
-waits until every record of the transaction is acknowledged.
+record. Reads see their own writes in the table's store, which holds the open
+transactions' changes (``local_state.py``). The commit sends the cached changes and waits
+until every record of the transactions is acknowledged (step 2); once the transactions
+have committed, the stores write the changes with their changelog offsets (step 5).
 """
 
 import asyncio
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any, Protocol, cast, runtime_checkable
 
 import faust
 from faust.types import TP, AppT, TopicT
@@ -22,6 +24,17 @@ from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 Headers = list[tuple[str, bytes]]
 """A record's Kafka headers."""
+
+CommittedChanges = Mapping[Any, tuple[bytes, bytes | None]]
+"""A partition's committed table changes: key -> (raw key, raw value or None to delete)."""
+
+
+@runtime_checkable
+class CommittingStore(Protocol):
+    """A table store that holds the open transactions' changes and writes them once committed."""
+
+    def write_committed(self, partition: int, changes: CommittedChanges, offset: int) -> None:
+        """Write a partition's committed changes with the offset of its last changelog record."""
 
 
 class Outbox:
@@ -33,6 +46,9 @@ class Outbox:
         self._changes: dict[tuple[str, int, Any], tuple[faust.Table[Any, Any], Any, TP]] = {}
         self._sent: list[asyncio.Future[Any]] = []
         self._producers: set[Any] = set()
+        #: (store, partition) -> changes sent in the open transactions and the offset of the
+        #: partition's last changelog record, for the store to write once they commit
+        self._committing: dict[tuple[CommittingStore, int], tuple[dict[Any, Any], int]] = {}
         #: Records handed to the producer since the worker started (for the metrics).
         self.records_sent = 0
 
@@ -57,6 +73,8 @@ class Outbox:
     async def flush(self) -> None:
         """Send the cached changes and wait until every record is acknowledged (step 2)."""
         changes, self._changes = self._changes, {}
+        stored: dict[tuple[CommittingStore, int], dict[Any, Any]] = {}
+        last_records: dict[tuple[CommittingStore, int], asyncio.Future[Any]] = {}
         for (topic, partition, key), (table, value, source) in changes.items():
             raw_key, _ = table.changelog_topic.prepare_key(key, table.key_serializer)
             raw_value = (
@@ -65,29 +83,28 @@ class Outbox:
                 else table.changelog_topic.prepare_value(value, table.value_serializer)[0]
             )
             producer = self._producer_for(source)
-            self._sent.append(
-                await producer.send(topic, raw_value, key=raw_key, partition=partition)
-            )
-            write_committed = getattr(table.data, "write_committed", None)
-            if write_committed is not None:  # the store deferred it (deferred-store-writes)
-                write_committed(partition, key, raw_key, raw_value)
+            sent = await producer.send(topic, raw_value, key=raw_key, partition=partition)
+            self._sent.append(sent)
+            if isinstance(table.data, CommittingStore):
+                stored.setdefault((table.data, partition), {})[key] = (raw_key, raw_value)
+                last_records[(table.data, partition)] = sent  # a partition's sends keep order
         self.records_sent += len(changes)
-        sent, self._sent = self._sent, []
+        sent_records, self._sent = self._sent, []
         producers, self._producers = self._producers, set()
         # Send what lingers in the producers' batches now: the commit ends the batching.
         await asyncio.gather(*(p._message_accumulator.flush_for_commit() for p in producers))
-        if sent:
-            await asyncio.gather(*sent)  # the first failure poisons the commit
+        if sent_records:
+            await asyncio.gather(*sent_records)  # the first failure poisons the commit
+        for store_partition, store_changes in stored.items():
+            offset = last_records[store_partition].result().offset
+            earlier, _ = self._committing.get(store_partition, ({}, offset))
+            self._committing[store_partition] = ({**earlier, **store_changes}, offset)
 
-    def forget(self) -> None:
-        """Drop everything: the transactions it belonged to are being aborted."""
-        for table in {table for table, _, _ in self._changes.values()}:
-            forget_pending = getattr(table.data, "forget_pending", None)
-            if forget_pending is not None:
-                forget_pending()
-        self._changes.clear()
-        self._sent.clear()
-        self._producers.clear()
+    def store_committed(self) -> None:
+        """Write the committed changes to the stores with their changelog offsets (step 5)."""
+        committing, self._committing = self._committing, {}
+        for (store, partition), (changes, offset) in committing.items():
+            store.write_committed(partition, changes, offset)
 
     def _producer_for(self, source: TP) -> Any:
         tid = transactional_id(self._app, source)

@@ -26,6 +26,7 @@ class Repair(StrEnum):
     SEALED_COMMITS = "sealed-commits"
     BATCHED_UNITS = "batched-units"
     DEFERRED_STORE_WRITES = "deferred-store-writes"
+    KEPT_LOCAL_STATE = "kept-local-state"
 
 
 #: Every repair and speed-up.

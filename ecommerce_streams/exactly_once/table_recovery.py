@@ -118,6 +118,8 @@ class ChangelogRestorer:
         for kafka_tp, tp in partitions.items():
             persisted = tables[tp].persisted_offset(tp)
             start = 0 if persisted is None else persisted + 1
+            if start > ends[kafka_tp]:
+                start = _drop_files_ahead(tables[tp], tp, persisted, ends[kafka_tp])
             if start >= ends[kafka_tp]:
                 finished[tp] = ends[kafka_tp]
                 continue
@@ -145,6 +147,23 @@ class ChangelogRestorer:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+
+
+def _drop_files_ahead(table: Any, tp: TP, persisted: int | None, end: int) -> int:
+    """Delete a partition's files that name an offset past its changelog's end: restore all.
+
+    Kept files (``kept-local-state``) hold committed changes up to the offset they name; a
+    changelog that ends before it was deleted and created again, so the files are of
+    another history.
+    """
+    logger.warning(
+        "local files of %s name offset %s, past the changelog's end %d: restoring it whole",
+        tp,
+        persisted,
+        end,
+    )
+    table.data.drop_partition(tp.partition)
+    return 0
 
 
 def _as_changelog_records(tp: TP, records: Iterable[Any]) -> list[ChangelogRecord]:

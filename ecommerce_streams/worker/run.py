@@ -5,7 +5,13 @@ import logging
 import pkgutil
 import sys
 
-from ecommerce_streams.exactly_once import Repair, discard_local_state, exit_when_stuck, repaired
+from ecommerce_streams.exactly_once import (
+    Repair,
+    discard_local_state,
+    exit_when_stuck,
+    keeps_local_state,
+    repaired,
+)
 from ecommerce_streams.operations.topic_setup import ensure_topics_sync
 from ecommerce_streams.worker.app import app, settings
 
@@ -41,6 +47,7 @@ def run_worker() -> None:
     if (
         repaired(app, Repair.FRESH_STATE)
         and settings.processing_guarantee == "exactly_once"
+        and not keeps_local_state(app)
         and discard_local_state(app.conf.tabledir)
     ):
         logger.info("discarded local table state; restoring from changelogs")

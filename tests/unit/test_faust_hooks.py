@@ -83,6 +83,7 @@ USED = [
     (rocksdb_store.Store, "_key_index"),
     (rocksdb_store.Store, "_db_for_partition"),
     (rocksdb_store.Store, "partition_path"),
+    (rocksdb_store.Store, "offset_key"),
     (TopicPartitionState, "has_valid_position"),
 ]
 

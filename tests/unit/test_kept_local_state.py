@@ -1,0 +1,43 @@
+"""Whether a worker keeps its table files after a crash: only when they hold committed changes."""
+
+import itertools
+import os
+
+import pytest
+
+from ecommerce_streams.exactly_once import keeps_local_state, parse_repairs
+from ecommerce_streams.worker.app import ShopApp
+
+_app_ids = itertools.count()
+
+
+def shop_app(guarantee: str, repairs: str = "default") -> ShopApp:
+    """An app as the worker configures it (RocksDB stores that defer writes), never started."""
+    shop = ShopApp(
+        f"kept-state-{os.getpid()}-{next(_app_ids)}",
+        broker="kafka://127.0.0.1:9",
+        processing_guarantee=guarantee,
+        store="fresh-rocksdb://",
+    )
+    shop.exactly_once_repairs = parse_repairs(repairs)
+    return shop
+
+
+def test_an_exactly_once_worker_keeps_its_files_and_still_runs_in_transactions() -> None:
+    # Faust caches app.in_transaction, and it is False until the worker runs: the decision,
+    # made before, must not read it, or the worker would run without transactions.
+    shop = shop_app("exactly_once")
+    assert keeps_local_state(shop)
+    shop.in_worker = True
+    assert shop.in_transaction
+
+
+@pytest.mark.parametrize(
+    "repairs", ["-kept-local-state", "-deferred-store-writes", "-write-cache", "none"]
+)
+def test_files_written_before_their_transaction_commits_are_not_kept(repairs: str) -> None:
+    assert not keeps_local_state(shop_app("exactly_once", repairs))
+
+
+def test_an_at_least_once_worker_does_not_keep_files_for_exactly_once() -> None:
+    assert not keeps_local_state(shop_app("at_least_once"))
