@@ -60,9 +60,19 @@ def _run(argv: list[str]) -> int:
         default=1,
         help="our own cluster of this many nodes (topics replicated on all), not one broker",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        type=_setting,
+        default=[],
+        metavar="NAME=VALUE",
+        help="run the workers with this setting, e.g. ES_EXACTLY_ONCE_REPAIRS=-write-cache "
+        "(repeat for more)",
+    )
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
+    plan = replace(plan, env=(*plan.env, *args.env))
     if args.brokers > 1:
         plan = replace(plan, env=(*plan.env, ("ES_REPLICATION", str(args.brokers))))
     if args.routing_rules is not None:
@@ -76,6 +86,13 @@ def _run(argv: list[str]) -> int:
     )
     print((args.out / "latest.md").read_text())
     return 0 if all(case["verified"]["ok"] for case in results["cases"]) else 1
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def _case(text: str) -> tuple[str, int]:
