@@ -188,8 +188,13 @@ class Chaos:
         return f"added {joined.name}" if joined else "add-worker skipped: enough workers"
 
     async def remove_worker(self) -> str:
-        """A running worker leaves with SIGTERM (a rebalance) and is not restarted."""
-        if len([w for w in self.deployment.serving() if w.running]) < 2:
+        """A running worker leaves with SIGTERM (a rebalance) and is not restarted.
+
+        Another worker no fault holds must stay: a worker another fault holds may be
+        stopped by it (remove-before-ready), and the group would be left with none.
+        """
+        staying = [w for w in self.deployment.serving() if w.running and w.name not in self._busy]
+        if len(staying) < 2:
             return "remove-worker skipped: only one worker runs"
         with self._victim() as victim:
             if victim is None:

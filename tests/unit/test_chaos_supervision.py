@@ -1,10 +1,12 @@
 """The supervisor brings crashed workers back, never retired ones, never hung ones."""
 
 import asyncio
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+from ecommerce_streams.harness.chaos import Chaos
 from ecommerce_streams.harness.deployment import Deployment, WorkerProcess
 from ecommerce_streams.harness.supervision import Supervisor
 
@@ -69,3 +71,22 @@ async def test_supervisor_restarts_a_crashed_worker_but_not_a_retired_or_hung_on
     assert hung.starts == 0
     assert supervisor.restarts == crashed.starts
     assert deployment.serving() == [crashed, hung]
+
+
+async def test_removing_a_worker_leaves_one_that_no_other_fault_may_stop(tmp_path: Path) -> None:
+    # remove-before-ready holds the worker it added and stops it a moment later: the
+    # other worker must not be removed meanwhile, or no worker is left at all.
+    first, joining = worker(tmp_path, "first", sleeping()), worker(tmp_path, "joining", sleeping())
+    deployment = Deployment(bootstrap="unused:9092", workdir=tmp_path)
+    deployment.workers = [first, joining]
+    chaos = Chaos(deployment, None, random.Random(1))
+    try:
+        with chaos._holding(joining):  # as remove_before_ready holds the worker it added
+            outcome = await chaos.remove_worker()
+        assert outcome == "remove-worker skipped: only one worker runs"
+        assert first.running and not first.retired
+    finally:
+        for stand_in in (first, joining):
+            assert stand_in.process is not None
+            stand_in.process.kill()
+            stand_in.process.wait()
