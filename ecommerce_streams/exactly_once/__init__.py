@@ -102,8 +102,7 @@ The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps 
 the code):
 
 1. close the gate to new units and wait for the units in flight (``gate.py``);
-2. send the cached table changes, one record per changed key, to changelog partitions
-   already added to the transactions when the changes were made (``outbox.py``,
+2. send the cached table changes, one record per changed key (``outbox.py``,
    ``write_cache.py``), then wait until every record of the transactions is
    acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol, cast, runtime_checkable
 
 import faust
-from aiokafka import TopicPartition
 from faust.types import TP, AppT, TopicT
 
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
@@ -62,20 +61,9 @@ class Outbox:
         self.records_sent += 1
 
     def change(self, table: faust.Table[Any, Any], partition: int, key: Any, value: Any) -> None:
-        """Cache a table change (``None`` deletes): its changelog is written at commit.
-
-        Its changelog partition joins the transaction now (``early-changelog-partitions``):
-        the producer adds it at the broker while the worker goes on processing, and the
-        commit's changelog records go out at once instead of waiting for that round trip.
-        """
+        """Cache a table change (``None`` deletes): its changelog is written at commit."""
         topic = table.changelog_topic.get_topic_name()
-        source = _source_partition()
-        self._changes[(topic, partition, key)] = (table, value, source)
-        if repaired(self._app, Repair.EARLY_CHANGELOG_PARTITIONS):
-            txn = self._producer_for(source)._txn_manager
-            changelog = TopicPartition(topic, partition)
-            if changelog not in txn.txn_partitions and changelog not in txn.partitions_to_add():
-                txn.maybe_add_partition_to_txn(changelog)
+        self._changes[(topic, partition, key)] = (table, value, _source_partition())
 
     @property
     def pending_changes(self) -> int:

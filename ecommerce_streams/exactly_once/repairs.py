@@ -27,7 +27,6 @@ class Repair(StrEnum):
     BATCHED_UNITS = "batched-units"
     DEFERRED_STORE_WRITES = "deferred-store-writes"
     KEPT_LOCAL_STATE = "kept-local-state"
-    EARLY_CHANGELOG_PARTITIONS = "early-changelog-partitions"
 
 
 #: Every repair and speed-up.
