@@ -150,6 +150,7 @@ from ecommerce_streams.exactly_once.local_state import (
     FreshPartitionStore,
     discard_local_state,
     keeps_local_state,
+    written_recently,
 )
 from ecommerce_streams.exactly_once.repairs import Repair, parse_repairs, repaired
 from ecommerce_streams.exactly_once.transport import ExactlyOnceTransport
@@ -181,4 +182,5 @@ __all__ = [
     "process_events",
     "repaired",
     "waiting_events",
+    "written_recently",
 ]

@@ -273,6 +273,22 @@ def keeps_local_state(app: AppT) -> bool:
     )
 
 
+#: Kept files last written longer ago than this may miss deletions: a compacted changelog
+#: drops a tombstone this long after it was written (Kafka's ``delete.retention.ms``
+#: default), so a restore from the files' offset would never see it.
+KEPT_STATE_MAX_AGE_SECONDS = 24 * 3600.0
+
+
+def written_recently(tabledir: Path, now: float) -> bool:
+    """Whether a file under ``tabledir`` was written within ``KEPT_STATE_MAX_AGE_SECONDS``.
+
+    RocksDB appends every write to its log, so the newest file tells when the tables were
+    last written; ``now`` is wall-clock time (``time.time()``).
+    """
+    newest = max((f.stat().st_mtime for f in tabledir.rglob("*") if f.is_file()), default=None)
+    return newest is not None and now - newest <= KEPT_STATE_MAX_AGE_SECONDS
+
+
 def discard_local_state(tabledir: Path) -> bool:
     """Delete local table state so tables restore from their read-committed changelogs.
 

@@ -4,6 +4,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+import time
 
 from ecommerce_streams.exactly_once import (
     Repair,
@@ -11,6 +12,7 @@ from ecommerce_streams.exactly_once import (
     exit_when_stuck,
     keeps_local_state,
     repaired,
+    written_recently,
 )
 from ecommerce_streams.operations.topic_setup import ensure_topics_sync
 from ecommerce_streams.worker.app import app, settings
@@ -47,7 +49,7 @@ def run_worker() -> None:
     if (
         repaired(app, Repair.FRESH_STATE)
         and settings.processing_guarantee == "exactly_once"
-        and not keeps_local_state(app)
+        and not (keeps_local_state(app) and written_recently(app.conf.tabledir, time.time()))
         and discard_local_state(app.conf.tabledir)
     ):
         logger.info("discarded local table state; restoring from changelogs")

@@ -2,10 +2,11 @@
 
 import itertools
 import os
+from pathlib import Path
 
 import pytest
 
-from ecommerce_streams.exactly_once import keeps_local_state, parse_repairs
+from ecommerce_streams.exactly_once import keeps_local_state, parse_repairs, written_recently
 from ecommerce_streams.worker.app import ShopApp
 
 _app_ids = itertools.count()
@@ -41,3 +42,24 @@ def test_files_written_before_their_transaction_commits_are_not_kept(repairs: st
 
 def test_an_at_least_once_worker_does_not_keep_files_for_exactly_once() -> None:
     assert not keeps_local_state(shop_app("at_least_once"))
+
+
+def test_table_files_written_within_a_day_are_kept(tmp_path: Path) -> None:
+    (tmp_path / "orders-0.db").mkdir()
+    log = tmp_path / "orders-0.db" / "000008.log"
+    log.write_bytes(b"x")
+    now = log.stat().st_mtime + 3600
+    assert written_recently(tmp_path, now)
+
+
+def test_table_files_untouched_for_longer_than_tombstones_live_are_not_kept(
+    tmp_path: Path,
+) -> None:
+    # A compacted changelog drops a deletion's tombstone after delete.retention.ms (24 h
+    # by default): files older than that could keep a key the changelog has deleted.
+    (tmp_path / "orders-0.db").mkdir()
+    log = tmp_path / "orders-0.db" / "000008.log"
+    log.write_bytes(b"x")
+    now = log.stat().st_mtime + 25 * 3600
+    assert not written_recently(tmp_path, now)
+    assert not written_recently(tmp_path / "missing", now)
