@@ -20,6 +20,19 @@ def _add_broker_and_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
 
 
+def _add_env(parser: argparse.ArgumentParser) -> None:
+    """``--env NAME=VALUE``: a setting the measured workers run with."""
+    parser.add_argument(
+        "--env",
+        action="append",
+        type=_setting,
+        default=[],
+        metavar="NAME=VALUE",
+        help="run the workers with this setting, e.g. ES_EXACTLY_ONCE_REPAIRS=-write-cache "
+        "(repeat for more)",
+    )
+
+
 def _write_results(out: Path, name: str, result: Any, markdown: str) -> None:
     """Write ``<out>/<name>.json`` and ``<out>/<name>.md``, and print the markdown."""
     out.mkdir(parents=True, exist_ok=True)
@@ -60,15 +73,7 @@ def _run(argv: list[str]) -> int:
         default=1,
         help="our own cluster of this many nodes (topics replicated on all), not one broker",
     )
-    parser.add_argument(
-        "--env",
-        action="append",
-        type=_setting,
-        default=[],
-        metavar="NAME=VALUE",
-        help="run the workers with this setting, e.g. ES_EXACTLY_ONCE_REPAIRS=-write-cache "
-        "(repeat for more)",
-    )
+    _add_env(parser)
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
@@ -115,9 +120,10 @@ def _soak(argv: list[str]) -> int:
     parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="orders to send")
     parser.add_argument("--partitions", type=int, default=Soak.partitions)
     parser.add_argument("--seed", type=int, default=Soak.seed)
+    _add_env(parser)
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
-    soak = Soak(orders=args.orders, partitions=args.partitions, seed=args.seed)
+    soak = Soak(orders=args.orders, partitions=args.partitions, seed=args.seed, env=tuple(args.env))
     results = asyncio.run(run_soak_benchmark(soak, out_dir=args.out, bootstrap=args.bootstrap))
     print((args.out / "soak.md").read_text())
     return 0 if results["complete"] else 1

@@ -46,6 +46,8 @@ class Soak:
     orders: int = DEFAULT_ORDERS
     partitions: int = 4
     seed: int = 1
+    #: Settings the worker runs with (``NAME``, ``VALUE``), e.g. a speed-up switched off.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 async def run_soak(
@@ -57,6 +59,7 @@ async def run_soak(
         workdir=workdir,
         partitions=soak.partitions,
         processing_guarantee="exactly_once",
+        extra_env=dict(soak.env),
     )
     topics = deployment.topics
     await ensure_topics(bootstrap, topics, partitions=soak.partitions)
