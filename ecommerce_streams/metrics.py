@@ -32,6 +32,10 @@ duplicates_dropped = Counter(
     "Input events dropped because their event id was already applied.",
     ["stage", "topic"],
 )
+dedup_ids_expired = Counter(
+    "es_dedup_ids_expired",
+    "Event ids deleted from the dedup table ``seen`` once past ES_DEDUP_WINDOW_SECONDS.",
+)
 dead_letters_sent = Counter(
     "es_dead_letters",
     "Input messages sent to dead-letters, by stage and reason category.",

@@ -64,9 +64,6 @@ class Settings(BaseSettings):
     dedup_window_seconds: float = Field(
         default=300.0, gt=0, description="How long an event id is remembered for deduplication."
     )
-    dedup_purge_interval_seconds: float = Field(
-        default=30.0, gt=0, description="How often expired event ids are deleted."
-    )
     commit_interval_seconds: float = Field(
         default=0.5, gt=0, description="Offset/transaction commit interval (latency vs throughput)."
     )

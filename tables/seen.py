@@ -2,17 +2,23 @@
 
 Entries expire after ``ES_DEDUP_WINDOW_SECONDS`` of *event-log* time (the Kafka
 timestamps of the messages being processed), so a replay makes the same decisions.
-Expired entries are deleted by the purge, which runs inside the processing of an
-event of the same partition: a Faust table can only be written from stream context,
-and that keeps each deletion in the same transaction as the event that triggered it.
-RocksDB's TTL option is never used: it drops live entries at compaction.
+Expired entries are deleted by a sweep that takes a bounded turn every
+``SWEEP_EVERY`` ids remembered in a partition, inside the processing of the event that
+remembered the last of them: a Faust table can only be written from stream context, and
+that keeps each deletion in the same transaction as that event. A turn examines the
+next ``SWEEP_EVERY * SWEEP_RATE`` stored entries from where the last turn stopped, so
+no turn reads a whole partition. RocksDB's TTL option is never used: it drops live
+entries at compaction.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from faust.types import EventT, Message
 
+from ecommerce_streams import metrics
 from ecommerce_streams.worker.app import app, settings
 from models.redrive import REDRIVEN_HEADER
 
@@ -24,7 +30,23 @@ seen = app.Table(
     help="First-seen log time per '<stage>/<event id>'.",
 )
 
-_next_purge_at: dict[int, float] = {}
+SWEEP_EVERY = 100
+"""A partition's sweep takes a turn once in this many ids remembered there."""
+SWEEP_RATE = 2
+"""Entries a turn examines per id remembered. Above 1, the sweep laps a partition faster
+than it grows: a partition holds at most about twice the ids of one window."""
+
+
+@dataclass
+class _Sweep:
+    """Where one partition's sweep for expired ids stands."""
+
+    remembered: int = 0
+    resume_at: bytes | None = None
+    """The stored key the next turn starts at (None: the partition's first)."""
+
+
+_sweeps: defaultdict[int, _Sweep] = defaultdict(_Sweep)
 
 
 def guards(message: Message, *, exactly_once: bool, shared_topics: Collection[str]) -> bool:
@@ -70,22 +92,46 @@ def is_duplicate(stage: str, event_id: object, event: EventT[bytes]) -> bool:
 
 
 def remember(stage: str, event_id: object, event: EventT[bytes]) -> None:
-    """Record that this stage applied the event id, at the message's log time."""
-    seen[seen_key(stage, event_id)] = event.message.timestamp
+    """Record that this stage applied the event id at the message's log time; sweep in turn."""
+    message = event.message
+    seen[seen_key(stage, event_id)] = message.timestamp
+    sweep = _sweeps[message.partition]
+    sweep.remembered += 1
+    if sweep.remembered >= SWEEP_EVERY:
+        sweep.remembered = 0
+        forget_expired(message.partition, message.timestamp - settings.dedup_window_seconds)
 
 
-def purge_expired(event: EventT[bytes]) -> int:
-    """Delete this partition's entries older than the window, at most once per interval."""
-    partition = event.message.partition
-    now = event.message.timestamp
-    if now < _next_purge_at.get(partition, 0.0):
-        return 0
-    _next_purge_at[partition] = now + settings.dedup_purge_interval_seconds
-    horizon = now - settings.dedup_window_seconds
-    expired = expired_keys(_partition_items(partition), seen.get, horizon)
+def forget_expired(partition: int, horizon: float) -> int:
+    """One turn of a partition's sweep: delete the expired among its next stored entries."""
+    sweep = _sweeps[partition]
+    store: Any = seen.data  # faust.stores.rocksdb.Store, whose per-partition API is untyped
+    db = store._db_for_partition(partition)
+    stored, sweep.resume_at = next_slice(
+        db.items(from_key=sweep.resume_at), SWEEP_EVERY * SWEEP_RATE, skip=store.offset_key
+    )
+    decoded = [
+        (_text(store._decode_key(key)), float(store._decode_value(value))) for key, value in stored
+    ]
+    expired = expired_keys(decoded, seen.get, horizon)
     for key in expired:
         del seen[key]
+    metrics.dedup_ids_expired.inc(len(expired))
     return len(expired)
+
+
+def next_slice(
+    items: Iterable[tuple[bytes, bytes]], limit: int, *, skip: bytes
+) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
+    """Up to ``limit`` stored entries but ``skip``, and the key after them (None: the end)."""
+    taken: list[tuple[bytes, bytes]] = []
+    for key, value in items:
+        if key == skip:
+            continue
+        if len(taken) == limit:
+            return taken, key
+        taken.append((key, value))
+    return taken, None
 
 
 def expired_keys(
@@ -93,20 +139,15 @@ def expired_keys(
 ) -> list[str]:
     """Keys first seen before ``horizon``, as stored and as the table reads them now.
 
-    The store's files lag the open transaction (deferred-store-writes): an entry written
-    again since, after it had expired, is young in the table and must stay.
+    The store's files lag the open transactions (deferred-store-writes): an entry written
+    again since, after it had expired, is young in the table and must stay; one already
+    deleted there (a lap of the sweep within one transaction) needs no second tombstone.
     """
-    return [key for key, first in stored if first < horizon and (current(key) or 0.0) < horizon]
+    return [key for key, first in stored if first < horizon and _older(current(key), horizon)]
 
 
-def _partition_items(partition: int) -> list[tuple[str, float]]:
-    """Entries stored in one partition's RocksDB (the store keeps one DB per partition)."""
-    store: Any = seen.data  # faust.stores.rocksdb.Store, whose per-partition API is untyped
-    db = store._db_for_partition(partition)
-    return [
-        (_text(store._decode_key(key)), float(store._decode_value(value)))
-        for key, value in store._visible_items(db)
-    ]
+def _older(first_seen: float | None, horizon: float) -> bool:
+    return first_seen is not None and first_seen < horizon
 
 
 def _text(key: str | bytes) -> str:

@@ -269,7 +269,7 @@ def keeps_local_state(app: AppT) -> bool:
             )
         )
         and all(isinstance(table, CachedTable) for table in app.tables.values())
-        and str(app.conf.store).startswith("fresh-rocksdb")
+        and issubclass(faust.stores.by_url(app.conf.store), FreshPartitionStore)
     )
 
 

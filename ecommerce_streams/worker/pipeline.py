@@ -130,7 +130,6 @@ async def apply_event(
     """
     message = event.message
     name = stage.name
-    seen.purge_expired(event)
     guarded = seen.guards(
         message, exactly_once=app.in_transaction, shared_topics=topics_read_by_several_agents()
     )

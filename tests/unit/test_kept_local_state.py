@@ -12,13 +12,13 @@ from ecommerce_streams.worker.app import ShopApp
 _app_ids = itertools.count()
 
 
-def shop_app(guarantee: str, repairs: str = "default") -> ShopApp:
+def shop_app(guarantee: str, repairs: str = "default", store: str = "fresh-rocksdb://") -> ShopApp:
     """An app as the worker configures it (RocksDB stores that defer writes), never started."""
     shop = ShopApp(
         f"kept-state-{os.getpid()}-{next(_app_ids)}",
         broker="kafka://127.0.0.1:9",
         processing_guarantee=guarantee,
-        store="fresh-rocksdb://",
+        store=store,
     )
     shop.exactly_once_repairs = parse_repairs(repairs)
     return shop
@@ -38,6 +38,11 @@ def test_an_exactly_once_worker_keeps_its_files_and_still_runs_in_transactions()
 )
 def test_files_written_before_their_transaction_commits_are_not_kept(repairs: str) -> None:
     assert not keeps_local_state(shop_app("exactly_once", repairs))
+
+
+@pytest.mark.parametrize("store", ["rocksdb://", "memory://"])
+def test_a_store_that_writes_each_change_at_once_is_not_kept(store: str) -> None:
+    assert not keeps_local_state(shop_app("exactly_once", store=store))
 
 
 def test_an_at_least_once_worker_does_not_keep_files_for_exactly_once() -> None:
