@@ -5,19 +5,34 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.plan import FULL, QUICK
 from bench.runner import RESULTS, run_benchmark, run_soak_benchmark, with_broker
 from bench.soak import DEFAULT_ORDERS, Soak
 
+T = TypeVar("T")
+
+
+def _parser(name: str, description: str) -> argparse.ArgumentParser:
+    """The parser of ``python -m bench NAME`` (of ``python -m bench`` itself for NAME "")."""
+    return argparse.ArgumentParser(
+        prog=f"python -m bench {name}" if name else "python -m bench", description=description
+    )
+
+
+def _add_out(parser: argparse.ArgumentParser) -> None:
+    """``--out``: where results go."""
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+
 
 def _add_broker_and_out(parser: argparse.ArgumentParser) -> None:
-    """The options every subcommand shares: which broker, and where results go."""
+    """The options the broker's subcommands share: which broker, and where results go."""
     parser.add_argument("--bootstrap", default=None, help="use this broker, not our own")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    _add_out(parser)
 
 
 def _add_env(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +56,26 @@ def _write_results(out: Path, name: str, result: Any, markdown: str) -> None:
     print(markdown)
 
 
+def _measure_on_broker(
+    args: argparse.Namespace,
+    name: str,
+    measure: Callable[[str], Awaitable[T]],
+    render: Callable[[T], str],
+) -> int:
+    """Run ``measure(bootstrap)`` on ``--bootstrap`` or our own broker; write its results."""
+
+    async def on_broker(bootstrap: str, broker_pid: int | None) -> T:
+        return await measure(bootstrap)
+
+    result = asyncio.run(with_broker(args.bootstrap, on_broker))
+    _write_results(args.out, name, result, render(result))
+    return 0
+
+
 def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench",
-        description="Measure the pipeline (1 and 2 workers, exactly-once and at-least-once) "
+    parser = _parser(
+        "",
+        "Measure the pipeline (1 and 2 workers, exactly-once and at-least-once) "
         "and its ceilings on an embedded broker; write bench/results/latest.{json,md,png}. "
         "'python -m bench profile --help' profiles one worker instead, "
         "'python -m bench soak --help' runs 100,000 orders through one worker.",
@@ -110,9 +141,9 @@ def _case(text: str) -> tuple[str, int]:
 
 def _soak(argv: list[str]) -> int:
     """``python -m bench soak``: the 100,000-order memory and recovery run."""
-    parser = argparse.ArgumentParser(
-        prog="python -m bench soak",
-        description="Send ORDERS orders at once to one exactly-once worker, wait until all "
+    parser = _parser(
+        "soak",
+        "Send ORDERS orders at once to one exactly-once worker, wait until all "
         "are decided and every agent caught up, read its VmRSS, then kill -9 it and time "
         "its restart to /ready and to caught up; write <out>/soak.{json,md} (the "
         "benchmark's report and targets pick up soak.json from the same directory).",
@@ -132,9 +163,9 @@ def _soak(argv: list[str]) -> int:
 def _profile(argv: list[str]) -> int:
     from bench.profiling import compare_variants, render_comparison
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench profile",
-        description="Drain a backlog with one worker under py-spy, once per variant and "
+    parser = _parser(
+        "profile",
+        "Drain a backlog with one worker under py-spy, once per variant and "
         "repetition (interleaved); write <out>/profile-<variant>.speedscope.json and "
         "<out>/profile.json, print medians and hot spots as markdown.",
     )
@@ -176,9 +207,9 @@ def _floor(argv: list[str]) -> int:
     """``python -m bench floor``: what aiokafka alone costs for the saga's traffic."""
     from bench.floor import Shape, measure_floor, render_floor
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench floor",
-        description="Run the saga's shape of exactly-once traffic with aiokafka alone (no "
+    parser = _parser(
+        "floor",
+        "Run the saga's shape of exactly-once traffic with aiokafka alone (no "
         "Faust, tables or codecs), with per-partition producers and with one producer; "
         "write <out>/floor.{json,md}.",
     )
@@ -195,22 +226,21 @@ def _floor(argv: list[str]) -> int:
         events_per_commit=args.events_per_commit,
         events=args.events,
     )
-
-    async def floor(bootstrap: str, broker_pid: int | None) -> dict[str, Any]:
-        return await measure_floor(bootstrap, shape, repeat=args.repeat)
-
-    result = asyncio.run(with_broker(args.bootstrap, floor))
-    _write_results(args.out, "floor", result, render_floor(result))
-    return 0
+    return _measure_on_broker(
+        args,
+        "floor",
+        lambda bootstrap: measure_floor(bootstrap, shape, repeat=args.repeat),
+        render_floor,
+    )
 
 
 def _hop_floor(argv: list[str]) -> int:
     """``python -m bench hop-floor``: how fast one transactional hop can be with aiokafka alone."""
     from bench.hop_floor import HopShape, measure_hop_floor, render_hop_floor
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench hop-floor",
-        description="Offer records at a fixed rate to one aiokafka process that consumes, "
+    parser = _parser(
+        "hop-floor",
+        "Offer records at a fixed rate to one aiokafka process that consumes, "
         "writes and commits on drain (per-partition producers, one producer, no "
         "transactions); time each input's first output read_committed; write "
         "<out>/hop-floor.{json,md}.",
@@ -222,22 +252,21 @@ def _hop_floor(argv: list[str]) -> int:
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     shape = HopShape(rate=args.rate, seconds=args.seconds, outputs=args.outputs)
-
-    async def hop_floor(bootstrap: str, broker_pid: int | None) -> dict[str, Any]:
-        return await measure_hop_floor(bootstrap, shape, repeat=args.repeat)
-
-    result = asyncio.run(with_broker(args.bootstrap, hop_floor))
-    _write_results(args.out, "hop-floor", result, render_hop_floor(result))
-    return 0
+    return _measure_on_broker(
+        args,
+        "hop-floor",
+        lambda bootstrap: measure_hop_floor(bootstrap, shape, repeat=args.repeat),
+        render_hop_floor,
+    )
 
 
 def _routing(argv: list[str]) -> int:
     """``python -m bench routing``: EventBridge pattern evaluations per second on one core."""
     from bench.routing import measure_routing, render_routing
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench routing",
-        description="Evaluate 10 and 100 event patterns against our order events in "
+    parser = _parser(
+        "routing",
+        "Evaluate 10 and 100 event patterns against our order events in "
         "EventBridge's shape, rule by rule and through a detail-type index; print "
         "evaluations per second as markdown (no broker needed).",
     )
@@ -254,9 +283,9 @@ def _delivery(argv: list[str]) -> int:
     """``python -m bench delivery``: deliveries/s and latency at 0 % and 20 % failures."""
     from bench.delivery import measure_share, render_delivery
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench delivery",
-        description="Queue deliveries on http-deliveries and run the delivery service against "
+    parser = _parser(
+        "delivery",
+        "Queue deliveries on http-deliveries and run the delivery service against "
         "a local endpoint failing 0 %% and 20 %% of requests; write <out>/delivery.{json,md}.",
     )
     parser.add_argument("--records", type=int, default=5000, help="deliveries for throughput")
@@ -265,7 +294,7 @@ def _delivery(argv: list[str]) -> int:
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
 
-    async def measure(bootstrap: str, broker_pid: int | None) -> list[dict[str, Any]]:
+    async def measure(bootstrap: str) -> list[dict[str, Any]]:
         return [
             await measure_share(
                 bootstrap,
@@ -277,21 +306,19 @@ def _delivery(argv: list[str]) -> int:
             for share in (0.0, 0.2)
         ]
 
-    results = asyncio.run(with_broker(args.bootstrap, measure))
-    _write_results(args.out, "delivery", results, render_delivery(results))
-    return 0
+    return _measure_on_broker(args, "delivery", measure, render_delivery)
 
 
 def _failover(argv: list[str]) -> int:
     """``python -m bench failover``: how long a partition waits when its leader dies."""
     from bench.failover import measure_failover, render_failover
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench failover",
-        description="Start a three-broker cluster, kill a partition leader while an acks=all "
+    parser = _parser(
+        "failover",
+        "Start a three-broker cluster, kill a partition leader while an acks=all "
         "producer writes, and the same with SIGTERM; write <out>/failover.{json,md}.",
     )
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    _add_out(parser)
     args = parser.parse_args(argv)
     results = asyncio.run(measure_failover())
     _write_results(args.out, "failover", results, render_failover(results))
@@ -302,38 +329,36 @@ def _decode(argv: list[str]) -> int:
     """``python -m bench decode``: decode cost per event, plain against framed and validated."""
     from bench.decode import measure_decode, render_decode
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bench decode",
-        description="Decode a seeded load's source events plain and in Confluent's framing "
+    parser = _parser(
+        "decode",
+        "Decode a seeded load's source events plain and in Confluent's framing "
         "with schema validation; write <out>/decode.{json,md}. No broker is needed.",
     )
     parser.add_argument("--orders", type=int, default=2000, help="orders of the load")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    _add_out(parser)
     args = parser.parse_args(argv)
     result = measure_decode(args.orders)
     _write_results(args.out, "decode", result, render_decode(result))
     return 0
 
 
+_COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "routing": _routing,
+    "delivery": _delivery,
+    "decode": _decode,
+    "failover": _failover,
+    "floor": _floor,
+    "hop-floor": _hop_floor,
+    "profile": _profile,
+    "soak": _soak,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the run or to one of the named measurements (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["routing"]:
-        return _routing(argv[1:])
-    if argv[:1] == ["delivery"]:
-        return _delivery(argv[1:])
-    if argv[:1] == ["decode"]:
-        return _decode(argv[1:])
-    if argv[:1] == ["failover"]:
-        return _failover(argv[1:])
-    if argv[:1] == ["floor"]:
-        return _floor(argv[1:])
-    if argv[:1] == ["hop-floor"]:
-        return _hop_floor(argv[1:])
-    if argv[:1] == ["profile"]:
-        return _profile(argv[1:])
-    if argv[:1] == ["soak"]:
-        return _soak(argv[1:])
+    if argv and argv[0] in _COMMANDS:
+        return _COMMANDS[argv[0]](argv[1:])
     return _run(argv)
 
 
