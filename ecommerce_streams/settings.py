@@ -77,6 +77,20 @@ class Settings(BaseSettings):
         ge=0,
         description="How long the producer waits to batch sends into a request (bench/results).",
     )
+    consumer_max_poll_records: int = Field(
+        default=500,
+        ge=1,
+        description="Records the consumer hands to the agents per poll. Each becomes Python "
+        "objects at once: with a backlog in every partition, Faust's unbounded default held "
+        "83,000 of them (bench/results/consumer-memory-20261130).",
+    )
+    consumer_max_fetch_bytes: int = Field(
+        default=256 * 1024,
+        ge=16 * 1024,
+        description="Bytes one fetch returns per partition at most (Faust's default is 1 "
+        "MiB); a worker buffers up to this much per partition it reads. A larger record "
+        "still comes, alone.",
+    )
     session_timeout_seconds: float = Field(
         default=10.0,
         ge=6,

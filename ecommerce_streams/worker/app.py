@@ -78,6 +78,8 @@ def create_app(settings: Settings) -> ShopApp:
         broker_heartbeat_interval=settings.session_timeout_seconds / 5,
         producer_linger=settings.producer_linger_seconds,
         consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=settings.consumer_max_poll_records,
+        consumer_max_fetch_size=settings.consumer_max_fetch_bytes,
         consumer_metadata_max_age_ms=5_000,
         producer_metadata_max_age_ms=5_000,
         producer_acks=-1,

@@ -1,11 +1,12 @@
-"""Every table partition of a worker shares one RocksDB memory budget."""
+"""A worker's memory is bounded: one RocksDB budget for every table partition, bounded polls."""
 
 import itertools
 import os
 from pathlib import Path
 
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore, SharedMemoryOptions
-from ecommerce_streams.worker.app import ShopApp
+from ecommerce_streams.settings import Settings
+from ecommerce_streams.worker.app import ShopApp, create_app
 
 _app_ids = itertools.count()
 
@@ -39,3 +40,12 @@ def test_a_partition_opened_with_the_shared_budget_stores_and_reads(tmp_path: Pa
 
     assert db[b"ord-1"] == b"placed"
     db.close()
+
+
+def test_the_workers_consumer_polls_and_fetches_bounded_amounts() -> None:
+    # A backlog in every partition made Faust's defaults (every fetched record at once,
+    # 1 MiB per partition) hold 83,000 records as Python objects in one worker.
+    settings = Settings(consumer_max_poll_records=123, consumer_max_fetch_bytes=65536)
+    conf = create_app(settings).conf
+
+    assert (conf.broker_max_poll_records, conf.consumer_max_fetch_size) == (123, 65536)
