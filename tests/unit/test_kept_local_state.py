@@ -4,9 +4,13 @@ import itertools
 import os
 from pathlib import Path
 
+import faust.stores.memory
+import faust.stores.rocksdb
 import pytest
 
 from ecommerce_streams.exactly_once import keeps_local_state, parse_repairs, written_recently
+from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
+from ecommerce_streams.exactly_once.outbox import writes_once_committed
 from ecommerce_streams.worker.app import ShopApp
 
 _app_ids = itertools.count()
@@ -68,3 +72,9 @@ def test_table_files_untouched_for_longer_than_tombstones_live_are_not_kept(
     now = log.stat().st_mtime + 25 * 3600
     assert not written_recently(tmp_path, now)
     assert not written_recently(tmp_path / "missing", now)
+
+
+def test_only_our_store_is_handed_the_committed_changes_to_write() -> None:
+    assert writes_once_committed(FreshPartitionStore)
+    assert not writes_once_committed(faust.stores.rocksdb.Store)
+    assert not writes_once_committed(faust.stores.memory.Store)
