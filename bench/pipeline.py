@@ -135,6 +135,8 @@ async def run_case(
         with supervisor:
             await _drain_backlog(bootstrap, deployment, supervisor, case, result, broker_pid)
             say(f"  {case.name}: throughput {result['throughput']}")
+            backlog = result["throughput"]["source_messages"]
+            result["fan_out_backlog"] = await _fan_out(bootstrap, deployment, backlog)
             result["latency"] = {}
             for index, (name, rate) in enumerate(latency_rates(case, result["throughput"])):
                 seed = case.seed + LATENCY_SEED_OFFSET + index

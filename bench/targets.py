@@ -68,12 +68,16 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     for case in exactly_once:
         rows += _latency_rows(case)
     for case in exactly_once:
-        written = case.get("fan_out", {}).get("records_per_source_message")
+        written = case.get("fan_out_backlog", {}).get("records_per_source_message")
+        overall = case.get("fan_out", {}).get("records_per_source_message")
+        measured = "not measured" if written is None else f"{written:.1f} in the backlog"
+        if overall is not None:
+            measured += f" ({overall:.1f} over every phase)"
         rows.append(
             _row(
                 f"{case['case']}: <= {RECORDS_PER_SOURCE_LIMIT:.0f} records written per "
                 "source event",
-                "not measured" if written is None else f"{written:.1f}",
+                measured,
                 None if written is None else written <= RECORDS_PER_SOURCE_LIMIT,
             )
         )

@@ -25,8 +25,10 @@ def test_each_case_has_a_latency_row_per_phase_with_one_hop_beside_the_full_saga
     assert "one-hop p50/p95/p99 ms" in markdown
 
 
-def test_the_cost_table_shows_commits_per_second_events_and_round_time_per_commit() -> None:
-    assert "| 8.0 (12.5) | 42.0 | 8.0 |" in _render(with_soak=False)
+def test_the_cost_table_shows_commits_round_time_and_records_of_the_backlog_and_every_phase() -> (
+    None
+):
+    assert "| 8.0 (12.5) | 42.0 | 8.0 (8.0) |" in _render(with_soak=False)
 
 
 def test_an_unmeasured_target_says_so() -> None:
