@@ -41,6 +41,13 @@ def deployment_with(broker: str, tmp_path: Path, **env: str) -> Deployment:
 
 async def read_committed(broker: str, topic: str, *, until: float) -> list[tuple[bytes, float]]:
     """Every (key, arrival time) of a topic a read_committed consumer sees before ``until``."""
+    return [
+        (record.key or b"", arrival) for record, arrival in await records_of(broker, topic, until)
+    ]
+
+
+async def records_of(broker: str, topic: str, until: float) -> list[tuple[Any, float]]:
+    """Every (record, arrival time) of a topic a read_committed consumer sees before ``until``."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=broker,
@@ -49,11 +56,11 @@ async def read_committed(broker: str, topic: str, *, until: float) -> list[tuple
         fetch_max_wait_ms=50,
     )
     await consumer.start()
-    seen: list[tuple[bytes, float]] = []
+    seen: list[tuple[Any, float]] = []
     try:
         while time.monotonic() < until:
             batches = await consumer.getmany(timeout_ms=200)
-            seen += [(r.key or b"", time.monotonic()) for rs in batches.values() for r in rs]
+            seen += [(r, time.monotonic()) for rs in batches.values() for r in rs]
     finally:
         await consumer.stop()
     return seen

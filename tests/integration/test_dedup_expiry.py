@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.operations.changelogs import changelog_topic
@@ -17,7 +17,7 @@ from ecommerce_streams.operations.topic_setup import ensure_topics
 from models.envelope import encode_event
 from models.events import StockReceived
 from tables.seen import SWEEP_EVERY, SWEEP_RATE
-from tests.integration.test_commit_path import deployment_with, envelope
+from tests.integration.test_commit_path import deployment_with, envelope, records_of
 from tests.web_client import Samples, eventually, scrape, total
 
 pytestmark = pytest.mark.integration
@@ -41,22 +41,7 @@ async def receive(broker: str, inventory: str, sku: str, count: int, *, at_ms: i
 
 async def tombstones(broker: str, topic: str, *, until: float) -> int:
     """Deletions a read_committed consumer sees in a changelog before ``until``."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=broker,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-    )
-    await consumer.start()
-    deleted = 0
-    try:
-        while time.monotonic() < until:
-            batches = await consumer.getmany(timeout_ms=200)
-            deleted += sum(r.value is None for rs in batches.values() for r in rs)
-    finally:
-        await consumer.stop()
-    return deleted
+    return sum(record.value is None for record, _ in await records_of(broker, topic, until))
 
 
 async def applied(deployment: Deployment, url: str, events: int) -> Samples:
