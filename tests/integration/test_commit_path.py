@@ -183,11 +183,21 @@ async def drained_stock_backlog(broker: str, tmp_path: Path) -> tuple[Samples, l
             ),
             timeout=120,
         )
-        levels = [(await get_json(f"{worker.url}/inventory/{sku}"))[2] for sku in skus]
+        # The last commit's store writes may still be under way when the counters are read.
+        levels = await eventually(
+            lambda: stock_levels(worker.url, skus),
+            lambda found: all(level["on_hand"] == 10 for level in found),
+            timeout=30,
+        )
     finally:
         deployment.stop()
     assert total(samples, "es_events_processed_total", topic=inventory) == 200  # each once
     return samples, levels
+
+
+async def stock_levels(url: str, skus: list[str]) -> list[Any]:
+    """The stock level each sku's view serves now."""
+    return [(await get_json(f"{url}/inventory/{sku}"))[2] for sku in skus]
 
 
 async def test_a_backlog_waiting_in_an_agents_input_is_processed_several_events_per_unit(
