@@ -181,16 +181,16 @@ def _cost_table(cases: list[dict[str, Any]]) -> list[str]:
             f"| {_fmt(throughput.get('commits_per_second'), 1)} "
             f"({_fmt(throughput.get('source_events_per_commit'), 1)}) "
             f"| {_fmt(throughput.get('commit_round_ms_mean'), 1)} "
-            f"| {_fmt(_records_per_source(case, 'fan_out_backlog'), 1)} "
-            f"({_fmt(_records_per_source(case, 'fan_out'), 1)}) "
+            f"| {_fmt(records_per_source(case, 'fan_out_backlog'), 1)} "
+            f"({_fmt(records_per_source(case, 'fan_out'), 1)}) "
             f"| {_fmt(case['startup_seconds'], 1)} | {_fmt(restore.get('seconds_to_ready'), 1)} "
             f"| {case['crash_restarts']} |"
         )
     return [*lines, ""]
 
 
-def _records_per_source(case: dict[str, Any], phases: str) -> float | None:
-    """Records written per source message over the backlog or over every phase."""
+def records_per_source(case: dict[str, Any], phases: str) -> float | None:
+    """Records written per source message over the backlog or every phase (None: not measured)."""
     written: float | None = case.get(phases, {}).get("records_per_source_message")
     return written
 

@@ -7,6 +7,8 @@ is None when its figure was not measured in this run.
 
 from typing import Any
 
+from bench.report import records_per_source
+
 EXACTLY_ONCE_X1_MIN_RATE = 600.0
 """Source events/s of exactly_once x1."""
 WORKER_CPU_LIMIT_MS = 1.6
@@ -68,8 +70,8 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     for case in exactly_once:
         rows += _latency_rows(case)
     for case in exactly_once:
-        written = case.get("fan_out_backlog", {}).get("records_per_source_message")
-        overall = case.get("fan_out", {}).get("records_per_source_message")
+        written = records_per_source(case, "fan_out_backlog")
+        overall = records_per_source(case, "fan_out")
         measured = "not measured" if written is None else f"{written:.1f} in the backlog"
         if overall is not None:
             measured += f" ({overall:.1f} over every phase)"
