@@ -14,11 +14,12 @@ entries at compaction.
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from faust.types import EventT, Message
 
 from ecommerce_streams import metrics
+from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
 from ecommerce_streams.worker.app import app, settings
 from models.redrive import REDRIVEN_HEADER
 
@@ -42,8 +43,8 @@ class _Sweep:
     """Where one partition's sweep for expired ids stands."""
 
     remembered: int = 0
-    resume_at: bytes | None = None
-    """The stored key the next turn starts at (None: the partition's first)."""
+    resume_at: str | None = None
+    """The table key the next turn starts at (None: the partition's first)."""
 
 
 _sweeps: defaultdict[int, _Sweep] = defaultdict(_Sweep)
@@ -99,35 +100,36 @@ def remember(stage: str, event_id: object, event: EventT[bytes]) -> None:
     sweep.remembered += 1
     if sweep.remembered >= SWEEP_EVERY:
         sweep.remembered = 0
-        forget_expired(message.partition, message.timestamp - settings.dedup_window_seconds)
+        forget_expired(message.partition, sweep, message.timestamp - settings.dedup_window_seconds)
 
 
-def forget_expired(partition: int, horizon: float) -> int:
+def forget_expired(partition: int, sweep: _Sweep, horizon: float) -> int:
     """One turn of a partition's sweep: delete the expired among its next stored entries."""
-    sweep = _sweeps[partition]
-    store: Any = seen.data  # faust.stores.rocksdb.Store, whose per-partition API is untyped
-    db = store._db_for_partition(partition)
+    store = seen.data
+    if not isinstance(store, FreshPartitionStore):
+        raise TypeError(
+            f"the seen table's expiry sweep reads a FreshPartitionStore, not {type(store)}: "
+            "give the app the store 'fresh-rocksdb://'"
+        )
     stored, sweep.resume_at = next_slice(
-        db.items(from_key=sweep.resume_at), SWEEP_EVERY * SWEEP_RATE, skip=store.offset_key
+        store.items_from(partition, sweep.resume_at), SWEEP_EVERY * SWEEP_RATE
     )
-    decoded = [
-        (_text(store._decode_key(key)), float(store._decode_value(value))) for key, value in stored
-    ]
-    expired = expired_keys(decoded, seen.get, horizon)
+    first_seen = [(_text(key), float(value)) for key, value in stored]
+    expired = expired_keys(first_seen, seen.get, horizon)
     for key in expired:
         del seen[key]
     metrics.dedup_ids_expired.inc(len(expired))
     return len(expired)
 
 
-def next_slice(
-    items: Iterable[tuple[bytes, bytes]], limit: int, *, skip: bytes
-) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
-    """Up to ``limit`` stored entries but ``skip``, and the key after them (None: the end)."""
-    taken: list[tuple[bytes, bytes]] = []
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def next_slice(items: Iterable[tuple[K, V]], limit: int) -> tuple[list[tuple[K, V]], K | None]:
+    """Up to ``limit`` stored entries, and the key of the one after them (None: the end)."""
+    taken: list[tuple[K, V]] = []
     for key, value in items:
-        if key == skip:
-            continue
         if len(taken) == limit:
             return taken, key
         taken.append((key, value))

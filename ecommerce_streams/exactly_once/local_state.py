@@ -1,6 +1,7 @@
 """Local table state that never outlives what Kafka committed."""
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,19 @@ class FreshPartitionStore(rocksdb_store.Store):
             return
         batch.put(self.offset_key, str(offset).encode())
         self._db_for_partition(partition).write(batch)
+
+    def items_from(self, partition: int, key: Any = None) -> Iterator[tuple[Any, Any]]:
+        """A partition's entries as its files hold them, decoded, in RocksDB order from ``key``.
+
+        ``key`` is a table key (None: the partition's first); iteration starts at its
+        encoded bytes, or at the next stored key when it is gone. The files lag the open
+        transactions (``deferred-store-writes``): their changes are not among the entries,
+        and neither is the partition's changelog offset.
+        """
+        start = None if key is None else self._encode_key(key)
+        for raw_key, raw_value in self._db_for_partition(partition).items(from_key=start):
+            if raw_key != self.offset_key:
+                yield self._decode_key(raw_key), self._decode_value(raw_value)
 
     def drop_partition(self, partition: int) -> None:
         """Close and delete a partition's files: it restores from the changelog's start."""

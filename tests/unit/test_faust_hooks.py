@@ -84,6 +84,9 @@ USED = [
     (rocksdb_store.Store, "_db_for_partition"),
     (rocksdb_store.Store, "partition_path"),
     (rocksdb_store.Store, "offset_key"),
+    (rocksdb_store.Store, "_encode_key"),
+    (rocksdb_store.Store, "_decode_key"),
+    (rocksdb_store.Store, "_decode_value"),
     (TopicPartitionState, "has_valid_position"),
 ]
 
