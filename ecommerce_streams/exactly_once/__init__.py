@@ -119,7 +119,10 @@ the code):
 A unit of work is the next event of an agent's input with the events already queued
 behind it (``units.py``, speed-up ``batched-units``): one gate turn for all of them, each
 still applied, acknowledged and counted as processed on its own, so a commit (step 1)
-waits for the batch in flight, never for half an event.
+waits for the batch in flight, never for half an event. A fetched message reaches the
+agents' input queues in the fetch loop's own turn when nothing can hold it up
+(``consumer.py``, speed-up ``direct-delivery``); Faust races each one against a
+rebalance with four tasks.
 
 When it commits: as soon as every agent has drained its input (``units.py`` asks,
 ``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never

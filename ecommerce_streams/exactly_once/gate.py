@@ -53,6 +53,10 @@ class ProcessingGate:
         """Count a stream's input queue among those whose emptiness asks for a commit."""
         self._inputs.append(queue)
 
+    def inputs_have_room(self) -> bool:
+        """Whether every agent's input queue can take another event without waiting."""
+        return not any(queue.full() for queue in self._inputs)
+
     def want_commit_if_drained(self, max_events: int) -> None:
         """Ask for a commit once every input queue is empty or ``max_events`` wait for one."""
         if self.uncommitted >= max_events or all(queue.empty() for queue in self._inputs):

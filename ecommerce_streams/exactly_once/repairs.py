@@ -27,6 +27,7 @@ class Repair(StrEnum):
     BATCHED_UNITS = "batched-units"
     DEFERRED_STORE_WRITES = "deferred-store-writes"
     KEPT_LOCAL_STATE = "kept-local-state"
+    DIRECT_DELIVERY = "direct-delivery"
 
 
 #: Every repair and speed-up.
