@@ -1,6 +1,20 @@
 """Prometheus metrics of a worker: events ingested, processed, dropped, dead-lettered; commits."""
 
+import functools
+from typing import TypeVar
+
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+
+
+@functools.cache
+def labelled(metric: Metric, *values: str) -> Metric:
+    """The child of ``metric`` for these label values, looked up once (``labels`` validates
+    and locks on every call, 1.5 % of a worker's CPU when each event paid it)."""
+    return metric.labels(*values)
+
 
 events_processed = Counter(
     "es_events_processed",

@@ -128,8 +128,8 @@ class FreshPartitionStore(rocksdb_store.Store):
         partition = _event_partition()
         return _ABSENT if partition is None else self._pending.get((partition, key), _ABSENT)
 
-    def _count_write(self) -> None:
-        metrics.table_store_writes.labels(self.table.name).inc()
+    def _count_write(self, writes: int = 1) -> None:
+        metrics.labelled(metrics.table_store_writes, self.table.name).inc(writes)
 
     def keeps_files(self) -> bool:
         """Whether the files hold committed changes only, so they outlive crashes and moves."""
@@ -152,9 +152,9 @@ class FreshPartitionStore(rocksdb_store.Store):
             else:
                 batch.put(raw_key, raw_value)
                 self._key_index[raw_key] = partition
-            self._count_write()
         if batch.is_empty():
             return
+        self._count_write(len(batch))
         batch.put(self.offset_key, str(offset).encode())
         self._db_for_partition(partition).write(batch)
 

@@ -59,6 +59,8 @@ class Outbox:
         self._committing: dict[tuple[CommittingStore, int], tuple[dict[Any, Any], int]] = {}
         #: Records handed to the producer since the worker started (for the metrics).
         self.records_sent = 0
+        #: (source partition, its topic group) -> the transactional id of its producer
+        self._transactional_ids: dict[tuple[TP, int], str] = {}
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
@@ -116,7 +118,10 @@ class Outbox:
             store.write_committed(partition, changes, offset)
 
     def _producer_for(self, source: TP) -> Any:
-        tid = transactional_id(self._app, source)
+        group = self._app.assignor.group_for_topic(source.topic)
+        tid = self._transactional_ids.get((source, group))
+        if tid is None:  # Faust's settings lookup made naming 1 % of a worker's CPU
+            tid = self._transactional_ids[(source, group)] = transactional_id(self._app, source)
         producer = cast(Any, self._app.producer)._transaction_producers.get(tid)  # Faust's
         if producer is None:
             raise TransactionPoisoned(f"no open transaction {tid!r} for a record of {source}")

@@ -15,6 +15,7 @@ from ecommerce_streams.exactly_once import (
 )
 from ecommerce_streams.exactly_once.repairs import DEFAULT_REPAIRS
 from ecommerce_streams.exactly_once.table_recovery import ShopTableManager
+from ecommerce_streams.partitioning import partition_for_key
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.web.guard import Endpoint, Guard
 from ecommerce_streams.web.http_server import ShopWeb
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> ShopApp:
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=settings.session_timeout_seconds / 5,
         producer_linger=settings.producer_linger_seconds,
+        producer_partitioner=partition_for_key,
         consumer_auto_offset_reset="earliest",
         broker_max_poll_records=settings.consumer_max_poll_records,
         consumer_max_fetch_size=settings.consumer_max_fetch_bytes,

@@ -143,15 +143,17 @@ async def apply_event(
         await set_aside(event, stage=name, error=reason, category=category)
         return None
     if verdict.duplicate:
-        metrics.duplicates_dropped.labels(name, message.topic).inc()
+        metrics.labelled(metrics.duplicates_dropped, name, message.topic).inc()
         return None
     assert verdict.event is not None
     if guarded:
         seen.remember(name, verdict.event.event_id, event)
     await publish(verdict.derived)
-    metrics.events_processed.labels(name, message.topic, verdict.event.event_type).inc()
+    event_type = verdict.event.event_type
+    metrics.labelled(metrics.events_processed, name, message.topic, event_type).inc()
     if verdict.derived:
-        metrics.end_to_end_latency.labels(name).observe(time.time() - message.timestamp)
+        latency = metrics.labelled(metrics.end_to_end_latency, name)
+        latency.observe(time.time() - message.timestamp)
     return verdict.event
 
 
