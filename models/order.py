@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from uuid import UUID
 
 from models.base import Record
 from models.envelope import Envelope, derive
@@ -28,12 +29,24 @@ from models.events import (
 from models.fields import OrderId, PaymentId, Sku
 from models.money import amount_text
 from models.refusal import Refused
+from models.topics import TopicRole
 
 OrderStatus = Literal["awaiting_order", "pending", "confirmed", "rejected", "cancelled"]
 LineStatus = Literal["awaiting", "reserved", "rejected", "releasing", "released", "committed"]
 
 _ENDED: frozenset[str] = frozenset({"rejected", "cancelled"})
 _HOLDS_STOCK: frozenset[str] = frozenset({"reserved", "releasing", "released", "committed"})
+
+#: The topics of the shop's own events about an order, which can arrive twice.
+SHOP_INPUTS: tuple[TopicRole, ...] = (TopicRole.ORDERS, TopicRole.PAYMENTS)
+
+KEPT_INPUT_IDS = 16
+"""Ids of the shop's events an order keeps to recognise their repeats, newest last.
+
+An order hears of a handful (placed, paid or declined, perhaps a cancellation); past
+this many the oldest go, and a repeat of one is still harmless: placing, paying (by
+payment id), declining and cancelling an order twice change nothing.
+"""
 
 
 class LineProgress(Record):
@@ -54,6 +67,12 @@ class OrderState(Record):
     declined: PaymentDeclined | None = None
     refunded_payment_ids: tuple[PaymentId, ...] = ()
     reason: str | None = None
+    applied_inputs: tuple[UUID, ...] = ()
+    """Ids of the shop's events applied to the order (the last ``KEPT_INPUT_IDS``)."""
+
+    def has_applied(self, event_id: UUID) -> bool:
+        """Whether the shop's event with this id was applied to the order already."""
+        return event_id in self.applied_inputs
 
     @property
     def payment(self) -> PaymentAuthorized | None:
@@ -151,6 +170,9 @@ def apply(state: OrderState | None, event: Envelope) -> tuple[OrderState, list[E
         case StockReleased():
             _stock_released(step, data)
     _settle(step)
+    if data.topic in SHOP_INPUTS:
+        kept = (*step.state.applied_inputs, event.event_id)[-KEPT_INPUT_IDS:]
+        step.update(applied_inputs=kept)
     derived = [derive(event, payload, seq=seq) for seq, payload in enumerate(step.produced)]
     return step.state, derived
 

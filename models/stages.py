@@ -34,6 +34,14 @@ class Stage:
     writes: tuple[TopicRole, ...]
     tables: tuple[str, ...]
     decide: Callable[[Tables, Envelope], list[Envelope]]
+    #: Inputs whose repeats the stage's own state recognises (``has_applied``), so they
+    #: need no ``seen`` record: the state change that applies an event keeps its id.
+    keeps_ids_of: tuple[TopicRole, ...] = ()
+    has_applied: Callable[[Tables, Envelope], bool] = lambda tables, event: False
+
+    def keeps_id(self, event: Envelope) -> bool:
+        """Whether the stage's state keeps this event's id, so ``seen`` need not."""
+        return event.data.topic in self.keeps_ids_of
 
     def apply(self, tables: Tables, event: Envelope) -> list[Envelope]:
         """Decide, refusing any derived event for a topic this stage does not write."""
@@ -66,7 +74,11 @@ def judge(
     value: bytes | None,
     applied: Callable[[UUID], bool],
 ) -> Verdict:
-    """Decode, check the key, skip an event ``applied`` already, decide: one input's verdict."""
+    """Decode, check the key, skip an event applied already, decide: one input's verdict.
+
+    Whether it was applied the stage's state tells for the events it keeps the ids of
+    (``Stage.keeps_id``), ``applied`` for the others.
+    """
     if value is None:
         return Verdict(set_aside=("invalid", "the message has no value (a tombstone)"))
     try:
@@ -77,7 +89,7 @@ def judge(
     if text != event.data.key:
         reason = f"message key {text!r} does not match {event.event_type} key {event.data.key!r}"
         return Verdict(event=event, set_aside=("misrouted", reason))
-    if applied(event.event_id):
+    if stage.has_applied(tables, event) if stage.keeps_id(event) else applied(event.event_id):
         return Verdict(event=event, duplicate=True)
     try:
         derived = stage.apply(tables, event)
@@ -93,6 +105,12 @@ def _advance_order(tables: Tables, event: Envelope) -> list[Envelope]:
     state, derived = order.apply(orders.get(order_id), event)
     orders[order_id] = state
     return derived
+
+
+def _order_has_applied(tables: Tables, event: Envelope) -> bool:
+    """Whether the order's state shows this event of the shop applied already."""
+    state = tables["orders"].get(event.data.key)
+    return state is not None and state.has_applied(event.event_id)
 
 
 def _move_stock(tables: Tables, event: Envelope) -> list[Envelope]:
@@ -113,6 +131,8 @@ ORDERS = Stage(
     writes=(TopicRole.ORDER_EVENTS, TopicRole.SHIPMENTS, TopicRole.INVENTORY_COMMANDS),
     tables=("orders",),
     decide=_advance_order,
+    keeps_ids_of=order.SHOP_INPUTS,
+    has_applied=_order_has_applied,
 )
 INVENTORY = Stage(
     name="inventory",

@@ -134,7 +134,9 @@ What a record costs: derived events go straight to the aiokafka producer of thei
 transaction (``outbox.py``), not through Faust's ``Topic.send`` and buffer; a table
 key changed many times between commits writes one changelog record; and only events
 that can arrive twice (from shops, or redriven dead letters) are checked against the
-``seen`` table, since the agents' own outputs commit with their inputs. A topic two
+``seen`` table, since the agents' own outputs commit with their inputs (an order
+recognises repeats of the shop's order and payment events by the ids its own state
+keeps, so those need no ``seen`` record either). A topic two
 agents read would need the check too (a commit waits for the slower reader while the
 faster one's effects commit past it); the saga has none, as notifications and
 analytics run in one agent.

@@ -146,7 +146,7 @@ async def apply_event(
         metrics.labelled(metrics.duplicates_dropped, name, message.topic).inc()
         return None
     assert verdict.event is not None
-    if guarded:
+    if guarded and not stage.keeps_id(verdict.event):
         seen.remember(name, verdict.event.event_id, event)
     await publish(verdict.derived)
     event_type = verdict.event.event_type

@@ -3,7 +3,8 @@
 from typing import Any
 from uuid import UUID
 
-from models.envelope import encode_event
+from models.envelope import derive, encode_event
+from models.events import StockReserved
 from models.stages import ORDERS, judge
 from models.topics import TopicRole
 from tests.unit.order_samples import PLACED
@@ -48,8 +49,21 @@ def test_a_message_under_another_key_is_set_aside_as_misrouted() -> None:
 
 def test_an_event_applied_before_changes_nothing() -> None:
     tables = order_tables()
-    verdict = judge(ORDERS, tables, b"o-1", encode_event(PLACED), lambda event_id: True)
+    reserved = derive(PLACED, StockReserved(order_id="o-1", sku="MUG", qty=1))
+    verdict = judge(ORDERS, tables, b"o-1", encode_event(reserved), lambda event_id: True)
     assert verdict.duplicate and not verdict.derived and tables["orders"] == {}
+
+
+def test_a_shop_event_the_order_applied_before_is_a_duplicate_by_the_orders_own_state() -> None:
+    tables = order_tables()
+    judge(ORDERS, tables, b"o-1", encode_event(PLACED), never_applied)
+    before = tables["orders"]["o-1"]
+
+    again = judge(ORDERS, tables, b"o-1", encode_event(PLACED), never_applied)
+
+    assert again.duplicate and not again.derived
+    assert tables["orders"]["o-1"] is before
+    assert before.applied_inputs == (PLACED.event_id,)
 
 
 def test_an_event_the_aggregate_refuses_is_set_aside_with_its_reason() -> None:
