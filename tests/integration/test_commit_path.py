@@ -79,17 +79,22 @@ async def receive_stock(broker: str, inventory: str, skus: list[str]) -> None:
         await producer.stop()
 
 
-async def place_order(broker: str, deployment: Deployment, *, customer_id: str = "cust-1") -> str:
-    """Start one worker, then place an order for one unit of a sku nobody stocked; its id."""
-    order_id = f"ord-{uuid.uuid4().hex[:8]}"
-    placed = OrderPlaced(
+def one_unit_order(order_id: str, sku: str, *, customer_id: str = "cust-1") -> OrderPlaced:
+    """An order for one unit of ``sku`` at 9.50 euros."""
+    return OrderPlaced(
         order_id=order_id,
         customer_id=customer_id,
-        lines=(OrderLine(sku=f"sku-{uuid.uuid4().hex[:8]}", qty=1, unit_price=Decimal("9.50")),),
+        lines=(OrderLine(sku=sku, qty=1, unit_price=Decimal("9.50")),),
         currency="EUR",
         total=Decimal("9.50"),
         shipping_address="1 Main Street, Springfield",
     )
+
+
+async def place_order(broker: str, deployment: Deployment, *, customer_id: str = "cust-1") -> str:
+    """Start one worker, then place an order for one unit of a sku nobody stocked; its id."""
+    order_id = f"ord-{uuid.uuid4().hex[:8]}"
+    placed = one_unit_order(order_id, f"sku-{uuid.uuid4().hex[:8]}", customer_id=customer_id)
     producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
     await producer.start()
     try:
@@ -172,16 +177,7 @@ async def test_a_shop_event_sent_twice_is_applied_once_by_the_orders_own_state(
     deployment = deployment_with(broker, tmp_path)
     order_id = f"ord-{uuid.uuid4().hex[:8]}"
     sku = f"sku-{uuid.uuid4().hex[:8]}"
-    placed = envelope(
-        OrderPlaced(
-            order_id=order_id,
-            customer_id="cust-1",
-            lines=(OrderLine(sku=sku, qty=1, unit_price=Decimal("9.50")),),
-            currency="EUR",
-            total=Decimal("9.50"),
-            shipping_address="1 Main Street, Springfield",
-        )
-    )
+    placed = envelope(one_unit_order(order_id, sku))
     producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
     await producer.start()
     try:
