@@ -25,7 +25,10 @@ break; see :class:`~ecommerce_streams.exactly_once.FreshPartitionStore`) is left
 it is. Any other is read by a dedicated read-committed consumer from the store's
 persisted offset until its position reaches the last stable offset, every record
 applied to the store. Only then is Faust told that the partition is up to date, so
-its own restore has nothing left to do.
+its own restore has nothing left to do. Kept files are read again from the offset they
+end with: if that record's transaction did not commit after all (a broker shutting
+down acknowledged the commit but wrote no markers, and the next owner aborted it), the
+files are dropped and the partition is restored whole.
 """
 
 import logging
@@ -82,21 +85,44 @@ class ChangelogRestorer:
         self._bootstrap_servers = bootstrap_servers
         self._on_progress = on_progress or (lambda: None)
         self._consumer: AIOKafkaConsumer | None = None
+        self._uncommitted_reader: AIOKafkaConsumer | None = None
         #: Changelog records applied so far, over every restore.
         self.records_restored = 0
 
     async def _started_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap_servers,
-                isolation_level="read_committed",
-                enable_auto_commit=False,
-                group_id=None,
-                max_partition_fetch_bytes=4 * 1024 * 1024,
-            )
-            await consumer.start()
-            self._consumer = consumer
+            self._consumer = await self._reader("read_committed")
         return self._consumer
+
+    async def _reader(self, isolation_level: str) -> AIOKafkaConsumer:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap_servers,
+            isolation_level=isolation_level,
+            enable_auto_commit=False,
+            group_id=None,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        return consumer
+
+    async def _aborted(self, kafka_tp: TopicPartition, offset: int) -> bool:
+        """Whether ``offset`` holds a data record a read_committed reader does not see.
+
+        Asked when a read_committed read from ``offset`` began past it: the offset is
+        then a commit marker, a record compaction removed (both fine), or a record of a
+        transaction that did not commit.
+        """
+        if self._uncommitted_reader is None:
+            self._uncommitted_reader = await self._reader("read_uncommitted")
+        reader = self._uncommitted_reader
+        reader.assign([kafka_tp])
+        reader.seek(kafka_tp, offset)
+        end = (await reader.end_offsets([kafka_tp]))[kafka_tp]
+        while await reader.position(kafka_tp) < end:
+            records = (await reader.getmany(kafka_tp, timeout_ms=500, max_records=1)).get(kafka_tp)
+            if records:
+                return bool(records[0].offset == offset)
+        return False
 
     async def restore(self, tables: Mapping[TP, Any], *, deadline: float) -> dict[TP, int]:
         """Apply each partition's committed records; return the finished ones with their ends.
@@ -115,11 +141,15 @@ class ChangelogRestorer:
         ends = await consumer.end_offsets(list(partitions))
         finished: dict[TP, int] = {}
         pending: set[TopicPartition] = set()
+        #: Kept files and the offset they end with, until a read shows it committed.
+        unchecked: dict[TopicPartition, int] = {}
         for kafka_tp, tp in partitions.items():
             persisted = tables[tp].persisted_offset(tp)
             start = 0 if persisted is None else persisted + 1
             if start > ends[kafka_tp]:
                 start = _drop_files_ahead(tables[tp], tp, persisted, ends[kafka_tp])
+            elif persisted is not None:
+                start = unchecked[kafka_tp] = persisted  # read it again: is it committed?
             if start >= ends[kafka_tp]:
                 finished[tp] = ends[kafka_tp]
                 continue
@@ -129,12 +159,18 @@ class ChangelogRestorer:
             batches = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
             for kafka_tp, records in batches.items():
                 tp = partitions[kafka_tp]
+                if await self._files_undone(kafka_tp, tables[tp], unchecked, records[0].offset):
+                    consumer.seek(kafka_tp, 0)
+                    continue
                 tables[tp].apply_changelog_batch(_as_changelog_records(tp, records))
                 metrics.changelog_records_restored.inc(len(records))
                 self.records_restored += len(records)
             self._on_progress()
             for kafka_tp in list(pending):
                 if await consumer.position(kafka_tp) >= ends[kafka_tp]:
+                    if await self._files_undone(kafka_tp, tables[partitions[kafka_tp]], unchecked):
+                        consumer.seek(kafka_tp, 0)
+                        continue
                     pending.discard(kafka_tp)
                     tp = partitions[kafka_tp]
                     finished[tp] = ends[kafka_tp]
@@ -142,11 +178,39 @@ class ChangelogRestorer:
                     tables[tp].data.set_persisted_offset(tp, ends[kafka_tp] - 1)
         return finished
 
+    async def _files_undone(
+        self,
+        kafka_tp: TopicPartition,
+        table: Any,
+        unchecked: dict[TopicPartition, int],
+        first_read: int | None = None,
+    ) -> bool:
+        """Drop kept files whose last record's transaction did not commit; True if dropped.
+
+        ``first_read`` is the first offset read_committed returned from the files' offset
+        (None: none before the end). The broker can acknowledge a commit whose markers it
+        never writes (a partition without a leader as it shuts down is skipped as if
+        deleted): the worker stored the changes, and the next owner's abort of forgotten
+        transactions (gap 15) undid them in Kafka. Such files are of another history.
+        """
+        kept = unchecked.pop(kafka_tp, None)
+        if kept is None or first_read == kept or not await self._aborted(kafka_tp, kept):
+            return False
+        logger.warning(
+            "local files of %s end with offset %d, whose transaction did not commit: "
+            "restoring it whole",
+            kafka_tp,
+            kept,
+        )
+        table.data.drop_partition(kafka_tp.partition)
+        return True
+
     async def close(self) -> None:
-        """Stop the restore consumer."""
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        """Stop the restore consumers."""
+        for consumer in (self._consumer, self._uncommitted_reader):
+            if consumer is not None:
+                await consumer.stop()
+        self._consumer = self._uncommitted_reader = None
 
 
 def _drop_files_ahead(table: Any, tp: TP, persisted: int | None, end: int) -> int:

@@ -22,6 +22,12 @@ class PartitionStore:
         self.rows: dict[bytes, bytes] = {}
         self.persisted = persisted
         self.data = self
+        self.dropped: list[int] = []
+
+    def drop_partition(self, partition: int) -> None:
+        self.rows.clear()
+        self.persisted = None
+        self.dropped.append(partition)
 
     def persisted_offset(self, tp: TP) -> int | None:
         return self.persisted
@@ -118,3 +124,36 @@ async def test_restore_cut_short_by_its_deadline_reports_the_partition_unfinishe
 
     assert ends == {}
     assert store.persisted is None
+
+
+async def test_kept_files_ending_in_a_transaction_that_did_not_commit_are_restored_whole(
+    broker: str,
+) -> None:
+    # Offsets: 0 pending, 1 its commit marker, 2 confirmed, 3 its abort marker. The broker
+    # acknowledged the second commit but wrote no markers; the worker stored "confirmed"
+    # with offset 2, and the next owner's abort of forgotten transactions undid it.
+    tp = await new_changelog(
+        broker, [(True, {b"ord-1": b"pending"}), (False, {b"ord-1": b"confirmed"})]
+    )
+    store = PartitionStore(persisted=2)
+    store.rows = {b"ord-1": b"confirmed"}
+    [ends] = await restore(broker, tp, store)
+
+    assert store.dropped == [0]
+    assert store.rows == {b"ord-1": b"pending"}
+    assert ends == {tp: 4}
+
+
+async def test_kept_files_ending_at_a_committed_record_or_a_marker_are_kept(broker: str) -> None:
+    # Offsets: 0 sku-1, 1 marker, 2 sku-2, 3 marker. A commit stores the offset of its last
+    # record (2); a finished restore stores the one before the end (3, a marker).
+    tp = await new_changelog(broker, [(True, {b"sku-1": b"10"}), (True, {b"sku-2": b"5"})])
+    after_commit = PartitionStore(persisted=2)
+    after_commit.rows = {b"sku-1": b"10", b"sku-2": b"5"}
+    after_restore = PartitionStore(persisted=1)
+    after_restore.rows = {b"sku-1": b"10"}
+    await restore(broker, tp, after_commit)
+    await restore(broker, tp, after_restore)
+
+    assert after_commit.dropped == after_restore.dropped == []
+    assert after_commit.rows == after_restore.rows == {b"sku-1": b"10", b"sku-2": b"5"}
