@@ -41,11 +41,13 @@ _HOLDS_STOCK: frozenset[str] = frozenset({"reserved", "releasing", "released", "
 SHOP_INPUTS: tuple[TopicRole, ...] = (TopicRole.ORDERS, TopicRole.PAYMENTS)
 
 KEPT_INPUT_IDS = 16
-"""Ids of the shop's events an order keeps to recognise their repeats, newest last.
+"""Ids of the shop's events an order keeps to recognise their repeats, in id order.
 
-An order hears of a handful (placed, paid or declined, perhaps a cancellation); past
-this many the oldest go, and a repeat of one is still harmless: placing, paying (by
-payment id), declining and cancelling an order twice change nothing.
+In id order, not arrival order, so that a replay which interleaves the orders and
+payments topics differently rebuilds the same state. An order hears of a handful
+(placed, paid or declined, perhaps a cancellation); past this many the lowest ids go,
+and a repeat of one is still harmless: placing, paying (by payment id), declining and
+cancelling an order twice change nothing.
 """
 
 
@@ -68,7 +70,7 @@ class OrderState(Record):
     refunded_payment_ids: tuple[PaymentId, ...] = ()
     reason: str | None = None
     applied_inputs: tuple[UUID, ...] = ()
-    """Ids of the shop's events applied to the order (the last ``KEPT_INPUT_IDS``)."""
+    """Ids of the shop's events applied to the order (``KEPT_INPUT_IDS`` at most, in id order)."""
 
     def has_applied(self, event_id: UUID) -> bool:
         """Whether the shop's event with this id was applied to the order already."""
@@ -171,7 +173,7 @@ def apply(state: OrderState | None, event: Envelope) -> tuple[OrderState, list[E
             _stock_released(step, data)
     _settle(step)
     if data.topic in SHOP_INPUTS:
-        kept = (*step.state.applied_inputs, event.event_id)[-KEPT_INPUT_IDS:]
+        kept = tuple(sorted({*step.state.applied_inputs, event.event_id}))[-KEPT_INPUT_IDS:]
         step.update(applied_inputs=kept)
     derived = [derive(event, payload, seq=seq) for seq, payload in enumerate(step.produced)]
     return step.state, derived

@@ -554,7 +554,18 @@ def test_an_order_keeps_the_ids_of_the_shops_events_it_applied_not_of_stock_resu
     assert saga.state.has_applied(UUID(int=3)) and not saga.state.has_applied(UUID(int=2))
 
 
-def test_an_order_flooded_with_shop_events_keeps_only_the_newest_ids() -> None:
+def test_an_order_keeps_the_same_ids_whichever_order_its_shop_events_arrived_in() -> None:
+    placed_first, paid_first = Saga(), Saga()
+    placed_first.send(placed(), paid())  # ids 1 and 2
+    paid_first.received = 1
+    paid_first.send(paid())  # id 2
+    paid_first.received = 0
+    paid_first.send(placed())  # id 1
+    assert placed_first.state is not None and paid_first.state is not None
+    assert placed_first.state.applied_inputs == paid_first.state.applied_inputs
+
+
+def test_an_order_flooded_with_shop_events_keeps_only_the_highest_ids() -> None:
     saga = Saga()
     saga.send(placed(), *(paid(payment_id=f"p-{n}") for n in range(KEPT_INPUT_IDS + 4)))
     assert saga.state is not None
