@@ -3,9 +3,9 @@
 Faust's ``processing_guarantee="exactly_once"`` runs one transactional producer per
 assigned partition (``transactional_id = "{app id}-{topic group}-{partition}"``) and
 commits consumer offsets inside those transactions. Read against its code
-(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), fifteen
-gaps break the guarantee or liveness, and a sixteenth lies in the broker; each is closed
-here by a small subclass, never a fork:
+(``faust/transport/consumer.py``, ``faust/transport/drivers/aiokafka.py``), sixteen
+gaps break the guarantee or liveness (one of them in aiokafka), and another lies in the
+broker; each is closed here by a small subclass, never a fork:
 
 1. **Outputs join the wrong transaction** (faust-streaming #177, #323). ``send`` picks
    the producer of the *destination* partition, so ``ReserveStock`` emitted while
@@ -37,7 +37,7 @@ here by a small subclass, never a fork:
 5. **Recovery can restore nothing.** Faust reads a changelog's end from the consumer's
    cached last stable offset, unknown (-1) until the partition was fetched once, so a
    fresh worker can declare its tables restored while they are empty.
-   :class:`CommittedEndThread` asks the broker for the last stable offsets instead.
+   :class:`RepairedConsumerThread` asks the broker for the last stable offsets instead.
 6. **Recovery can restore part of a partition** and serve it: it ends on the fetch
    position, not on applied records, drops fetched records on a rebalance, and keeps
    stale start offsets. :class:`~ecommerce_streams.exactly_once.table_recovery.CompleteRecovery`
@@ -74,7 +74,7 @@ here by a small subclass, never a fork:
     then a poisoned transaction): such a partition is skipped; the newer rebalance
     seeks it.
 13. **Faust's slow-processing check crashes the worker** by reading the position of a
-    partition that has none yet (an aiokafka assertion): :class:`CommittedEndThread`
+    partition that has none yet (an aiokafka assertion): :class:`RepairedConsumerThread`
     skips such partitions.
 14. **A wedged worker never exits.** Faust commits while a revocation waits, which
     looked like progress to the watchdog, and a worker that ignored SIGTERM ran on.
@@ -97,6 +97,14 @@ here by a small subclass, never a fork:
     (gap 15) closes them as aborted. ``SettlingProducer._seal`` follows a commit slower
     than ``SLOW_COMMIT_SECONDS`` with an empty transaction of the same producer over the
     same partitions and offsets: its markers commit whatever the first left open.
+
+17. **A coordinator still loading its offsets answers "nothing committed".** After a
+    broker restart, OffsetFetch v2+ answers a group whose ``__consumer_offsets``
+    partition is not loaded yet with a group-level ``COORDINATOR_LOAD_IN_PROGRESS`` and
+    no partitions; aiokafka 0.14 reads only partition errors, so the seek after the
+    rebalance sent every partition back to its first record and the worker derived
+    everything again. :class:`~ecommerce_streams.exactly_once.offset_fetch.LoadAwareCoordinator`
+    raises the group's error, which aiokafka retries.
 
 The commit, in order (``GatedConsumer.commit``; the same numbers mark the steps in
 the code):

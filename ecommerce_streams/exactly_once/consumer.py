@@ -17,6 +17,7 @@ from mode.services import WaitResults
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.gate import gate_of
+from ecommerce_streams.exactly_once.offset_fetch import heed_offset_fetch_errors
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
@@ -30,15 +31,22 @@ FETCH_MAX_WAIT_MS = 100
 _EVENT_WAIT = asyncio.Event.wait.__code__
 
 
-class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Consumer thread that asks the broker for the last stable offsets (gap 5).
+class RepairedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Consumer thread that asks the broker for last stable offsets and loaded commits.
 
     Under exactly-once Faust takes a changelog's end from ``last_stable_offset``,
     which stays unknown until the consumer has fetched that partition: recovery then
     sees an end of -1, declares the table restored at once and the worker serves
     and updates empty tables. ``end_offsets`` asks the broker, which answers the
-    last stable offset for a read-committed consumer.
+    last stable offset for a read-committed consumer (gap 5). Committed offsets are
+    taken only from a coordinator that has loaded them (gap 17, ``offset_fetch.py``).
     """
+
+    async def on_start(self) -> None:
+        """Start aiokafka's consumer, its coordinator heeding OffsetFetch's group error."""
+        await super().on_start()
+        if repaired(self.app, Repair.LOADED_OFFSETS):
+            heed_offset_fetch_errors(self._consumer)
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -49,6 +57,8 @@ class CommittedEndThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        if not repaired(self.app, Repair.COMMITTED_ENDS):
+            return await super()._highwaters(partitions)
         ends: Mapping[TP, int] = await self._ensure_consumer().end_offsets(partitions)
         return ends
 
@@ -77,9 +87,11 @@ class GatedConsumer(faust_aiokafka.Consumer):
     """Consumer whose commits wait for a quiet gate and settled changelogs (gaps 2, 3)."""
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        if not repaired(self.app, Repair.COMMITTED_ENDS):
+        if not (
+            repaired(self.app, Repair.COMMITTED_ENDS) or repaired(self.app, Repair.LOADED_OFFSETS)
+        ):
             return super()._new_consumer_thread()
-        return CommittedEndThread(self, loop=self.loop, beacon=self.beacon)
+        return RepairedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     @Service.task
     async def _commit_on_drain(self) -> None:

@@ -28,6 +28,7 @@ class Repair(StrEnum):
     DEFERRED_STORE_WRITES = "deferred-store-writes"
     KEPT_LOCAL_STATE = "kept-local-state"
     DIRECT_DELIVERY = "direct-delivery"
+    LOADED_OFFSETS = "loaded-offsets"
 
 
 #: Every repair and speed-up.

@@ -1,7 +1,8 @@
-"""Our consumer on a real broker: seeks and health checks that a rebalance cannot crash.
+"""Our consumer on a real broker: seeks, health checks and offset fetches a rebalance cannot break.
 
 Each test drives a real aiokafka consumer, assigned by hand, through our Faust consumer
-classes, as a worker's consumer thread would after a rebalance.
+classes, as a worker's consumer thread would after a rebalance. Set
+ES_TEST_EXACTLY_ONCE_REPAIRS=-loaded-offsets to see the offset fetch's test fail.
 """
 
 import asyncio
@@ -15,7 +16,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.types import TP
 
+from ecommerce_streams.exactly_once import parse_repairs
 from ecommerce_streams.exactly_once.consumer import GatedConsumer
+from ecommerce_streams.exactly_once.offset_fetch import LoadAwareCoordinator
 from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.topic_names import TopicNames
 from ecommerce_streams.worker.app import ShopApp
@@ -58,6 +61,7 @@ def shop_consumer(broker: str, kafka_consumer: AIOKafkaConsumer) -> GatedConsume
         broker=f"kafka://{broker}",
         processing_guarantee="exactly_once",
     )
+    app.exactly_once_repairs = parse_repairs(os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "all"))
     ours = app.consumer
     assert isinstance(ours, GatedConsumer)
     ours._thread._consumer = kafka_consumer
@@ -86,3 +90,23 @@ async def test_slow_processing_check_skips_a_partition_waiting_for_its_position(
 
     ours._thread.verify_event_path(time.monotonic(), TP(topic, 0))  # must not raise
     await reset
+
+
+async def test_a_workers_consumer_reads_committed_offsets_only_from_a_loaded_coordinator(
+    broker: str, topic: str
+) -> None:
+    group = AIOKafkaConsumer(
+        bootstrap_servers=broker, group_id=f"{topic}-group", enable_auto_commit=False
+    )
+    ours = shop_consumer(broker, group)
+    ours._thread._create_consumer = lambda loop: group  # what the thread's start starts
+    await ours._thread.on_start()
+    try:
+        partition = TopicPartition(topic, 0)
+        group.assign([partition])
+        await group.commit({partition: 1})
+
+        assert type(group._coordinator) is LoadAwareCoordinator
+        assert await group.committed(partition) == 1
+    finally:
+        await group.stop()

@@ -9,6 +9,7 @@ import inspect
 import faust
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.consumer.subscription_state import TopicPartitionState
 from aiokafka.producer.message_accumulator import MessageAccumulator
 from faust.stores import rocksdb as rocksdb_store
@@ -18,8 +19,9 @@ from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Worker as ModeWorker
 
-from ecommerce_streams.exactly_once.consumer import CommittedEndThread, GatedConsumer
+from ecommerce_streams.exactly_once.consumer import GatedConsumer, RepairedConsumerThread
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
+from ecommerce_streams.exactly_once.offset_fetch import LoadAwareCoordinator
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.exactly_once.table_recovery import CompleteRecovery
 from ecommerce_streams.exactly_once.transactions import SourceTransactionManager
@@ -35,9 +37,11 @@ OVERRIDES = [
     (SourceTransactionManager, faust_consumer.TransactionManager, "send"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "commit"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "_start_transactions"),
-    (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "_highwaters"),
-    (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
-    (CommittedEndThread, faust_aiokafka.AIOKafkaConsumerThread, "verify_event_path"),
+    (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "_highwaters"),
+    (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
+    (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "verify_event_path"),
+    (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "on_start"),
+    (LoadAwareCoordinator, GroupCoordinator, "_send_req"),
     (GatedConsumer, faust_aiokafka.Consumer, "_new_consumer_thread"),
     (GatedConsumer, faust_aiokafka.Consumer, "commit"),
     (GatedConsumer, faust_aiokafka.Consumer, "wait_empty"),
@@ -90,6 +94,9 @@ USED = [
     (rocksdb_store.Store, "_decode_key"),
     (rocksdb_store.Store, "_decode_value"),
     (TopicPartitionState, "has_valid_position"),
+    (AIOKafkaConsumer, "_coordinator"),
+    (GroupCoordinator, "_do_fetch_commit_offsets"),
+    (GroupCoordinator, "coordinator_dead"),
 ]
 
 
