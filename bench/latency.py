@@ -56,11 +56,21 @@ class Latencies:
     one_hop: list[float] = field(default_factory=list)
     without_output: int = 0
     """Distinct valid source events that caused no derived record."""
+    one_hop_sent: list[float] = field(default_factory=list)
+    """The first part of each one hop: the input's send until the worker sent that record."""
+    one_hop_committed: list[float] = field(default_factory=list)
+    """The rest: that record's send until it was seen committed (the commit, the tail's fetch)."""
 
     def summary(self) -> dict[str, float | int | None]:
         """p50/p95/p99/max of every latency in milliseconds, and the sample counts."""
         out: dict[str, float | int | None] = {"samples": len(self.record)}
-        kinds = (("record", self.record), ("visible", self.visible), ("one_hop", self.one_hop))
+        kinds = (
+            ("record", self.record),
+            ("visible", self.visible),
+            ("one_hop", self.one_hop),
+            ("one_hop_sent", self.one_hop_sent),
+            ("one_hop_committed", self.one_hop_committed),
+        )
         for name, values in kinds:
             ordered = sorted(values)
             for q in (50, 95, 99):
@@ -88,8 +98,16 @@ def trace(arrivals: Iterable[Arrival], sources: set[str], decisions_topic: str) 
     """Link ``arrivals`` once; time every decided order's saga and every input's first hop."""
     links = link(arrivals, sources)
     record, visible, untraced = full_saga(links, decisions_topic)
-    one_hop, without_output = first_hops(links)
-    return Latencies(record, visible, untraced, one_hop, without_output)
+    hops = first_hops(links)
+    return Latencies(
+        record,
+        visible,
+        untraced,
+        one_hop=[output.received_at - source.timestamp for source, output in hops],
+        without_output=len(links.inputs) - len(hops),
+        one_hop_sent=[output.timestamp - source.timestamp for source, output in hops],
+        one_hop_committed=[output.received_at - output.timestamp for _, output in hops],
+    )
 
 
 def full_saga(links: Links, decisions_topic: str) -> tuple[list[float], list[float], int]:
@@ -136,24 +154,20 @@ def last_needed_input(links: Links, terminal: Event) -> float | None:
     return max(starts)
 
 
-def first_hops(links: Links) -> tuple[list[float], int]:
-    """Seconds from each source event to the first derived record it caused, seen committed.
+def first_hops(links: Links) -> list[tuple[Event, Event]]:
+    """Each source event with the first derived record it caused to be seen committed.
 
-    Returns the latencies and how many source events caused no derived record.
+    Source events that caused no derived record are left out.
     """
-    first_output: dict[str, float] = {}
+    first_output: dict[str, Event] = {}
     for event in links.derived:
         if event.causation_id is None:
             continue
         seen = first_output.get(event.causation_id)
-        if seen is None or event.received_at < seen:
-            first_output[event.causation_id] = event.received_at
-    latencies: list[float] = []
-    without_output = 0
-    for source in links.inputs:
-        received = first_output.get(source.event_id)
-        if received is None:
-            without_output += 1
-        else:
-            latencies.append(received - source.timestamp)
-    return latencies, without_output
+        if seen is None or event.received_at < seen.received_at:
+            first_output[event.causation_id] = event
+    return [
+        (source, first_output[source.event_id])
+        for source in links.inputs
+        if source.event_id in first_output
+    ]

@@ -26,6 +26,16 @@ class UndeclaredOutput(RuntimeError):
 
 
 @dataclass(frozen=True)
+class KeptIds:
+    """Inputs whose repeats a stage's own state recognises, so they need no ``seen`` record:
+    the state change that applies such an event keeps its id."""
+
+    of: tuple[TopicRole, ...]
+    applied: Callable[[Tables, Envelope], bool]
+    """Whether the state shows this event applied already."""
+
+
+@dataclass(frozen=True)
 class Stage:
     """One agent's part of the saga."""
 
@@ -34,14 +44,11 @@ class Stage:
     writes: tuple[TopicRole, ...]
     tables: tuple[str, ...]
     decide: Callable[[Tables, Envelope], list[Envelope]]
-    #: Inputs whose repeats the stage's own state recognises (``has_applied``), so they
-    #: need no ``seen`` record: the state change that applies an event keeps its id.
-    keeps_ids_of: tuple[TopicRole, ...] = ()
-    has_applied: Callable[[Tables, Envelope], bool] = lambda tables, event: False
+    kept_ids: KeptIds | None = None
 
     def keeps_id(self, event: Envelope) -> bool:
         """Whether the stage's state keeps this event's id, so ``seen`` need not."""
-        return event.data.topic in self.keeps_ids_of
+        return self.kept_ids is not None and event.data.topic in self.kept_ids.of
 
     def apply(self, tables: Tables, event: Envelope) -> list[Envelope]:
         """Decide, refusing any derived event for a topic this stage does not write."""
@@ -89,7 +96,8 @@ def judge(
     if text != event.data.key:
         reason = f"message key {text!r} does not match {event.event_type} key {event.data.key!r}"
         return Verdict(event=event, set_aside=("misrouted", reason))
-    if stage.has_applied(tables, event) if stage.keeps_id(event) else applied(event.event_id):
+    kept = stage.kept_ids if stage.keeps_id(event) else None
+    if kept.applied(tables, event) if kept is not None else applied(event.event_id):
         return Verdict(event=event, duplicate=True)
     try:
         derived = stage.apply(tables, event)
@@ -131,8 +139,7 @@ ORDERS = Stage(
     writes=(TopicRole.ORDER_EVENTS, TopicRole.SHIPMENTS, TopicRole.INVENTORY_COMMANDS),
     tables=("orders",),
     decide=_advance_order,
-    keeps_ids_of=order.SHOP_INPUTS,
-    has_applied=_order_has_applied,
+    kept_ids=KeptIds(of=order.SHOP_INPUTS, applied=_order_has_applied),
 )
 INVENTORY = Stage(
     name="inventory",

@@ -20,6 +20,8 @@ def latency_phase(rate: float, one_hop_p99: float, visible_p50: float) -> dict[s
         "one_hop_p50_ms": one_hop_p99 / 2,
         "one_hop_p95_ms": one_hop_p99,
         "one_hop_p99_ms": one_hop_p99,
+        **{f"one_hop_sent_p{q}_ms": 5.0 for q in (50, 95, 99)},
+        **{f"one_hop_committed_p{q}_ms": one_hop_p99 - 5 for q in (50, 95, 99)},
         "one_hop_samples": 180,
         "one_hop_without_output": 50,
     }

@@ -217,7 +217,7 @@ def test_a_malformed_copy_of_a_payment_is_neither_an_input_nor_the_start_of_a_sa
     assert len(latencies.one_hop) + latencies.without_output == 2  # the two real inputs
 
 
-def test_summary_reports_one_hop_percentiles_beside_the_full_saga() -> None:
+def test_summary_reports_one_hop_and_its_split_at_the_derived_send_beside_the_full_saga() -> None:
     placed = _source(PLACED, 1)
     reserve = derive(placed, RESERVE)
     arrivals = [
@@ -228,6 +228,8 @@ def test_summary_reports_one_hop_percentiles_beside_the_full_saga() -> None:
     summary = trace(arrivals, SOURCES, "order-events").summary()
 
     assert summary["one_hop_p50_ms"] == summary["one_hop_p99_ms"] == 250.0
+    assert summary["one_hop_sent_p99_ms"] == 100.0  # fetched and processed
+    assert summary["one_hop_committed_p99_ms"] == 150.0  # committed and fetched read_committed
     assert summary["one_hop_samples"] == 1
     assert summary["samples"] == 0
     assert summary["visible_p50_ms"] is None

@@ -15,12 +15,15 @@ def _render(with_soak: bool) -> str:
     return render_markdown(figures, json_name="run.json", chart_name="run.png")
 
 
-def test_each_case_has_a_latency_row_per_phase_with_one_hop_beside_the_full_saga() -> None:
+def test_a_latency_row_per_case_and_phase_splits_one_hop_beside_the_full_saga() -> None:
     markdown = _render(with_soak=False)
 
     rows = [line for line in markdown.splitlines() if line.startswith("| exactly_once x1 | 50 (")]
     assert len(rows) == 1
-    assert "fixed | 25 / 50 / 50 | 50 / 50 / 50 | 100 / 200 / 300 |" in rows[0]
+    assert (
+        "fixed | 25 / 50 / 50 | 5 / 5 / 5, 45 / 45 / 45 | 50 / 50 / 50 | 100 / 200 / 300 |"
+        in (rows[0])
+    )
     assert "| exactly_once x1 | 260 (260), half max |" in markdown
     assert "one-hop p50/p95/p99 ms" in markdown
 
