@@ -31,6 +31,7 @@ down acknowledged the commit but wrote no markers, and the next owner aborted it
 files are dropped and the partition is restored whole.
 """
 
+import contextlib
 import logging
 import re
 import time
@@ -58,6 +59,10 @@ _RESTORED_SECONDS = re.compile(r"restored \d+ records into .* partitions in ([\d
 #: Faust gives each recovery step ``broker_request_timeout`` and stops recovering
 #: altogether when a step overruns it.
 RESTORE_PASS_SECONDS = 30.0
+
+
+class PassOver(Exception):
+    """A restore pass reached its deadline in the middle of a check."""
 
 
 class ChangelogMessage(NamedTuple):
@@ -105,12 +110,13 @@ class ChangelogRestorer:
         await consumer.start()
         return consumer
 
-    async def _aborted(self, kafka_tp: TopicPartition, offset: int) -> bool:
+    async def _aborted(self, kafka_tp: TopicPartition, offset: int, deadline: float) -> bool:
         """Whether ``offset`` holds a data record a read_committed reader does not see.
 
         Asked when a read_committed read from ``offset`` began past it: the offset is
         then a commit marker, a record compaction removed (both fine), or a record of a
-        transaction that did not commit.
+        transaction that did not commit. Raises :class:`PassOver` when the read has not
+        answered by ``deadline``: the next pass asks again.
         """
         if self._uncommitted_reader is None:
             self._uncommitted_reader = await self._reader("read_uncommitted")
@@ -119,6 +125,8 @@ class ChangelogRestorer:
         reader.seek(kafka_tp, offset)
         end = (await reader.end_offsets([kafka_tp]))[kafka_tp]
         while await reader.position(kafka_tp) < end:
+            if time.monotonic() >= deadline:
+                raise PassOver(f"{kafka_tp} at {offset} unread when the restore pass ended")
             records = (await reader.getmany(kafka_tp, timeout_ms=500, max_records=1)).get(kafka_tp)
             if records:
                 return bool(records[0].offset == offset)
@@ -155,34 +163,50 @@ class ChangelogRestorer:
                 continue
             consumer.seek(kafka_tp, start)
             pending.add(kafka_tp)
-        while pending and time.monotonic() < deadline:
-            batches = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
-            for kafka_tp, records in batches.items():
-                tp = partitions[kafka_tp]
-                if await self._files_undone(kafka_tp, tables[tp], unchecked, records[0].offset):
-                    consumer.seek(kafka_tp, 0)
-                    continue
-                tables[tp].apply_changelog_batch(_as_changelog_records(tp, records))
-                metrics.changelog_records_restored.inc(len(records))
-                self.records_restored += len(records)
-            self._on_progress()
-            for kafka_tp in list(pending):
-                if await consumer.position(kafka_tp) >= ends[kafka_tp]:
-                    if await self._files_undone(kafka_tp, tables[partitions[kafka_tp]], unchecked):
-                        consumer.seek(kafka_tp, 0)
-                        continue
-                    pending.discard(kafka_tp)
-                    tp = partitions[kafka_tp]
-                    finished[tp] = ends[kafka_tp]
-                    # everything before the end is applied: the next restore starts there
-                    tables[tp].data.set_persisted_offset(tp, ends[kafka_tp] - 1)
+        with contextlib.suppress(PassOver):  # unchecked files are checked in the next pass
+            while pending and time.monotonic() < deadline:
+                await self._restore_step(consumer, tables, partitions, pending, unchecked, deadline)
+                for kafka_tp in list(pending):
+                    if await consumer.position(kafka_tp) >= ends[kafka_tp]:
+                        table = tables[partitions[kafka_tp]]
+                        if await self._files_undone(kafka_tp, table, unchecked, deadline):
+                            consumer.seek(kafka_tp, 0)
+                            continue
+                        pending.discard(kafka_tp)
+                        tp = partitions[kafka_tp]
+                        finished[tp] = ends[kafka_tp]
+                        # everything before the end is applied: the next restore starts there
+                        tables[tp].data.set_persisted_offset(tp, ends[kafka_tp] - 1)
         return finished
+
+    async def _restore_step(
+        self,
+        consumer: AIOKafkaConsumer,
+        tables: Mapping[TP, Any],
+        partitions: Mapping[TopicPartition, TP],
+        pending: set[TopicPartition],
+        unchecked: dict[TopicPartition, int],
+        deadline: float,
+    ) -> None:
+        """Apply one fetch of the pending partitions' records."""
+        batches = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
+        for kafka_tp, records in batches.items():
+            tp = partitions[kafka_tp]
+            first = records[0].offset
+            if await self._files_undone(kafka_tp, tables[tp], unchecked, deadline, first):
+                consumer.seek(kafka_tp, 0)
+                continue
+            tables[tp].apply_changelog_batch(_as_changelog_records(tp, records))
+            metrics.changelog_records_restored.inc(len(records))
+            self.records_restored += len(records)
+        self._on_progress()
 
     async def _files_undone(
         self,
         kafka_tp: TopicPartition,
         table: Any,
         unchecked: dict[TopicPartition, int],
+        deadline: float,
         first_read: int | None = None,
     ) -> bool:
         """Drop kept files whose last record's transaction did not commit; True if dropped.
@@ -194,7 +218,7 @@ class ChangelogRestorer:
         transactions (gap 15) undid them in Kafka. Such files are of another history.
         """
         kept = unchecked.pop(kafka_tp, None)
-        if kept is None or first_read == kept or not await self._aborted(kafka_tp, kept):
+        if kept is None or first_read == kept or not await self._aborted(kafka_tp, kept, deadline):
             return False
         logger.warning(
             "local files of %s end with offset %d, whose transaction did not commit: "

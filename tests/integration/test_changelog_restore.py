@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import NewTopic
+from aiokafka.structs import TopicPartition
 from faust.types import TP
 
-from ecommerce_streams.exactly_once.table_recovery import ChangelogRestorer
+from ecommerce_streams.exactly_once.table_recovery import ChangelogRestorer, PassOver
 from ecommerce_streams.kafka_admin import admin_client
 
 pytestmark = pytest.mark.integration
@@ -157,3 +158,17 @@ async def test_kept_files_ending_at_a_committed_record_or_a_marker_are_kept(brok
 
     assert after_commit.dropped == after_restore.dropped == []
     assert after_commit.rows == after_restore.rows == {b"sku-1": b"10", b"sku-2": b"5"}
+
+
+async def test_a_check_of_kept_files_unanswered_by_the_pass_deadline_ends_the_pass(
+    broker: str,
+) -> None:
+    # A read that cannot reach the kept offset (a broker that does not answer) must not
+    # hold the restore past its pass: the next pass checks again.
+    tp = await new_changelog(broker, [(False, {b"ord-1": b"confirmed"})])
+    restorer = ChangelogRestorer([broker])
+    try:
+        with pytest.raises(PassOver):
+            await restorer._aborted(TopicPartition(tp.topic, 0), 0, deadline=time.monotonic())
+    finally:
+        await restorer.close()
