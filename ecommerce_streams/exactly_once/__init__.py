@@ -115,10 +115,10 @@ the code):
    acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);
-4. per transactional producer, all at once: send its partitions' offsets, commit
-   (sealed by a second, empty commit when it was slow: gap 16), begin the next
-   (``transactions.py``, ``producer.py``); any failure poisons the gate and crashes the
-   worker;
+4. per transactional producer, all at once: send its partitions' offsets while step
+   2's records are acknowledged, then commit (sealed by a second, empty commit when it
+   was slow: gap 16), begin the next (``transactions.py``, ``producer.py``); any failure
+   poisons the gate and crashes the worker;
 5. only then write the committed changes to the local stores, each partition's in one
    RocksDB batch with the offset of its last changelog record (``outbox.py``,
    ``local_state.py``): the files never hold an uncommitted write;
@@ -131,6 +131,13 @@ waits for the batch in flight, never for half an event. A fetched message reache
 agents' input queues in the fetch loop's own turn when nothing can hold it up
 (``consumer.py``, speed-up ``direct-delivery``); Faust races each one against a
 rebalance with four tasks.
+
+What a commit round costs: the round trips of its transactions, which run at once
+(speed-up ``concurrent-commits``). A table change adds its changelog partition to the
+transaction as it is made, with the event's derived records (aiokafka's
+AddPartitionsToTxn), and the offsets go out while the changelog records are
+acknowledged (speed-up ``overlapped-commits``): a round is the records' produce, beside
+AddOffsetsToTxn and TxnOffsetCommit, then EndTxn; three round trips where it was five.
 
 When it commits: as soon as every agent has drained its input (``units.py`` asks,
 ``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never

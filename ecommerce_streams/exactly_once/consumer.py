@@ -143,11 +143,13 @@ class GatedConsumer(faust_aiokafka.Consumer):
                 if isinstance(producer, SettlingProducer):
                     await producer.settle()  # 2.
                 outbox = outbox_of(self.app)
-                await outbox.flush()  # 2.
-                # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit
+                await outbox.send_changes()  # 2.
+                # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit (each
+                # transaction commits once 2.'s records are acknowledged)
                 committed = await super().commit(
                     topics, start_new_transaction=start_new_transaction
                 )
+                await outbox.acknowledged()  # 2. (done by now if anything committed)
                 if committed:
                     outbox.store_committed()  # 5.
                 return committed

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, cast, runtime_checkable
 
 import faust
+from aiokafka import TopicPartition
 from faust.types import TP, AppT, TopicT
 
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
@@ -61,6 +62,10 @@ class Outbox:
         self.records_sent = 0
         #: (source partition, its topic group) -> the transactional id of its producer
         self._transactional_ids: dict[tuple[TP, int], str] = {}
+        #: The acknowledgement of the records sent so far (step 2), which commits await.
+        self._acknowledging: asyncio.Future[None] | None = None
+        #: Whether a changelog partition joins its transaction with the change.
+        self._joins_early = repaired(app, Repair.OVERLAPPED_COMMITS)
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
@@ -71,17 +76,29 @@ class Outbox:
         self.records_sent += 1
 
     def change(self, table: faust.Table[Any, Any], partition: int, key: Any, value: Any) -> None:
-        """Cache a table change (``None`` deletes): its changelog is written at commit."""
+        """Cache a table change (``None`` deletes): its changelog is written at commit.
+
+        With ``overlapped-commits`` the changelog partition joins the transaction now
+        (aiokafka's AddPartitionsToTxn goes out with the event's derived records), so the
+        commit need not wait a round trip for it.
+        """
         topic = table.changelog_topic.get_topic_name()
-        self._changes[(topic, partition, key)] = (table, value, _source_partition())
+        source = _source_partition()
+        self._changes[(topic, partition, key)] = (table, value, source)
+        if self._joins_early:
+            transaction = self._producer_for(source)._txn_manager
+            transaction.maybe_add_partition_to_txn(TopicPartition(topic, partition))
 
     @property
     def pending_changes(self) -> int:
         """Table keys changed since the last commit."""
         return len(self._changes)
 
-    async def flush(self) -> None:
-        """Send the cached changes and wait until every record is acknowledged (step 2)."""
+    async def send_changes(self) -> None:
+        """Send the cached changes, one record per changed key, and push every batch (step 2).
+
+        :meth:`acknowledged` waits for the records; the commit sends its offsets meanwhile.
+        """
         changes, self._changes = self._changes, {}
         stored: dict[tuple[CommittingStore, int], dict[Any, Any]] = {}
         last_records: dict[tuple[CommittingStore, int], asyncio.Future[Any]] = {}
@@ -102,14 +119,36 @@ class Outbox:
         self.records_sent += len(changes)
         sent_records, self._sent = self._sent, []
         producers, self._producers = self._producers, set()
+        earlier = self._acknowledging
+        self._acknowledging = asyncio.ensure_future(
+            self._acknowledge(earlier, sent_records, producers, stored, last_records)
+        )
+
+    async def acknowledged(self) -> None:
+        """Wait until every record sent so far is acknowledged; raise the first failure."""
+        if self._sent or self._changes:
+            await self.send_changes()
+        if self._acknowledging is not None:
+            await asyncio.shield(self._acknowledging)
+
+    async def _acknowledge(
+        self,
+        earlier: asyncio.Future[None] | None,
+        sent_records: list[asyncio.Future[Any]],
+        producers: set[Any],
+        stored: dict[tuple[CommittingStore, int], dict[Any, Any]],
+        last_records: dict[tuple[CommittingStore, int], asyncio.Future[Any]],
+    ) -> None:
+        if earlier is not None:
+            await earlier
         # Send what lingers in the producers' batches now: the commit ends the batching.
         await asyncio.gather(*(p._message_accumulator.flush_for_commit() for p in producers))
         if sent_records:
             await asyncio.gather(*sent_records)  # the first failure poisons the commit
         for store_partition, store_changes in stored.items():
             offset = last_records[store_partition].result().offset
-            earlier, _ = self._committing.get(store_partition, ({}, offset))
-            self._committing[store_partition] = ({**earlier, **store_changes}, offset)
+            earlier_changes, _ = self._committing.get(store_partition, ({}, offset))
+            self._committing[store_partition] = ({**earlier_changes, **store_changes}, offset)
 
     def store_committed(self) -> None:
         """Write the committed changes to the stores with their changelog offsets (step 5)."""

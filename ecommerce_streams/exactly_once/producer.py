@@ -13,6 +13,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import FutureMessage
 
+from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 #: How long a transactional request refused while markers are written waits to retry.
@@ -104,14 +105,40 @@ class SettlingProducer(faust_aiokafka.Producer):
             if producer is None:
                 raise ProducerSendError(f"commit for a transaction never begun: {tid}")
             started = time.monotonic()
+            await self._send_offsets_once_acknowledged(producer, offsets, group_id)
             written = set(producer._txn_manager.txn_partitions)
-            await producer.send_offsets_to_transaction(offsets, group_id)
             await producer.commit_transaction()
             slow = time.monotonic() - started > SLOW_COMMIT_SECONDS
             if slow and repaired(self.app, Repair.SEALED_COMMITS):
                 await self._seal(producer, written, offsets, group_id)
             if start_new_transaction:
                 await producer.begin_transaction()
+
+    async def _send_offsets_once_acknowledged(
+        self, producer: Any, offsets: Mapping[TP, int], group_id: str
+    ) -> None:
+        """Add the offsets to the transaction and wait until its records are acknowledged.
+
+        Both must be done before the commit (step 2, then 4). With ``overlapped-commits``
+        the offsets (AddOffsetsToTxn, then TxnOffsetCommit) go out while the records are
+        acknowledged instead of after: a commit round saves a round trip. A record that
+        fails poisons the commit all the same, and the offsets of a transaction that
+        never commits never count.
+        """
+        acknowledged = outbox_of(self.app).acknowledged
+        if not repaired(self.app, Repair.OVERLAPPED_COMMITS):
+            await acknowledged()
+            await producer.send_offsets_to_transaction(offsets, group_id)
+            return
+        offsets_sent = asyncio.ensure_future(
+            producer.send_offsets_to_transaction(offsets, group_id)
+        )
+        try:
+            await acknowledged()
+        except BaseException:
+            offsets_sent.cancel()
+            raise
+        await offsets_sent
 
     @staticmethod
     async def _seal(

@@ -29,6 +29,7 @@ class Repair(StrEnum):
     KEPT_LOCAL_STATE = "kept-local-state"
     DIRECT_DELIVERY = "direct-delivery"
     LOADED_OFFSETS = "loaded-offsets"
+    OVERLAPPED_COMMITS = "overlapped-commits"
 
 
 #: Every repair and speed-up.

@@ -2,18 +2,23 @@
 
 The producers here are stand-ins recording what they were asked (no broker): what is
 under test is the order and concurrency of the calls our producer makes. Set
-ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail, and
--sealed-commits to see a slow commit left unsealed.
+ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail,
+-sealed-commits to see a slow commit left unsealed, and -overlapped-commits to see the
+offsets wait for the records and a changelog partition join its transaction at commit.
 """
 
 import asyncio
 import itertools
 import types
+import weakref
 
+import faust
 import pytest
+from faust import streams as faust_streams
 from faust.types import TP
 from faust.types.tuples import Message
 
+from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.worker.app import settings
 from ecommerce_streams.worker.pipeline import topics_read_by_several_agents
@@ -137,6 +142,42 @@ async def test_a_quick_commit_is_not_sealed(monkeypatch: pytest.MonkeyPatch) -> 
     calls = await commit_taking(0.05, monkeypatch)
 
     assert calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
+
+
+async def test_a_transactions_offsets_go_out_while_its_records_are_acknowledged() -> None:
+    producer = producer_of_app()
+    recording = RecordingProducer()
+    producer._transaction_producers = {"shop-0-3": recording}
+    producer._trn_locks = {"shop-0-3": asyncio.Lock()}
+    records_acknowledged = asyncio.get_running_loop().create_future()
+    outbox_of(producer.app)._acknowledging = records_acknowledged  # step 2 under way
+
+    commit = asyncio.create_task(
+        producer.commit_transactions({"shop-0-3": {TP("orders", 3): 42}}, "shop")
+    )
+    await asyncio.sleep(0.01)
+    offsets = f"offsets { ({TP('orders', 3): 42}) }"
+    assert recording.calls == [offsets], "the offsets waited for the records"
+
+    records_acknowledged.set_result(None)
+    await asyncio.wait_for(commit, timeout=5)
+    assert recording.calls == [offsets, "commit", "begin"]
+
+
+async def test_a_table_change_joins_its_changelog_partition_to_the_events_transaction_at_once() -> (
+    None
+):
+    app = flowing_app()
+    table = app.Table(f"orders-{next(_app_ids)}", partitions=8)
+    recording = RecordingProducer()
+    outbox = outbox_of(app)
+    outbox._producer_for = lambda source: recording  # type: ignore[method-assign]
+    event = faust.Event(app, b"ord-1", b"{}", None, message_of(TP("orders", 3), 7))
+    faust_streams._current_event.set(weakref.ref(event))
+
+    outbox.change(table, 3, "ord-1", {"status": "placed"})
+
+    assert recording.calls == [f"add {table.changelog_topic.get_topic_name()}[3]"]
 
 
 def message(topic: str, headers: list[tuple[str, bytes]] | None = None) -> Message:
