@@ -44,7 +44,9 @@ from bench.worker_metrics import (
     TRANSACTIONS_COMMITTED,
     increase,
     mean_commit_round_ms,
+    mean_commit_steps_ms,
     read_commit_rounds,
+    read_commit_steps,
     read_counter,
 )
 from ecommerce_streams.harness.deployment import Deployment
@@ -215,6 +217,7 @@ async def _drain_backlog(
         cpu_before = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
         commits_before = await read_counter(urls, TRANSACTIONS_COMMITTED)
         rounds_before = await read_commit_rounds(urls)
+        steps_before = await read_commit_steps(urls)
         backlog = await send_load(bootstrap, topics, profile)
         decided = await tail.wait_decided(timeout=max(300.0, case.orders / 5))
         group = group_id(deployment.app_id, APP_VERSION)
@@ -224,6 +227,7 @@ async def _drain_backlog(
         cpu_after = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
         commits_after = await read_counter(urls, TRANSACTIONS_COMMITTED)
         rounds_after = await read_commit_rounds(urls)
+        steps_after = await read_commit_steps(urls)
     finally:
         await tail.stop()
     result["startup_seconds"] = round(ready - started, 2)
@@ -232,6 +236,7 @@ async def _drain_backlog(
         **_cpu(cpu_before, cpu_after, backlog.messages, case.workers, ready, drained_at),
         **_commits(increase(commits_before, commits_after), backlog.messages, ready, drained_at),
         "commit_round_ms_mean": mean_commit_round_ms(rounds_before, rounds_after),
+        "commit_steps_ms_mean": mean_commit_steps_ms(steps_before, steps_after),
     }
     result["load_average_throughput"] = load_average()
     result["_rss"] = [rss_at_ready, [rss_mb(w.pid) for w in deployment.workers]]
@@ -344,6 +349,7 @@ async def _latency(
     urls = [worker.url for worker in deployment.workers]
     try:
         rounds_before = await read_commit_rounds(urls)
+        steps_before = await read_commit_steps(urls)
         began = time.monotonic()
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
@@ -357,6 +363,7 @@ async def _latency(
             timeout=60.0,
         )
         rounds_after = await read_commit_rounds(urls)
+        steps_after = await read_commit_steps(urls)
     finally:
         await tail.stop()
     latencies = trace(tail.arrivals, set(topics.sources()), topics.order_events)
@@ -367,6 +374,7 @@ async def _latency(
         "messages": sent.messages,
         "complete": decided,
         "commit_round_ms_mean": mean_commit_round_ms(rounds_before, rounds_after),
+        "commit_steps_ms_mean": mean_commit_steps_ms(steps_before, steps_after),
         **latencies.summary(),
     }
 

@@ -16,28 +16,34 @@ COMMIT_ROUND_SECONDS = "es_commit_round_seconds_sum"
 COMMIT_ROUNDS = "es_commit_round_seconds_count"
 
 
-def sample_total(text: str, sample: str) -> float:
-    """Sum of every sample named ``sample`` (all label sets) in a Prometheus text page."""
+def sample_total(text: str, sample: str, **labels: str) -> float:
+    """Sum of every sample named ``sample`` with these labels (any others) in a Prometheus page."""
     return sum(
         s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.name == sample
+        if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items())
     )
 
 
-async def read_counter(urls: Sequence[str], sample: str) -> list[float | None]:
-    """``sample`` on each worker's ``/metrics`` (base URLs given); None where unreadable."""
-    values: list[float | None] = []
+async def metric_pages(urls: Sequence[str]) -> list[str | None]:
+    """Each worker's ``/metrics`` page (base URLs given); None where unreadable."""
+    pages: list[str | None] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
         for url in urls:
             try:
                 async with session.get(f"{url}/metrics") as response:
-                    text = await response.text() if response.status == 200 else None
+                    pages.append(await response.text() if response.status == 200 else None)
             except (TimeoutError, aiohttp.ClientError):
-                text = None
-            values.append(None if text is None else sample_total(text, sample))
-    return values
+                pages.append(None)
+    return pages
+
+
+async def read_counter(urls: Sequence[str], sample: str) -> list[float | None]:
+    """``sample`` on each worker's ``/metrics`` (base URLs given); None where unreadable."""
+    return [
+        None if page is None else sample_total(page, sample) for page in await metric_pages(urls)
+    ]
 
 
 def increase(before: Sequence[float | None], after: Sequence[float | None]) -> float | None:
@@ -65,3 +71,30 @@ def mean_commit_round_ms(
     if seconds is None or not rounds:
         return None
     return round(1000 * seconds / rounds, 1)
+
+
+COMMIT_STEPS = ("units", "changes", "transactions", "stores")
+"""The steps of a commit round the workers time (``es_commit_step_seconds``)."""
+
+StepReadings = dict[str, tuple[list[float | None], list[float | None]]]
+
+
+async def read_commit_steps(urls: Sequence[str]) -> StepReadings:
+    """Seconds spent in each commit step and the rounds that took it, per worker."""
+    pages = await metric_pages(urls)
+
+    def per_worker(sample: str, step: str) -> list[float | None]:
+        return [None if page is None else sample_total(page, sample, step=step) for page in pages]
+
+    return {
+        step: (
+            per_worker("es_commit_step_seconds_sum", step),
+            per_worker("es_commit_step_seconds_count", step),
+        )
+        for step in COMMIT_STEPS
+    }
+
+
+def mean_commit_steps_ms(before: StepReadings, after: StepReadings) -> dict[str, float | None]:
+    """The mean of each commit step between two readings, in ms."""
+    return {step: mean_commit_round_ms(before[step], after[step]) for step in COMMIT_STEPS}

@@ -73,6 +73,13 @@ commit_rounds = Histogram(
     "A commit round, gate closed: units in flight finish, records settle, transactions commit.",
     buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5),
 )
+commit_steps = Histogram(
+    "es_commit_step_seconds",
+    "Each step of a commit round: units (the units in flight finish), changes (the table "
+    "changes are sent), transactions (offsets, acknowledgements, commit), stores (RocksDB).",
+    ["step"],
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1.0),
+)
 unit_events = Histogram(
     "es_unit_events",
     "Input events per unit of work (one, or those waiting in an agent's input: batched-units).",

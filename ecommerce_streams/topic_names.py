@@ -6,6 +6,8 @@ topic under its own prefix, so live consumers never see its events twice. The co
 topics (the routing catalogues) are the live ones in a replay too: they hold no events.
 """
 
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from models.topics import CONTROL_ROLES, DERIVED_ROLES, SOURCE_ROLES, TopicRole
@@ -106,11 +108,11 @@ class TopicNames:
 
     def sources(self) -> tuple[str, ...]:
         """Topics the shop's own systems write to."""
-        return tuple(self.name(role) for role in SOURCE_ROLES)
+        return _names(self, SOURCE_ROLES)
 
     def outputs(self) -> tuple[str, ...]:
         """Topics the platform derives."""
-        return tuple(self.name(role) for role in DERIVED_ROLES)
+        return _names(self, DERIVED_ROLES)
 
     def all(self) -> tuple[str, ...]:
         """Every topic events travel on: the sources and the outputs (not the controls)."""
@@ -118,4 +120,10 @@ class TopicNames:
 
     def controls(self) -> tuple[str, ...]:
         """The compacted catalogues that configure the platform (no events on them)."""
-        return tuple(self.name(role) for role in CONTROL_ROLES)
+        return _names(self, CONTROL_ROLES)
+
+
+@functools.cache
+def _names(names: TopicNames, roles: Iterable[TopicRole]) -> tuple[str, ...]:
+    """The topics of ``roles`` in a deployment, worked out once (a worker asks per event)."""
+    return tuple(names.name(role) for role in roles)

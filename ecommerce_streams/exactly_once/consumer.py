@@ -73,6 +73,13 @@ class RepairedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             super().verify_event_path(now, tp)
 
 
+def _step_done(name: str, since: float) -> float:
+    """Note how long a commit step took (``es_commit_step_seconds``); now, for the next."""
+    now = time.monotonic()
+    metrics.labelled(metrics.commit_steps, name).observe(now - since)
+    return now
+
+
 def position_known(consumer: Any, tp: TP) -> bool:
     """Whether an aiokafka consumer has a fetch position for this partition."""
     assignment = consumer._fetcher._subscriptions.subscription
@@ -137,21 +144,26 @@ class GatedConsumer(faust_aiokafka.Consumer):
         """Commit acknowledged offsets between units of work, after changelogs settle."""
         if not self.in_transaction or not repaired(self.app, Repair.COMMIT_GATE):
             return await super().commit(topics, start_new_transaction=start_new_transaction)
+        step = time.monotonic()
         with metrics.commit_rounds.time():
             async with gate_of(self.app).exclusive():  # 1. (and 6. on leaving)
+                step = _step_done("units", step)
                 producer = self.app.producer
                 if isinstance(producer, SettlingProducer):
                     await producer.settle()  # 2.
                 outbox = outbox_of(self.app)
                 await outbox.send_changes()  # 2.
+                step = _step_done("changes", step)
                 # 3. _filter_committable_offsets, 4. SourceTransactionManager.commit (each
                 # transaction commits once 2.'s records are acknowledged)
                 committed = await super().commit(
                     topics, start_new_transaction=start_new_transaction
                 )
                 await outbox.acknowledged()  # 2. (done by now if anything committed)
+                step = _step_done("transactions", step)
                 if committed:
                     outbox.store_committed()  # 5.
+                _step_done("stores", step)
                 return committed
 
     def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
