@@ -77,6 +77,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How long the producer waits to batch sends into a request (bench/results).",
     )
+    thread_switch_seconds: float = Field(
+        default=0.001,
+        gt=0,
+        le=0.1,
+        description="How long Python lets one thread hold the interpreter before another "
+        "may take it (sys.setswitchinterval; Python's default is 0.005).",
+    )
     consumer_max_poll_records: int = Field(
         default=500,
         ge=1,

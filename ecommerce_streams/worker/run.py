@@ -38,6 +38,9 @@ def load_services() -> None:
 
 def run_worker() -> None:
     """Create topics, drop untrusted local state, and run the worker until stopped."""
+    # Faust's consumer runs in a thread of its own: a commit's replies wait for the
+    # interpreter while that thread decodes fetches (bench/results/thread-switch-20261201).
+    sys.setswitchinterval(settings.thread_switch_seconds)
     load_services()
     ensure_topics_sync(
         settings.bootstrap,
