@@ -48,7 +48,7 @@ def _commit_round(figures: dict[str, Any]) -> str:
     """The mean commit round, and its steps' means where the run timed them."""
     mean = _fmt(figures.get("commit_round_ms_mean"), 1)
     steps = figures.get("commit_steps_ms_mean")
-    if not steps:
+    if not steps or all(ms is None for ms in steps.values()):
         return mean
     return f"{mean} ({' / '.join(_fmt(ms, 1) for ms in steps.values())})"
 
@@ -252,7 +252,10 @@ def _notes() -> list[str]:
         "flight finish, records settle, every producer's transaction commits), from the "
         "`es_commit_round_seconds` histogram over the same span (in the latency table: over "
         "that phase). An input that arrives during a round waits for it, and its own effects "
-        "become visible only after the next one.",
+        "become visible only after the next one. In brackets, each step's mean "
+        "(`es_commit_step_seconds`): *units* waiting for the units of work in flight (the "
+        "gate is closing, not yet closed), *changes* sending the cached table changes, "
+        "*transactions* offsets, acknowledgements and EndTxn, *stores* the RocksDB writes.",
         "- **records written / source message**: every record in the output topics and table "
         "changelogs once the backlog drained, over its source messages; in brackets at the "
         "end of the case, over every source message sent (the latency phases too, whose "

@@ -56,3 +56,11 @@ def test_the_soak_document_spreads_at_most_ten_rss_samples_ending_with_the_last(
     assert shown[0] == "1,000: 81"
     assert shown[-1] == "24,000: 104"
     assert text.startswith("# Soak: 2,000 orders")
+
+
+def test_a_case_without_commit_steps_shows_only_its_mean_commit_round() -> None:
+    from bench.report import _commit_round
+
+    untimed = {"commit_round_ms_mean": None, "commit_steps_ms_mean": dict.fromkeys(("units",))}
+
+    assert _commit_round(untimed) == "n/a"
