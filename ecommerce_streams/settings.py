@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     datadir: Path = Field(default=Path("var/worker"), description="Local state of this worker.")
     web_host: str = Field(default="127.0.0.1", description="Web server bind address.")
     web_port: int = Field(default=6066, description="Web server port of this worker.")
+    worker_name: str | None = Field(
+        default=None,
+        description="Unique name of this worker among the app's workers, kept across restarts "
+        "(names its transactional producer under worker-transactions; default host-webport).",
+    )
     web_advertised_url: str | None = Field(
         default=None,
         description="URL other workers reach this one at (default http://host:port); "

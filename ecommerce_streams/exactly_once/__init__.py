@@ -133,11 +133,13 @@ agents' input queues in the fetch loop's own turn when nothing can hold it up
 rebalance with four tasks.
 
 What a commit round costs: the round trips of its transactions, which run at once
-(speed-up ``concurrent-commits``). A table change adds its changelog partition to the
-transaction as it is made, with the event's derived records (aiokafka's
-AddPartitionsToTxn), and the offsets go out while the changelog records are
-acknowledged (speed-up ``overlapped-commits``): a round is the records' produce, beside
-AddOffsetsToTxn and TxnOffsetCommit, then EndTxn; three round trips where it was five.
+(speed-up ``concurrent-commits``); with one producer per worker (speed-up
+``worker-transactions``, below) a round is one transaction whatever the partitions.
+A table change adds its changelog partition to the transaction as it is made, with the
+event's derived records (aiokafka's AddPartitionsToTxn), and the offsets go out while
+the changelog records are acknowledged (speed-up ``overlapped-commits``): a round is the
+records' produce, beside AddOffsetsToTxn and TxnOffsetCommit, then EndTxn; three round
+trips where it was five.
 
 When it commits: as soon as every agent has drained its input (``units.py`` asks,
 ``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never
@@ -163,6 +165,17 @@ outlives what Kafka committed), ``watchdog.py`` (a worker that cannot progress e
 Zombies are fenced by the per-partition transactional id: a worker that takes over a
 partition initialises the same id, which aborts the previous owner's open
 transaction and makes its next commit fail with ``ProducerFenced`` (a crash, above).
+
+With ``worker-transactions`` every partition of a worker commits in the one transaction
+of the worker's producer (transactional id ``{app id}-worker-{ES_WORKER_NAME}``), as
+Kafka Streams' ``exactly_once_v2`` does, and the consumer group fences zombies instead
+(KIP-447, ``group_fencing.py``): the offsets go out with the worker's generation and
+member id (TxnOffsetCommit v3), which the coordinator refuses once a rebalance has left
+the worker behind, so its transaction cannot commit; and a new owner reads only stable
+offsets (OffsetFetch v7, ``require_stable``), waiting while the old owner's transaction
+holds offsets of the partition. A restarted worker takes its transactional id back,
+which aborts what its previous run left open; a fresh producer still aborts once in
+every partition it may write to (gap 15), each changelog partition included.
 """
 
 from ecommerce_streams.exactly_once.gate import ProcessingGate, TransactionPoisoned, gate_of

@@ -17,6 +17,7 @@ from mode.services import WaitResults
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.gate import gate_of
+from ecommerce_streams.exactly_once.group_fencing import join_group_fencing, member_of_consumer
 from ecommerce_streams.exactly_once.offset_fetch import heed_offset_fetch_errors
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
@@ -45,8 +46,11 @@ class RepairedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def on_start(self) -> None:
         """Start aiokafka's consumer, its coordinator heeding OffsetFetch's group error."""
         await super().on_start()
-        if repaired(self.app, Repair.LOADED_OFFSETS):
-            heed_offset_fetch_errors(self._consumer)
+        one_producer = repaired(self.app, Repair.WORKER_TRANSACTIONS)
+        if repaired(self.app, Repair.LOADED_OFFSETS) or one_producer:
+            heed_offset_fetch_errors(self._consumer, stable=one_producer)
+        if one_producer:
+            join_group_fencing(self.app, member_of_consumer(self._consumer))
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -95,7 +99,9 @@ class GatedConsumer(faust_aiokafka.Consumer):
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         if not (
-            repaired(self.app, Repair.COMMITTED_ENDS) or repaired(self.app, Repair.LOADED_OFFSETS)
+            repaired(self.app, Repair.COMMITTED_ENDS)
+            or repaired(self.app, Repair.LOADED_OFFSETS)
+            or repaired(self.app, Repair.WORKER_TRANSACTIONS)
         ):
             return super()._new_consumer_thread()
         return RepairedConsumerThread(self, loop=self.loop, beacon=self.beacon)

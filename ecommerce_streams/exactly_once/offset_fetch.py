@@ -13,6 +13,8 @@ from aiokafka import errors as kafka_errors
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.protocol.commit import OffsetFetchRequest
 
+from ecommerce_streams.exactly_once.group_fencing import StableOffsetFetchRequest, stable_offsets
+
 
 def raise_group_error(response: Any) -> None:
     """Raise the group-level error of an OffsetFetch answer, if it has one.
@@ -26,25 +28,38 @@ def raise_group_error(response: Any) -> None:
 
 
 class LoadAwareCoordinator(GroupCoordinator):  # type: ignore[misc]
-    """aiokafka's group coordinator client that heeds OffsetFetch's group-level error."""
+    """aiokafka's group coordinator client that heeds OffsetFetch's group-level error.
+
+    With ``requires_stable`` it also asks for stable offsets only (OffsetFetch v7,
+    ``group_fencing.py``): a partition an open transaction holds offsets of is asked
+    again, like a coordinator still loading.
+    """
+
+    requires_stable = False
 
     async def _send_req(self, request: Any) -> Any:
+        stable = self.requires_stable and isinstance(request, OffsetFetchRequest)
+        if stable:
+            request = StableOffsetFetchRequest(request._consumer_group, request._partitions)
         response = await super()._send_req(request)
-        if isinstance(request, OffsetFetchRequest):
+        if isinstance(request, OffsetFetchRequest | StableOffsetFetchRequest):
             try:
                 raise_group_error(response)
             except kafka_errors.NotCoordinatorError:
                 self.coordinator_dead()  # find the coordinator again, as for a partition's error
                 raise
-        return response
+        return stable_offsets(response) if stable else response
 
 
-def heed_offset_fetch_errors(consumer: Any) -> None:
+def heed_offset_fetch_errors(consumer: Any, *, stable: bool = False) -> None:
     """Make a started aiokafka consumer's group coordinator heed group-level errors.
 
     aiokafka creates the coordinator in ``start`` and fetches offsets only after the
     group's first assignment, so switching its class right after ``start`` comes first.
+    ``stable`` fetches only offsets no open transaction holds (one producer per worker).
     """
     coordinator = getattr(consumer, "_coordinator", None)
     if type(coordinator) is GroupCoordinator:
         coordinator.__class__ = LoadAwareCoordinator
+    if isinstance(coordinator, LoadAwareCoordinator):
+        coordinator.requires_stable = stable

@@ -186,9 +186,21 @@ def outbox_of(app: AppT) -> Outbox:
 
 
 def transactional_id(app: AppT, tp: TP) -> str:
-    """The transactional id of a source partition's producer (Faust's naming)."""
+    """The transactional id of a source partition's producer (Faust's naming), or the worker's.
+
+    With ``worker-transactions`` every partition of a worker commits in one transaction,
+    named after the worker (``ES_WORKER_NAME``): a restarted worker takes its id back,
+    which aborts what its previous run left open.
+    """
+    if repaired(app, Repair.WORKER_TRANSACTIONS):
+        return worker_transactional_id(app)
     group = app.assignor.group_for_topic(tp.topic)
     return f"{app.conf.id}-{group}-{tp.partition}"
+
+
+def worker_transactional_id(app: AppT) -> str:
+    """The transactional id of the worker's one producer (``worker-transactions``)."""
+    return f"{app.conf.id}-worker-{getattr(app, 'worker_name', 'worker')}"
 
 
 async def send(

@@ -13,6 +13,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.tuples import FutureMessage
 
+from ecommerce_streams.exactly_once.group_fencing import fence_by_group
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
@@ -39,6 +40,12 @@ class SettlingProducer(faust_aiokafka.Producer):
         super().__init__(*args, **kwargs)
         # Faust's buffer type does not declare the hook we take over (gap 2).
         self.buffer._send_pending = self._send_buffered  # type: ignore[attr-defined]
+
+    def _new_producer(self, transactional_id: str | None = None) -> Any:
+        producer = super()._new_producer(transactional_id=transactional_id)
+        if transactional_id is not None and repaired(self.app, Repair.WORKER_TRANSACTIONS):
+            fence_by_group(producer, self.app)  # zombies fenced by the group (KIP-447)
+        return producer
 
     def _settings_extra(self) -> Mapping[str, Any]:
         settings = dict(super()._settings_extra())

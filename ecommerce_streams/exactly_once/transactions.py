@@ -13,7 +13,7 @@ from faust.types.tuples import RecordMetadata
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
-from ecommerce_streams.exactly_once.outbox import transactional_id
+from ecommerce_streams.exactly_once.outbox import transactional_id, worker_transactional_id
 from ecommerce_streams.exactly_once.producer import _buffered_source
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
@@ -35,6 +35,12 @@ class SourceTransactionManager(TransactionManager):
 
     def _transactional_id(self, tp: TP) -> str:
         return transactional_id(self.app, tp)
+
+    def _tps_to_transactional_ids(self, tps: set[TP]) -> set[str]:
+        """The producers a rebalance stops and starts: one per partition, or the worker's."""
+        if not repaired(self.app, Repair.WORKER_TRANSACTIONS):
+            return super()._tps_to_transactional_ids(tps)
+        return {worker_transactional_id(self.app)} if self._tps_to_active_tpgs(tps) else set()
 
     def _owner_of_send(self, topic: str, partition: int | None) -> str | None:
         event = faust.current_event()
@@ -114,15 +120,17 @@ class SourceTransactionManager(TransactionManager):
         app's output topics, the Kafka topics its router delivers to, and its changelogs.
         """
         producer = self._producers()[tid]
-        partition = int(tid.rsplit("-", 1)[1])
+        # A worker's producer (``worker-transactions``) may have written to any partition.
+        one_partition = None if tid == worker_transactional_id(self.app) else _partition_of(tid)
         txn = producer._txn_manager
         for topic in await output_topics_of(self.app):
             for number in await producer.partitions_for(topic):
                 txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
         for table in self.app.tables.values():
             changelog = table.changelog_topic.get_topic_name()
-            if partition in await producer.partitions_for(changelog):
-                txn.maybe_add_partition_to_txn(TopicPartition(changelog, partition))
+            for number in await producer.partitions_for(changelog):
+                if one_partition in (None, number):
+                    txn.maybe_add_partition_to_txn(TopicPartition(changelog, number))
         await producer.abort_transaction()
         await producer.begin_transaction()
 
@@ -153,3 +161,8 @@ class SourceTransactionManager(TransactionManager):
             raise
         metrics.transactions_committed.inc(len(by_transaction))
         return True
+
+
+def _partition_of(tid: str) -> int:
+    """The partition of a per-partition transactional id (Faust's ``{app}-{group}-{partition}``)."""
+    return int(tid.rsplit("-", 1)[1])

@@ -1,5 +1,6 @@
 """The Faust application: one object, configured from the environment."""
 
+import socket
 from collections.abc import Callable
 
 import faust
@@ -33,6 +34,8 @@ class ShopApp(faust.App):
     output_topics: frozenset[str] = frozenset()
     #: The checks every HTTP request passes (set from the settings by ``create_app``).
     guard: Guard
+    #: Names the worker's transactional producer (``worker-transactions``); unique per worker.
+    worker_name: str = "worker"
 
     def endpoint(self, path: str, endpoint: Endpoint) -> Callable[[type[View]], type[View]]:
         """Serve a view at ``path`` behind the guard, with the checks ``endpoint`` asks for."""
@@ -96,6 +99,7 @@ def create_app(settings: Settings) -> ShopApp:
     )
     shop.exactly_once_repairs = parse_repairs(settings.exactly_once_repairs)
     shop.commit_max_events = settings.commit_max_events
+    shop.worker_name = settings.worker_name or f"{socket.gethostname()}-{settings.web_port}"
     shop.rocksdb_options = {
         "write_buffer_size": settings.rocksdb_write_buffer_bytes,
         "max_write_buffer_number": 2,

@@ -12,6 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.consumer.subscription_state import TopicPartitionState
 from aiokafka.producer.message_accumulator import MessageAccumulator
+from aiokafka.producer.sender import BaseHandler, Sender, TxnOffsetCommitHandler
+from aiokafka.protocol.commit import OffsetFetchRequest
 from faust.stores import rocksdb as rocksdb_store
 from faust.tables.recovery import Recovery
 from faust.transport import consumer as faust_consumer
@@ -20,6 +22,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Worker as ModeWorker
 
 from ecommerce_streams.exactly_once.consumer import GatedConsumer, RepairedConsumerThread
+from ecommerce_streams.exactly_once.group_fencing import (
+    FencedTxnOffsetCommitHandler,
+    GroupFencedSender,
+)
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
 from ecommerce_streams.exactly_once.offset_fetch import LoadAwareCoordinator
 from ecommerce_streams.exactly_once.producer import SettlingProducer
@@ -32,11 +38,16 @@ OVERRIDES = [
     (SettlingProducer, faust_aiokafka.Producer, "send_soon"),
     (SettlingProducer, faust_aiokafka.Producer, "_settings_extra"),
     (SettlingProducer, faust_aiokafka.Producer, "commit_transactions"),
+    (SettlingProducer, faust_aiokafka.Producer, "_new_producer"),
+    (GroupFencedSender, Sender, "_do_txn_offset_commit"),
+    (FencedTxnOffsetCommitHandler, TxnOffsetCommitHandler, "create_request"),
+    (FencedTxnOffsetCommitHandler, TxnOffsetCommitHandler, "handle_response"),
     (CachedTable, faust.Table, "on_key_set"),
     (CachedTable, faust.Table, "on_key_del"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "send"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "commit"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "_start_transactions"),
+    (SourceTransactionManager, faust_consumer.TransactionManager, "_tps_to_transactional_ids"),
     (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "_highwaters"),
     (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
     (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "verify_event_path"),
@@ -97,6 +108,15 @@ USED = [
     (AIOKafkaConsumer, "_coordinator"),
     (GroupCoordinator, "_do_fetch_commit_offsets"),
     (GroupCoordinator, "coordinator_dead"),
+    (GroupCoordinator, "generation"),
+    (GroupCoordinator, "member_id"),
+    (GroupCoordinator, "_group_instance_id"),
+    (AIOKafkaProducer, "_sender"),
+    (Sender, "_txn_manager"),
+    (Sender, "_find_coordinator"),
+    (BaseHandler, "_default_backoff"),
+    (OffsetFetchRequest, "_consumer_group"),
+    (OffsetFetchRequest, "_partitions"),
 ]
 
 
