@@ -87,6 +87,8 @@ class Outbox:
         self._changes[(topic, partition, key)] = (table, value, source)
         if self._joins_early:
             transaction = self._producer_for(source)._txn_manager
+            if not transaction.is_in_transaction():  # a failed commit ended it
+                raise TransactionPoisoned(f"a change of {topic}[{partition}] with no transaction")
             transaction.maybe_add_partition_to_txn(TopicPartition(topic, partition))
 
     @property

@@ -57,15 +57,27 @@ def stock_event() -> bytes:
     return encode_event(event)
 
 
+#: What ``post_event`` answers when the worker went away mid-request instead of answering.
+DROPPED = 0
+
+
 async def post_event(url: str, body: bytes, timeout: float = 120) -> int:
-    """POST one event; the status (it may take the producer's whole delivery timeout)."""
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-        session.post(
-            f"{url}/events", data=body, headers={"Content-Type": "application/json"}
-        ) as response,
-    ):
-        return response.status
+    """POST one event; the status (it may take the producer's whole delivery timeout).
+
+    ``DROPPED`` when the connection closed without an answer: a worker whose own
+    transaction failed with the same outage crashes by design (fail-fast) and may do so
+    while a request waits for its record's acknowledgement.
+    """
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.post(
+                f"{url}/events", data=body, headers={"Content-Type": "application/json"}
+            ) as response,
+        ):
+            return response.status
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientConnectionError):
+        return DROPPED
 
 
 async def test_a_controller_and_a_leader_killed_during_the_load_lose_nothing(
@@ -151,5 +163,8 @@ async def test_ingestion_answers_202_with_two_replicas_and_503_with_one(
             if node not in cluster.running():
                 cluster.restart(node)
 
-    assert (with_three, with_two, with_one, back) == (202, 202, 503, 202)
+    assert (with_three, with_two, back) == (202, 202, 202)
+    # Never accepted with one replica: refused, or dropped by a worker crashing on the outage
+    # (either way the shop retries; a dropped request was never acknowledged).
+    assert with_one in (503, DROPPED)
     assert refused_after < ACKNOWLEDGE_SECONDS + 5

@@ -18,6 +18,7 @@ from faust import streams as faust_streams
 from faust.types import TP
 from faust.types.tuples import Message
 
+from ecommerce_streams.exactly_once.gate import TransactionPoisoned
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.worker.app import settings
@@ -86,6 +87,11 @@ class RecordingTransaction:
     def __init__(self, calls: list[str], written: set[TP]) -> None:
         self._calls = calls
         self.txn_partitions = written
+        self.open = True
+
+    def is_in_transaction(self) -> bool:
+        """Whether the transaction is open (a failed commit ends it)."""
+        return self.open
 
     def maybe_add_partition_to_txn(self, tp: TP) -> None:
         """Record a partition joining the transaction."""
@@ -178,6 +184,20 @@ async def test_a_table_change_joins_its_changelog_partition_to_the_events_transa
     outbox.change(table, 3, "ord-1", {"status": "placed"})
 
     assert recording.calls == [f"add {table.changelog_topic.get_topic_name()}[3]"]
+
+
+async def test_a_table_change_after_a_failed_commit_poisons_the_transaction() -> None:
+    app = flowing_app()
+    table = app.Table(f"orders-{next(_app_ids)}", partitions=8)
+    recording = RecordingProducer()
+    recording._txn_manager.open = False  # the commit failed: aiokafka ended the transaction
+    outbox = outbox_of(app)
+    outbox._producer_for = lambda source: recording  # type: ignore[method-assign]
+    event = faust.Event(app, b"ord-1", b"{}", None, message_of(TP("orders", 3), 7))
+    faust_streams._current_event.set(weakref.ref(event))
+
+    with pytest.raises(TransactionPoisoned, match="no transaction"):
+        outbox.change(table, 3, "ord-1", {"status": "placed"})
 
 
 def message(topic: str, headers: list[tuple[str, bytes]] | None = None) -> Message:
