@@ -1,6 +1,7 @@
 """Transactions keyed by the partition of the event being processed."""
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -13,6 +14,7 @@ from faust.types.tuples import RecordMetadata
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
+from ecommerce_streams.exactly_once.group_fencing import ZombieFenced
 from ecommerce_streams.exactly_once.outbox import transactional_id, worker_transactional_id
 from ecommerce_streams.exactly_once.producer import _buffered_source
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
@@ -118,12 +120,18 @@ class SourceTransactionManager(TransactionManager):
         So a fresh producer first adds every partition it may write to and aborts: its
         abort markers close whatever an earlier epoch left open. Every partition: the
         app's output topics, the Kafka topics its router delivers to, and its changelogs.
+
+        A worker's producer (``worker-transactions``) may have written to any partition,
+        and its offsets too: a broker that skipped an earlier epoch's markers (gap 16)
+        leaves that epoch's offsets pending in the group, and every new owner's stable
+        offset fetch waits for them forever. So its abort also joins the group (an
+        offset the abort then discards), and the marker reaches the group's offsets.
         """
         producer = self._producers()[tid]
-        # A worker's producer (``worker-transactions``) may have written to any partition.
         one_partition = None if tid == worker_transactional_id(self.app) else _partition_of(tid)
         txn = producer._txn_manager
-        for topic in await output_topics_of(self.app):
+        outputs = await output_topics_of(self.app)
+        for topic in outputs:
             for number in await producer.partitions_for(topic):
                 txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
         for table in self.app.tables.values():
@@ -131,6 +139,11 @@ class SourceTransactionManager(TransactionManager):
             for number in await producer.partitions_for(changelog):
                 if one_partition in (None, number):
                     txn.maybe_add_partition_to_txn(TopicPartition(changelog, number))
+        if one_partition is None and outputs:
+            with contextlib.suppress(ZombieFenced):  # refused, but the group joined all the same
+                await producer.send_offsets_to_transaction(
+                    {TopicPartition(outputs[0], 0): 0}, self.app.conf.id
+                )
         await producer.abort_transaction()
         await producer.begin_transaction()
 

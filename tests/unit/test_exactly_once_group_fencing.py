@@ -132,3 +132,45 @@ def test_the_request_names_the_committing_member() -> None:
     fields = request.to_object()
     assert (fields["generation_id"], fields["member_id"]) == (3, "member-a")
     assert fields["topics"][0]["partitions"][0]["committed_offset"] == 7
+
+
+class FreshProducer:
+    """A fresh transactional producer stand-in recording its calls, over two partitions a topic."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self._txn_manager = self
+
+    def maybe_add_partition_to_txn(self, tp: TopicPartition) -> None:
+        self.calls.append(f"add {tp.topic}[{tp.partition}]")
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1}
+
+    async def send_offsets_to_transaction(self, offsets: dict[Any, int], group_id: str) -> None:
+        self.calls.append(f"offsets of {group_id}")
+
+    async def abort_transaction(self) -> None:
+        self.calls.append("abort")
+
+    async def begin_transaction(self) -> None:
+        self.calls.append("begin")
+
+
+async def test_a_workers_fresh_producer_aborts_the_offsets_its_earlier_runs_left_pending() -> None:
+    app = exactly_once_app("worker-transactions")
+    app.output_topics = frozenset({"order-events"})
+    manager = app.consumer.transactions
+    producer = FreshProducer()
+    tid = transactional_id(app, TP("orders", 0))
+    manager._producers = lambda: {tid: producer}  # type: ignore[method-assign]
+
+    await manager._abort_forgotten(tid)
+
+    assert producer.calls == [
+        "add order-events[0]",
+        "add order-events[1]",
+        f"offsets of {app.conf.id}",
+        "abort",
+        "begin",
+    ]
