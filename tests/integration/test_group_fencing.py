@@ -148,12 +148,13 @@ async def stable_offsets_once_settled(consumer: AIOKafkaConsumer, tp: TopicParti
 
 @pytest.fixture
 async def owner(broker: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
-    """A started consumer of the topic's group, assigned partition 0 by hand."""
+    """A started consumer of the topic's group, assigned partition 0 by hand, coordinator known."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=broker, group_id=f"{topic}-group", enable_auto_commit=False
     )
     await consumer.start()
     consumer.assign([TopicPartition(topic, 0)])
+    await consumer._coordinator.ensure_coordinator_known()  # the fetches below ask it directly
     try:
         yield consumer
     finally:
