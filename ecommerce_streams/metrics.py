@@ -80,6 +80,13 @@ commit_steps = Histogram(
     ["step"],
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1.0),
 )
+collector_pauses = Histogram(
+    "es_gc_pause_seconds",
+    "Python's cyclic garbage collections and how long each stopped the worker, by generation "
+    "(0 and 1 young, 2 full).",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 unit_events = Histogram(
     "es_unit_events",
     "Input events per unit of work (one, or those waiting in an agent's input: batched-units).",

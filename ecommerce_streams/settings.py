@@ -89,6 +89,18 @@ class Settings(BaseSettings):
         description="How long Python lets one thread hold the interpreter before another "
         "may take it (sys.setswitchinterval; Python's default is 0.005).",
     )
+    gc_young_allocations: int = Field(
+        default=20_000,
+        ge=100,
+        le=10_000_000,
+        description="New objects Python's garbage collector lets pile up before it collects "
+        "the young generation (gc.set_threshold; Python's default is 700).",
+    )
+    gc_freeze: bool = Field(
+        default=True,
+        description="Freeze the objects the worker's start built (gc.freeze), before Faust "
+        "starts and once it runs, so full collections skip them.",
+    )
     consumer_max_poll_records: int = Field(
         default=500,
         ge=1,

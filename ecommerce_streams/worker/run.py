@@ -16,6 +16,11 @@ from ecommerce_streams.exactly_once import (
 )
 from ecommerce_streams.operations.topic_setup import ensure_topics_sync
 from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.worker.garbage_collection import (
+    collect_young_every,
+    freeze_what_exists,
+    time_pauses,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ def run_worker() -> None:
         logger.info("discarded local table state; restoring from changelogs")
     if repaired(app, Repair.FAIL_FAST):
         exit_when_stuck(app, stall_seconds=settings.stall_timeout_seconds)
+    tune_garbage_collection()
     sys.argv = [
         "ecommerce-streams",
         "worker",
@@ -69,3 +75,19 @@ def run_worker() -> None:
         settings.web_host,
     ]
     app.main()
+
+
+def tune_garbage_collection() -> None:
+    """Time every collection, collect young objects less often, freeze what exists now and
+    again once the worker runs (``ecommerce_streams/worker/garbage_collection.py``)."""
+    time_pauses()
+    collect_young_every(settings.gc_young_allocations)
+    if settings.gc_freeze:
+        freeze_what_exists()
+        app.task(freeze_once_started)
+
+
+async def freeze_once_started() -> None:
+    """Freeze what Faust's start built: it runs once tables are recovered and agents started."""
+    frozen = freeze_what_exists()
+    logger.info("%d objects of the worker's start frozen for the garbage collector", frozen)
