@@ -1,5 +1,5 @@
 """``python -m bench``: the run; ``profile``, ``soak`` (100k orders), ``floor``, ``hop-floor``,
-``routing``, ``delivery``, ``decode``, ``failover``."""
+``routing``, ``delivery``, ``decode``, ``domain``, ``failover``."""
 
 import argparse
 import asyncio
@@ -329,21 +329,50 @@ def _decode(argv: list[str]) -> int:
     """``python -m bench decode``: decode cost per event, plain against framed and validated."""
     from bench.decode import measure_decode, render_decode
 
-    parser = _parser(
+    return _in_memory(
+        argv,
         "decode",
         "Decode a seeded load's source events plain and in Confluent's framing "
         "with schema validation; write <out>/decode.{json,md}. No broker is needed.",
+        measure_decode,
+        render_decode,
     )
+
+
+def _domain(argv: list[str]) -> int:
+    """``python -m bench domain``: the saga's own code per source event, in memory."""
+    from bench.domain import measure_domain, render_domain
+
+    return _in_memory(
+        argv,
+        "domain",
+        "Run a seeded load through every stage's decode, decide and encode in memory "
+        "(no broker, no Faust); write <out>/domain.{json,md}.",
+        measure_domain,
+        render_domain,
+    )
+
+
+def _in_memory(
+    argv: list[str],
+    name: str,
+    description: str,
+    measure: Callable[[int], dict[str, Any]],
+    render: Callable[[dict[str, Any]], str],
+) -> int:
+    """Run a measurement of a seeded load's orders that needs no broker; write its results."""
+    parser = _parser(name, description)
     parser.add_argument("--orders", type=int, default=2000, help="orders of the load")
     _add_out(parser)
     args = parser.parse_args(argv)
-    result = measure_decode(args.orders)
-    _write_results(args.out, "decode", result, render_decode(result))
+    result = measure(args.orders)
+    _write_results(args.out, name, result, render(result))
     return 0
 
 
 _COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "routing": _routing,
+    "domain": _domain,
     "delivery": _delivery,
     "decode": _decode,
     "failover": _failover,
