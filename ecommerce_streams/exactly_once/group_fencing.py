@@ -231,10 +231,13 @@ class GroupFencedSender(Sender):  # type: ignore[misc]
             return
         try:
             node_id = await self._find_coordinator(CoordinationType.GROUP, group_id)
-        except kafka_errors.GroupAuthorizationFailedError as exc:
+            member = self.member_of()
+        except (kafka_errors.GroupAuthorizationFailedError, ZombieFenced) as exc:
+            # The transaction fails, and with it the commit that waits for it; raised
+            # here, it would end aiokafka's sender task and leave every send waiting.
             self._txn_manager.error_transaction(exc)
             return
-        handler = FencedTxnOffsetCommitHandler(self, offsets, group_id, self.member_of())
+        handler = FencedTxnOffsetCommitHandler(self, offsets, group_id, member)
         await handler.do(node_id)
 
 

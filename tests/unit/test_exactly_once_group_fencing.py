@@ -16,6 +16,7 @@ from faust.types import TP
 
 from ecommerce_streams.exactly_once.group_fencing import (
     FencedTxnOffsetCommitHandler,
+    GroupFencedSender,
     GroupMember,
     UnstableOffsetCommit,
     ZombieFenced,
@@ -132,6 +133,25 @@ def test_the_request_names_the_committing_member() -> None:
     fields = request.to_object()
     assert (fields["generation_id"], fields["member_id"]) == (3, "member-a")
     assert fields["topics"][0]["partitions"][0]["committed_offset"] == 7
+
+
+async def test_offsets_to_commit_before_the_worker_joined_its_group_fail_the_transaction() -> None:
+    async def coordinator(kind: Any, group_id: str) -> int:
+        return 1
+
+    def no_member() -> GroupMember:
+        raise ZombieFenced("offsets to commit before the worker's consumer has joined its group")
+
+    transaction = Transaction()
+    sender = GroupFencedSender.__new__(GroupFencedSender)
+    sender._txn_manager, sender._find_coordinator = transaction, coordinator
+    sender.member_of = no_member
+
+    await sender._do_txn_offset_commit(
+        {TopicPartition("orders", 0): OffsetAndMetadata(7, "")}, "shop"
+    )
+
+    assert [type(exc) for exc in transaction.failed] == [ZombieFenced]
 
 
 class FreshProducer:
