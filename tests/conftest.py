@@ -10,6 +10,7 @@ from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
 from ecommerce_streams.harness.kafka.environment import default_home
 from ecommerce_streams.operations.topic_setup import ensure_topics
+from tests.failure_reports import pytest_runtest_makereport  # noqa: F401  (a hook)
 
 if TYPE_CHECKING:
     from ecommerce_streams.harness.registry import EmbeddedRegistry
