@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -12,6 +12,11 @@ from faust.types import TP, AppT
 from ecommerce_streams import metrics
 
 logger = logging.getLogger(__name__)
+
+
+def _nothing_waiting() -> bool:
+    """No input waits beyond the agents' queues (until a consumer says otherwise)."""
+    return False
 
 
 class TransactionPoisoned(RuntimeError):
@@ -43,6 +48,8 @@ class ProcessingGate:
         self._commit_wanted = asyncio.Event()
         #: Events processed since the last commit.
         self.uncommitted = 0
+        #: Whether the consumer holds or knows of input not yet in the agents' queues.
+        self.input_waiting: Callable[[], bool] = _nothing_waiting
 
     def record_processed(self, tp: TP, offset: int) -> None:
         """Remember that the event at ``offset`` of ``tp`` was processed to the end."""
@@ -58,8 +65,14 @@ class ProcessingGate:
         return not any(queue.full() for queue in self._inputs)
 
     def want_commit_if_drained(self, max_events: int) -> None:
-        """Ask for a commit once every input queue is empty or ``max_events`` wait for one."""
-        if self.uncommitted >= max_events or all(queue.empty() for queue in self._inputs):
+        """Ask for a commit once the input drained or ``max_events`` wait for one.
+
+        Drained: every agent's input queue is empty and the consumer has no more input
+        to hand them (under a backlog the queues also empty between two fetches).
+        """
+        if self.uncommitted >= max_events or (
+            all(queue.empty() for queue in self._inputs) and not self.input_waiting()
+        ):
             self._commit_wanted.set()
 
     async def commit_wanted(self) -> None:

@@ -137,3 +137,32 @@ def test_by_default_every_proven_repair_runs_and_one_can_be_dropped_by_name() ->
     assert parse_repairs("default") == frozenset(Repair) - UNPROVEN
     assert parse_repairs("all") == frozenset(Repair)
     assert parse_repairs("-commit-gate") == parse_repairs("default") - {Repair.COMMIT_GATE}
+
+
+def drained_gate(*, input_waiting: bool) -> ProcessingGate:
+    """A gate whose one input queue is empty; the consumer says whether more input waits."""
+    gate = ProcessingGate()
+    gate.watch_input(asyncio.Queue())
+    gate.input_waiting = lambda: input_waiting
+    return gate
+
+
+def test_a_commit_is_wanted_once_the_queues_are_empty_and_nothing_more_waits() -> None:
+    gate = drained_gate(input_waiting=False)
+    gate.want_commit_if_drained(max_events=1000)
+    assert gate._commit_wanted.is_set()
+
+
+def test_empty_queues_between_two_fetches_of_a_backlog_do_not_end_the_round() -> None:
+    gate = drained_gate(input_waiting=True)
+    gate.record_processed(TP("orders", 0), 41)
+    gate.want_commit_if_drained(max_events=1000)
+    assert not gate._commit_wanted.is_set()
+
+
+def test_a_backlog_round_ends_at_the_most_events_a_commit_waits_for() -> None:
+    gate = drained_gate(input_waiting=True)
+    for offset in range(3):
+        gate.record_processed(TP("orders", 0), offset)
+    gate.want_commit_if_drained(max_events=3)
+    assert gate._commit_wanted.is_set()
