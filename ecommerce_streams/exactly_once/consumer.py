@@ -26,8 +26,9 @@ from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 logger = logging.getLogger(__name__)
 
-#: How far a caught-up partition may lag its end: its last commits' markers, one each.
-MARKER_SLACK = 4
+#: How far a caught-up partition may lag its end: the markers of its last commits, one
+#: per transaction that wrote to it (a commit round of four partitions' producers: four).
+MARKER_SLACK = 8
 #: The longest a fetch waits at the broker for records to become visible.
 FETCH_MAX_WAIT_MS = 100
 

@@ -14,6 +14,10 @@ from ecommerce_streams import metrics
 logger = logging.getLogger(__name__)
 
 
+DRAIN_RECHECK_SECONDS = 0.01
+"""How soon empty queues are looked at again while the consumer said more input waits."""
+
+
 def _nothing_waiting() -> bool:
     """No input waits beyond the agents' queues (until a consumer says otherwise)."""
     return False
@@ -50,6 +54,7 @@ class ProcessingGate:
         self.uncommitted = 0
         #: Whether the consumer holds or knows of input not yet in the agents' queues.
         self.input_waiting: Callable[[], bool] = _nothing_waiting
+        self._recheck: asyncio.TimerHandle | None = None
 
     def record_processed(self, tp: TP, offset: int) -> None:
         """Remember that the event at ``offset`` of ``tp`` was processed to the end."""
@@ -70,10 +75,22 @@ class ProcessingGate:
         Drained: every agent's input queue is empty and the consumer has no more input
         to hand them (under a backlog the queues also empty between two fetches).
         """
-        if self.uncommitted >= max_events or (
-            all(queue.empty() for queue in self._inputs) and not self.input_waiting()
-        ):
+        if self.uncommitted >= max_events:
             self._commit_wanted.set()
+        elif all(queue.empty() for queue in self._inputs):
+            if not self.input_waiting():
+                self._commit_wanted.set()
+            elif self._recheck is None:
+                # What waits may never become an event (commit markers, aborted records):
+                # look again once the consumer has fetched on.
+                self._recheck = asyncio.get_running_loop().call_later(
+                    DRAIN_RECHECK_SECONDS, self._recheck_drained, max_events
+                )
+
+    def _recheck_drained(self, max_events: int) -> None:
+        self._recheck = None
+        if self.uncommitted:
+            self.want_commit_if_drained(max_events)
 
     async def commit_wanted(self) -> None:
         """Wait until a commit is asked for, and take the request."""

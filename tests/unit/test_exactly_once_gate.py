@@ -147,22 +147,34 @@ def drained_gate(*, input_waiting: bool) -> ProcessingGate:
     return gate
 
 
-def test_a_commit_is_wanted_once_the_queues_are_empty_and_nothing_more_waits() -> None:
+async def test_a_commit_is_wanted_once_the_queues_are_empty_and_nothing_more_waits() -> None:
     gate = drained_gate(input_waiting=False)
     gate.want_commit_if_drained(max_events=1000)
     assert gate._commit_wanted.is_set()
 
 
-def test_empty_queues_between_two_fetches_of_a_backlog_do_not_end_the_round() -> None:
+async def test_empty_queues_between_two_fetches_of_a_backlog_do_not_end_the_round() -> None:
     gate = drained_gate(input_waiting=True)
     gate.record_processed(TP("orders", 0), 41)
     gate.want_commit_if_drained(max_events=1000)
     assert not gate._commit_wanted.is_set()
 
 
-def test_a_backlog_round_ends_at_the_most_events_a_commit_waits_for() -> None:
+async def test_a_backlog_round_ends_at_the_most_events_a_commit_waits_for() -> None:
     gate = drained_gate(input_waiting=True)
     for offset in range(3):
         gate.record_processed(TP("orders", 0), offset)
     gate.want_commit_if_drained(max_events=3)
     assert gate._commit_wanted.is_set()
+
+
+async def test_input_that_never_becomes_an_event_delays_the_commit_only_until_a_refetch() -> None:
+    waiting = [True]  # commit markers past the last record, until the next fetch
+    gate = ProcessingGate()
+    gate.watch_input(asyncio.Queue())
+    gate.input_waiting = lambda: waiting[0]
+    gate.record_processed(TP("inventory-commands", 0), 7)
+    gate.want_commit_if_drained(max_events=1000)
+    assert not gate._commit_wanted.is_set()
+    waiting[0] = False  # the consumer fetched on past the markers; no event came
+    await asyncio.wait_for(gate.commit_wanted(), timeout=5)
