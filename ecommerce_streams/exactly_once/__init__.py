@@ -145,10 +145,7 @@ When it commits: as soon as every agent has drained its input (``units.py`` asks
 ``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never
 drains, and at the latest after ``ES_COMMIT_INTERVAL_SECONDS`` (Faust's timer). A
 lightly loaded hop therefore costs about one commit round trip, and a loaded worker
-batches by itself. Drained means the consumer has nothing more either: under a backlog
-the agents' queues also empty between two fetches, and a round ended at each of them
-(speed-up ``caught-up-commits``: ``records_waiting`` in ``consumer.py`` reads what the
-last fetch told of each partition's end).
+batches by itself.
 
 What a record costs: derived events go straight to the aiokafka producer of their
 transaction (``outbox.py``), not through Faust's ``Topic.send`` and buffer; a table

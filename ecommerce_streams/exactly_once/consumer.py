@@ -4,8 +4,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from functools import partial
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -26,9 +25,6 @@ from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 logger = logging.getLogger(__name__)
 
-#: How far a caught-up partition may lag its end: the markers of its last commits, one
-#: per transaction that wrote to it (a commit round of four partitions' producers: four).
-MARKER_SLACK = 8
 #: The longest a fetch waits at the broker for records to become visible.
 FETCH_MAX_WAIT_MS = 100
 
@@ -55,9 +51,6 @@ class RepairedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             heed_offset_fetch_errors(self._consumer, stable=one_producer)
         if one_producer:
             join_group_fencing(self.app, member_of_consumer(self._consumer))
-        if repaired(self.app, Repair.CAUGHT_UP_COMMITS):
-            consumer, acking = self._consumer, self.app.topics.acking_topics
-            gate_of(self.app).input_waiting = partial(records_waiting, consumer, acking)
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -89,29 +82,6 @@ def _step_done(name: str, since: float) -> float:
     now = time.monotonic()
     metrics.labelled(metrics.commit_steps, name).observe(now - since)
     return now
-
-
-def records_waiting(consumer: Any, topics: Collection[str]) -> bool:
-    """Whether a partition of ``topics`` has records past those an aiokafka consumer handed on.
-
-    Each fetch tells a partition's end (its last stable offset when reading committed);
-    fetched records not yet returned lie before it too. A caught-up partition may still
-    lag that end by the markers of its last commits (``MARKER_SLACK``).
-    """
-    subscription = consumer._fetcher._subscriptions.subscription
-    assignment = subscription.assignment if subscription is not None else None
-    if assignment is None:
-        return False
-    for tp in assignment.tps:
-        if tp.topic not in topics:
-            continue
-        state = assignment.state_value(tp)
-        if state is None or state.paused or not state.has_valid_position:
-            continue
-        end = state.lso if state.lso is not None and state.lso >= 0 else state.highwater
-        if end is not None and end - state.position > MARKER_SLACK:
-            return True
-    return False
 
 
 def position_known(consumer: Any, tp: TP) -> bool:

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -12,15 +12,6 @@ from faust.types import TP, AppT
 from ecommerce_streams import metrics
 
 logger = logging.getLogger(__name__)
-
-
-DRAIN_RECHECK_SECONDS = 0.01
-"""How soon empty queues are looked at again while the consumer said more input waits."""
-
-
-def _nothing_waiting() -> bool:
-    """No input waits beyond the agents' queues (until a consumer says otherwise)."""
-    return False
 
 
 class TransactionPoisoned(RuntimeError):
@@ -52,9 +43,6 @@ class ProcessingGate:
         self._commit_wanted = asyncio.Event()
         #: Events processed since the last commit.
         self.uncommitted = 0
-        #: Whether the consumer holds or knows of input not yet in the agents' queues.
-        self.input_waiting: Callable[[], bool] = _nothing_waiting
-        self._recheck: asyncio.TimerHandle | None = None
 
     def record_processed(self, tp: TP, offset: int) -> None:
         """Remember that the event at ``offset`` of ``tp`` was processed to the end."""
@@ -70,27 +58,9 @@ class ProcessingGate:
         return not any(queue.full() for queue in self._inputs)
 
     def want_commit_if_drained(self, max_events: int) -> None:
-        """Ask for a commit once the input drained or ``max_events`` wait for one.
-
-        Drained: every agent's input queue is empty and the consumer has no more input
-        to hand them (under a backlog the queues also empty between two fetches).
-        """
-        if self.uncommitted >= max_events:
+        """Ask for a commit once every input queue is empty or ``max_events`` wait for one."""
+        if self.uncommitted >= max_events or all(queue.empty() for queue in self._inputs):
             self._commit_wanted.set()
-        elif all(queue.empty() for queue in self._inputs):
-            if not self.input_waiting():
-                self._commit_wanted.set()
-            elif self._recheck is None:
-                # What waits may never become an event (commit markers, aborted records):
-                # look again once the consumer has fetched on.
-                self._recheck = asyncio.get_running_loop().call_later(
-                    DRAIN_RECHECK_SECONDS, self._recheck_drained, max_events
-                )
-
-    def _recheck_drained(self, max_events: int) -> None:
-        self._recheck = None
-        if self.uncommitted:
-            self.want_commit_if_drained(max_events)
 
     async def commit_wanted(self) -> None:
         """Wait until a commit is asked for, and take the request."""

@@ -23,7 +23,6 @@ class Repair(StrEnum):
     DIRECT_SENDS = "direct-sends"
     CONCURRENT_COMMITS = "concurrent-commits"
     COMMIT_ON_DRAIN = "commit-on-drain"
-    CAUGHT_UP_COMMITS = "caught-up-commits"
     SEALED_COMMITS = "sealed-commits"
     BATCHED_UNITS = "batched-units"
     DEFERRED_STORE_WRITES = "deferred-store-writes"

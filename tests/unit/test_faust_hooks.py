@@ -105,8 +105,6 @@ USED = [
     (rocksdb_store.Store, "_decode_key"),
     (rocksdb_store.Store, "_decode_value"),
     (TopicPartitionState, "has_valid_position"),
-    (TopicPartitionState, "paused"),  # records_waiting (lso, highwater: its integration test)
-    (TopicPartitionState, "position"),
     (AIOKafkaConsumer, "_coordinator"),
     (GroupCoordinator, "_do_fetch_commit_offsets"),
     (GroupCoordinator, "coordinator_dead"),
