@@ -22,11 +22,14 @@ from typing import Any
 from bench.machine import load_average
 from bench.process_usage import cpu_ms_per, cpu_seconds
 from bench.tailing import CommittedTail
+from bench.worker_metrics import COMMIT_ROUNDS, read_counter
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, send_load
 from ecommerce_streams.operations.topic_setup import ensure_topics
 
 SAMPLE_RATE = 50
+WARM_UP_ORDERS = 1500
+"""Orders of the uncounted run that warms the broker up before variants are compared."""
 _FRAMEWORK_FRAMES: tuple[str, ...] = (
     *("/asyncio/", "click/", "mode/worker.py", "faust/cli/", "<frozen runpy>"),
     *("faust/app/base.py:823", "ecommerce_streams/worker/run.py", "ecommerce_streams/cli/"),
@@ -153,6 +156,7 @@ async def profile_worker(
         cpu_before = (cpu_seconds(worker.pid), cpu_seconds(broker_pid))
         decided = await tail.wait_decided(timeout=600)
         cpu_after = (cpu_seconds(worker.pid), cpu_seconds(broker_pid))
+        [commit_rounds] = await read_counter([worker.url], COMMIT_ROUNDS)  # start-up's too
         spy.send_signal(signal.SIGINT)  # py-spy writes the file and exits
         await asyncio.wait_for(spy.wait(), 60)
         first = min(a.timestamp for a in tail.arrivals)
@@ -171,6 +175,10 @@ async def profile_worker(
         "source_events_per_second": round(sent.messages / seconds),
         "worker_cpu_ms_per_source_event": cpu_ms_per(cpu_before[0], cpu_after[0], sent.messages),
         "broker_cpu_ms_per_source_event": cpu_ms_per(cpu_before[1], cpu_after[1], sent.messages),
+        "commit_rounds": commit_rounds,
+        "source_events_per_commit_round": (
+            round(sent.messages / commit_rounds, 1) if commit_rounds else None
+        ),
         "profiled_seconds": round(time.time() - began, 1),
         "load_average": load_average(),
         "hot_spots": hot_spots(out),
@@ -191,8 +199,20 @@ async def compare_variants(
     """Profile each variant (label -> ES_* env) ``repeat`` times, interleaved A B A B.
 
     Interleaving spreads the other load on a shared machine over every variant alike.
+    A first run, not counted, warms the broker up: the first run after it started was
+    the slowest whichever variant it was (bench/results/caught-up-commits-20261201).
     Each variant keeps the speedscope file of its last repetition.
     """
+    warm_up = out_dir / "warm-up.speedscope.json"
+    await profile_worker(
+        bootstrap,
+        warm_up,
+        orders=max(WARM_UP_ORDERS, orders // 4),
+        guarantee=guarantee,
+        env=next(iter(variants.values()), {}),
+        broker_pid=broker_pid,
+    )
+    warm_up.unlink(missing_ok=True)
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
     for _ in range(repeat):
         for label, env in variants.items():
@@ -218,8 +238,9 @@ def render_comparison(runs: dict[str, list[dict[str, Any]]]) -> str:
     """Medians per variant, every run's figures, then each variant's hot spots, as markdown."""
     lines = [
         "| variant | env | runs | source events/s (median) | worker CPU ms/event (median) "
-        "| broker CPU ms/event (median) | per run: events/s, worker ms, broker ms, load 1m |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| broker CPU ms/event (median) | source events per commit round (median) "
+        "| per run: events/s, worker ms, broker ms, load 1m |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for label, results in runs.items():
         per_run = "; ".join(
@@ -231,7 +252,9 @@ def render_comparison(runs: dict[str, list[dict[str, Any]]]) -> str:
             f"| {label} | {results[0]['env'] or 'defaults'} | {len(results)} "
             f"| {_median([r['source_events_per_second'] for r in results])} "
             f"| {_median([r['worker_cpu_ms_per_source_event'] for r in results])} "
-            f"| {_median([r['broker_cpu_ms_per_source_event'] for r in results])} | {per_run} |"
+            f"| {_median([r['broker_cpu_ms_per_source_event'] for r in results])} "
+            f"| {_median([r.get('source_events_per_commit_round') for r in results])} "
+            f"| {per_run} |"
         )
     lines.append("")
     for results in runs.values():

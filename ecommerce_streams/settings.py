@@ -70,10 +70,13 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="How long an event id is remembered for deduplication."
     )
     commit_interval_seconds: float = Field(
-        default=0.5, gt=0, description="Offset/transaction commit interval (latency vs throughput)."
+        default=2.0,
+        gt=0,
+        description="The longest a transaction stays open while the input never drains "
+        "(a backlog's commit rounds: CPU per event vs how often outputs become visible).",
     )
     commit_max_events: int = Field(
-        default=1000,
+        default=4000,
         ge=1,
         description="Events a commit waits for at most while the input never drains.",
     )

@@ -66,7 +66,7 @@ async def process_event(
             event.ack()
             gate.record_processed(event.message.tp, event.message.offset)
     if repaired(app, Repair.COMMIT_ON_DRAIN):
-        gate.want_commit_if_drained(getattr(app, "commit_max_events", 1000))
+        gate.want_commit_if_drained(getattr(app, "commit_max_events", 4000))
 
 
 @asynccontextmanager
@@ -142,4 +142,4 @@ async def process_events(
             stream._set_current_event(event)  # type: ignore[attr-defined]  # Faust's
             await work(event)
             settle_ack(gate, event)
-    gate.want_commit_if_drained(getattr(app, "commit_max_events", 1000))
+    gate.want_commit_if_drained(getattr(app, "commit_max_events", 4000))

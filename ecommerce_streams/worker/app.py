@@ -27,7 +27,7 @@ class ShopApp(faust.App):
 
     exactly_once_repairs: frozenset[Repair] = DEFAULT_REPAIRS
     #: Events a commit may wait for while the agents' input never drains.
-    commit_max_events: int = 1000
+    commit_max_events: int = 4000
     #: RocksDB options every table store opens its databases with.
     rocksdb_options: dict[str, int] = {}
     #: Every topic the app writes derived events to (a fresh producer aborts in each, gap 15).
