@@ -12,6 +12,7 @@ from ecommerce_streams.exactly_once import (
     parse_repairs,
 )
 from ecommerce_streams.exactly_once.repairs import UNPROVEN
+from ecommerce_streams.settings import Settings
 
 
 async def test_commit_waits_until_the_unit_in_flight_finishes() -> None:
@@ -137,3 +138,19 @@ def test_by_default_every_proven_repair_runs_and_one_can_be_dropped_by_name() ->
     assert parse_repairs("default") == frozenset(Repair) - UNPROVEN
     assert parse_repairs("all") == frozenset(Repair)
     assert parse_repairs("-commit-gate") == parse_repairs("default") - {Repair.COMMIT_GATE}
+
+
+def test_a_backlog_commit_round_takes_4000_events_or_2_seconds_by_default() -> None:
+    settings = Settings(_env_file=None)
+    gate = ProcessingGate()
+    backlog: asyncio.Queue[int] = asyncio.Queue()
+    backlog.put_nowait(1)  # the input never drains
+    gate.watch_input(backlog)
+    for offset in range(3999):
+        gate.record_processed(TP("orders", 0), offset)
+    gate.want_commit_if_drained(settings.commit_max_events)
+    assert not gate._commit_wanted.is_set()
+    gate.record_processed(TP("orders", 0), 3999)
+    gate.want_commit_if_drained(settings.commit_max_events)
+    assert gate._commit_wanted.is_set()
+    assert settings.commit_interval_seconds == 2.0
