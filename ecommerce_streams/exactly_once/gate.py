@@ -13,6 +13,9 @@ from ecommerce_streams import metrics
 
 logger = logging.getLogger(__name__)
 
+#: Events a commit waits for at most while the agents' input never drains (a backlog).
+DEFAULT_COMMIT_MAX_EVENTS = 4000
+
 
 class TransactionPoisoned(RuntimeError):
     """A unit of work or commit failed: nothing more may commit in this process."""

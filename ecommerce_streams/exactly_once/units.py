@@ -9,7 +9,7 @@ from faust import Stream
 from faust.types import AppT, EventT, StreamT
 
 from ecommerce_streams import metrics
-from ecommerce_streams.exactly_once.gate import ProcessingGate, gate_of
+from ecommerce_streams.exactly_once.gate import DEFAULT_COMMIT_MAX_EVENTS, ProcessingGate, gate_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 UNIT_MAX_EVENTS = 100
@@ -66,7 +66,7 @@ async def process_event(
             event.ack()
             gate.record_processed(event.message.tp, event.message.offset)
     if repaired(app, Repair.COMMIT_ON_DRAIN):
-        gate.want_commit_if_drained(getattr(app, "commit_max_events", 4000))
+        gate.want_commit_if_drained(getattr(app, "commit_max_events", DEFAULT_COMMIT_MAX_EVENTS))
 
 
 @asynccontextmanager
@@ -142,4 +142,4 @@ async def process_events(
             stream._set_current_event(event)  # type: ignore[attr-defined]  # Faust's
             await work(event)
             settle_ack(gate, event)
-    gate.want_commit_if_drained(getattr(app, "commit_max_events", 4000))
+    gate.want_commit_if_drained(getattr(app, "commit_max_events", DEFAULT_COMMIT_MAX_EVENTS))

@@ -14,6 +14,7 @@ from ecommerce_streams.exactly_once import (
     StopNotingWorker,
     parse_repairs,
 )
+from ecommerce_streams.exactly_once.gate import DEFAULT_COMMIT_MAX_EVENTS
 from ecommerce_streams.exactly_once.repairs import DEFAULT_REPAIRS
 from ecommerce_streams.exactly_once.table_recovery import ShopTableManager
 from ecommerce_streams.partitioning import partition_for_key
@@ -27,7 +28,7 @@ class ShopApp(faust.App):
 
     exactly_once_repairs: frozenset[Repair] = DEFAULT_REPAIRS
     #: Events a commit may wait for while the agents' input never drains.
-    commit_max_events: int = 4000
+    commit_max_events: int = DEFAULT_COMMIT_MAX_EVENTS
     #: RocksDB options every table store opens its databases with.
     rocksdb_options: dict[str, int] = {}
     #: Every topic the app writes derived events to (a fresh producer aborts in each, gap 15).

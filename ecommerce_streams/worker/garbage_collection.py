@@ -3,8 +3,8 @@
 Every event allocates thousands of short-lived objects (pydantic models, Faust events,
 aiokafka records). Python collects its young generation every 700 allocations and, now
 and then, walks the whole heap, including the hundreds of thousands of objects importing
-Faust, aiokafka and the models built once. A worker draining a backlog spent 16 % of its
-CPU there, and one full collection stopped it for up to 0.28 s
+Faust, aiokafka and the models built once. A worker draining a backlog spent 13-15 % of its
+CPU there, and one full collection stopped it for up to 0.18 s
 (``bench/results/garbage-collection-20261201``). Collecting the young generation less
 often, and freezing (``gc.freeze``) what start-up built once the worker is ready, so full
 collections skip it, removes most of that.

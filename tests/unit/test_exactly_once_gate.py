@@ -11,8 +11,10 @@ from ecommerce_streams.exactly_once import (
     TransactionPoisoned,
     parse_repairs,
 )
+from ecommerce_streams.exactly_once.gate import DEFAULT_COMMIT_MAX_EVENTS
 from ecommerce_streams.exactly_once.repairs import UNPROVEN
 from ecommerce_streams.settings import Settings
+from ecommerce_streams.worker.app import ShopApp
 
 
 async def test_commit_waits_until_the_unit_in_flight_finishes() -> None:
@@ -141,7 +143,7 @@ def test_by_default_every_proven_repair_runs_and_one_can_be_dropped_by_name() ->
 
 
 def test_a_backlog_commit_round_takes_4000_events_or_2_seconds_by_default() -> None:
-    settings = Settings(_env_file=None)
+    settings = Settings()
     gate = ProcessingGate()
     backlog: asyncio.Queue[int] = asyncio.Queue()
     backlog.put_nowait(1)  # the input never drains
@@ -154,3 +156,7 @@ def test_a_backlog_commit_round_takes_4000_events_or_2_seconds_by_default() -> N
     gate.want_commit_if_drained(settings.commit_max_events)
     assert gate._commit_wanted.is_set()
     assert settings.commit_interval_seconds == 2.0
+
+
+def test_the_settings_and_the_app_share_one_default_for_a_commit_rounds_events() -> None:
+    assert Settings().commit_max_events == DEFAULT_COMMIT_MAX_EVENTS == ShopApp.commit_max_events
