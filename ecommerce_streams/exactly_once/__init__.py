@@ -175,7 +175,10 @@ the worker behind, so its transaction cannot commit; and a new owner reads only 
 offsets (OffsetFetch v7, ``require_stable``), waiting while the old owner's transaction
 holds offsets of the partition. A restarted worker takes its transactional id back,
 which aborts what its previous run left open; a fresh producer still aborts once in
-every partition it may write to (gap 15), each changelog partition included.
+every partition it may write to (gap 15, ``forgotten.py``), each changelog partition
+included. A worker removed for good never takes its id back, so after each rebalance the
+group's first worker adopts the ids of workers gone from the group and aborts what they
+left open (gap 18, ``orphans.py``).
 """
 
 from ecommerce_streams.exactly_once.gate import ProcessingGate, TransactionPoisoned, gate_of

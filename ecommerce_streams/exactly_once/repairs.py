@@ -31,6 +31,7 @@ class Repair(StrEnum):
     LOADED_OFFSETS = "loaded-offsets"
     OVERLAPPED_COMMITS = "overlapped-commits"
     WORKER_TRANSACTIONS = "worker-transactions"
+    ORPHANED_TRANSACTIONS = "orphaned-transactions"
 
 
 #: Every repair and speed-up.
@@ -38,7 +39,8 @@ ALL_REPAIRS = frozenset(Repair)
 
 #: Not proven under faults by the chaos campaign; opted into with ``all`` or by name.
 #: ``worker-transactions``: seed 2046 run 4 stalled for good on a worker removed while a
-#: broker restart skipped its last commit's markers (docs/chaos-campaign.md).
+#: broker restart skipped its last commit's markers (docs/chaos-campaign.md); the
+#: adoption of removed workers' transactions (``orphaned-transactions``) closes that.
 UNPROVEN: frozenset[Repair] = frozenset({Repair.WORKER_TRANSACTIONS})
 
 #: What an app runs with unless told otherwise: every repair the campaign has proven.

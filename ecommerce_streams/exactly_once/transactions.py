@@ -1,39 +1,34 @@
 """Transactions keyed by the partition of the event being processed."""
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any, cast
 
 import faust
 import faust.stores
-from aiokafka import TopicPartition
 from faust.transport.consumer import TransactionManager
 from faust.types import TP
 from faust.types.tuples import RecordMetadata
 
 from ecommerce_streams import metrics
+from ecommerce_streams.exactly_once.forgotten import abort_everywhere
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
-from ecommerce_streams.exactly_once.group_fencing import ZombieFenced
+from ecommerce_streams.exactly_once.orphans import adopt_orphans
 from ecommerce_streams.exactly_once.outbox import transactional_id, worker_transactional_id
 from ecommerce_streams.exactly_once.producer import _buffered_source
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
-RoutedTopics = Callable[[], Awaitable[Iterable[str]]]
-"""What the app's router may write to besides its output topics (``app.routed_topics``)."""
-
-
-async def output_topics_of(app: Any) -> list[str]:
-    """Every topic the app's transactions may write events to: outputs and routed targets."""
-    topics = list(getattr(app, "output_topics", ()))
-    routed: RoutedTopics | None = getattr(app, "routed_topics", None)
-    if routed is not None:
-        topics += [topic for topic in await routed() if topic not in topics]
-    return topics
-
 
 class SourceTransactionManager(TransactionManager):
     """Transactions keyed by the partition of the event being processed (gaps 1 and 4)."""
+
+    #: The pass adopting removed workers' transactions, while one runs (gap 18).
+    _adoption: asyncio.Future[list[str]] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The orphaned transactional ids this worker aborted.
+        self._adopted: set[str] = set()
 
     def _transactional_id(self, tp: TP) -> str:
         return transactional_id(self.app, tp)
@@ -109,43 +104,48 @@ class SourceTransactionManager(TransactionManager):
             await asyncio.gather(*(self._abort_forgotten(tid) for tid in fresh))
 
     async def _abort_forgotten(self, tid: str) -> None:
-        """Abort whatever an earlier epoch of ``tid`` left in our output partitions (gap 15).
-
-        A broker that stops while a transaction is under way can lose the partitions
-        that transaction added (its coordinator's state append fails as the broker
-        resigns) while their records are already in the logs. The new owner's
-        ``InitProducerId`` then aborts nothing there, and its first commit marker in such
-        a partition commits the old records too (a read_committed consumer matches
-        markers by producer id): effects of events whose offsets were never committed.
-        So a fresh producer first adds every partition it may write to and aborts: its
-        abort markers close whatever an earlier epoch left open. Every partition: the
-        app's output topics, the Kafka topics its router delivers to, and its changelogs.
-
-        A worker's producer (``worker-transactions``) may have written to any partition,
-        and its offsets too: a broker that skipped an earlier epoch's markers (gap 16)
-        leaves that epoch's offsets pending in the group, and every new owner's stable
-        offset fetch waits for them forever. So its abort also joins the group (an
-        offset the abort then discards), and the marker reaches the group's offsets.
-        """
+        """Abort whatever an earlier epoch of ``tid`` left in our output partitions (gap 15)."""
         producer = self._producers()[tid]
         one_partition = None if tid == worker_transactional_id(self.app) else _partition_of(tid)
-        txn = producer._txn_manager
-        outputs = await output_topics_of(self.app)
-        for topic in outputs:
-            for number in await producer.partitions_for(topic):
-                txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
-        for table in self.app.tables.values():
-            changelog = table.changelog_topic.get_topic_name()
-            for number in await producer.partitions_for(changelog):
-                if one_partition in (None, number):
-                    txn.maybe_add_partition_to_txn(TopicPartition(changelog, number))
-        if one_partition is None and outputs:
-            with contextlib.suppress(ZombieFenced):  # refused, but the group joined all the same
-                await producer.send_offsets_to_transaction(
-                    {TopicPartition(outputs[0], 0): 0}, self.app.conf.id
-                )
-        await producer.abort_transaction()
+        await abort_everywhere(self.app, producer, one_partition)
         await producer.begin_transaction()
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Stop adopting orphaned transactions: the group is changing (gap 18)."""
+        if self._adoption is not None:
+            self._adoption.cancel()
+        await super().on_partitions_revoked(revoked)
+
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]
+    ) -> None:
+        """Start and stop the producers; then adopt what removed workers left open (gap 18)."""
+        await super().on_rebalance(assigned, revoked, newly_assigned)
+        if self._adoption is not None:
+            self._adoption.cancel()
+        tid = worker_transactional_id(self.app)
+        producer = self._producers().get(tid)
+        if not repaired(self.app, Repair.ORPHANED_TRANSACTIONS) or producer is None:
+            return
+        self._adoption = asyncio.ensure_future(
+            adopt_orphans(
+                producer.client,
+                self.app.conf.id,
+                getattr(self.app, "worker_name", "worker"),
+                self._adopt,
+                self._adopted,
+            )
+        )
+
+    async def _adopt(self, tid: str) -> None:
+        """Initialise a removed worker's transactional id and abort everywhere (gap 18)."""
+        producer = self.producer._new_producer(transactional_id=tid)  # type: ignore[attr-defined]
+        await producer.start()
+        try:
+            await producer.begin_transaction()
+            await abort_everywhere(self.app, producer, None)
+        finally:
+            await producer.stop()
 
     async def commit(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         """Commit each partition's offsets in its own transaction; any failure is fatal."""

@@ -15,6 +15,7 @@ from ecommerce_streams.exactly_once import (
     parse_repairs,
 )
 from ecommerce_streams.exactly_once.gate import DEFAULT_COMMIT_MAX_EVENTS
+from ecommerce_streams.exactly_once.orphans import client_id
 from ecommerce_streams.exactly_once.repairs import DEFAULT_REPAIRS
 from ecommerce_streams.exactly_once.table_recovery import ShopTableManager
 from ecommerce_streams.partitioning import partition_for_key
@@ -59,6 +60,7 @@ class ShopApp(faust.App):
 
 def create_app(settings: Settings) -> ShopApp:
     """Build the app for these settings (topics, tables and agents attach to it)."""
+    worker_name = settings.worker_name or f"{socket.gethostname()}-{settings.web_port}"
     shop = ShopApp(
         settings.app_id,
         version=settings.app_version,
@@ -78,6 +80,7 @@ def create_app(settings: Settings) -> ShopApp:
         topic_replication_factor=settings.replication,
         topic_allow_declare=True,
         table_standby_replicas=0,
+        broker_client_id=client_id(worker_name),
         broker_commit_interval=settings.commit_interval_seconds,
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=settings.session_timeout_seconds / 5,
@@ -100,7 +103,7 @@ def create_app(settings: Settings) -> ShopApp:
     )
     shop.exactly_once_repairs = parse_repairs(settings.exactly_once_repairs)
     shop.commit_max_events = settings.commit_max_events
-    shop.worker_name = settings.worker_name or f"{socket.gethostname()}-{settings.web_port}"
+    shop.worker_name = worker_name
     shop.rocksdb_options = {
         "write_buffer_size": settings.rocksdb_write_buffer_bytes,
         "max_write_buffer_number": 2,

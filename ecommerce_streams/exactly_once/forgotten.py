@@ -1,0 +1,58 @@
+"""What earlier epochs of a transactional id left open, aborted in every partition (gap 15)."""
+
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from ecommerce_streams.exactly_once.group_fencing import ZombieFenced
+
+RoutedTopics = Callable[[], Awaitable[Iterable[str]]]
+"""What the app's router may write to besides its output topics (``app.routed_topics``)."""
+
+
+async def output_topics_of(app: Any) -> list[str]:
+    """Every topic the app's transactions may write events to: outputs and routed targets."""
+    topics = list(getattr(app, "output_topics", ()))
+    routed: RoutedTopics | None = getattr(app, "routed_topics", None)
+    if routed is not None:
+        topics += [topic for topic in await routed() if topic not in topics]
+    return topics
+
+
+async def abort_everywhere(app: Any, producer: Any, one_partition: int | None) -> None:
+    """Abort what earlier epochs of the producer's id left open (gap 15); all partitions if None.
+
+    A broker that stops while a transaction is under way can lose the partitions
+    that transaction added (its coordinator's state append fails as the broker
+    resigns) while their records are already in the logs. The new owner's
+    ``InitProducerId`` then aborts nothing there, and its first commit marker in such
+    a partition commits the old records too (a read_committed consumer matches
+    markers by producer id): effects of events whose offsets were never committed.
+    So a fresh producer first adds every partition it may write to and aborts: its
+    abort markers close whatever an earlier epoch left open. Every partition: the
+    app's output topics, the Kafka topics its router delivers to, and its changelogs.
+
+    A worker's producer (``worker-transactions``) may have written to any partition,
+    and its offsets too: a broker that skipped an earlier epoch's markers (gap 16)
+    leaves that epoch's offsets pending in the group, and every new owner's stable
+    offset fetch waits for them forever. So its abort also joins the group (an
+    offset the abort then discards), and the marker reaches the group's offsets.
+    """
+    txn = producer._txn_manager
+    outputs = await output_topics_of(app)
+    for topic in outputs:
+        for number in await producer.partitions_for(topic):
+            txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
+    for table in app.tables.values():
+        changelog = table.changelog_topic.get_topic_name()
+        for number in await producer.partitions_for(changelog):
+            if one_partition in (None, number):
+                txn.maybe_add_partition_to_txn(TopicPartition(changelog, number))
+    if one_partition is None and outputs:
+        with contextlib.suppress(ZombieFenced):  # refused, but the group joined all the same
+            await producer.send_offsets_to_transaction(
+                {TopicPartition(outputs[0], 0): 0}, app.conf.id
+            )
+    await producer.abort_transaction()
