@@ -20,7 +20,8 @@ So after each rebalance the worker whose name comes first in the group:
    had open), then aborts once in every partition the app writes and in the group's
    offsets, as a fresh producer of its own does (gap 15), and stops the producer.
 
-The next rebalance (or revocation) cancels a pass under way. A worker that takes its id
+The next rebalance (or revocation) cancels a pass under way, though not an adoption
+already begun, which ends with its abort. A worker that takes its id
 back meanwhile fences the adoption, which is then done: the worker aborts for itself.
 """
 
@@ -173,7 +174,9 @@ async def adopt_orphans(
             transactions = await listed_transactions(client)
             members = await group_workers(client, app_id)
             chosen = orphans(app_id, transactions, members, me, adopted)
-            await asyncio.gather(*(_adopt(tid, adopt) for tid in chosen))
+            # A cancelled pass lets adoptions under way finish: one cut short after its
+            # offsets would hold them pending in the group until the broker's timeout.
+            await asyncio.gather(*(asyncio.shield(_adopt(tid, adopt)) for tid in chosen))
         except Exception as exc:  # a broker away, a group rebalancing, or a bug: shown
             expected = isinstance(exc, kafka_errors.KafkaError | OSError)
             logger.log(
