@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     exactly_once_repairs: str = Field(
         default="default",
         description="Fixes of Faust's transaction gaps: default, all (adds unproven "
-        "speed-ups), none, a comma list, or -name to drop one (only to show what each prevents).",
+        "ones; none today), none, a comma list, or -name to drop one (to show what each does).",
     )
     datadir: Path = Field(default=Path("var/worker"), description="Local state of this worker.")
     web_host: str = Field(default="127.0.0.1", description="Web server bind address.")

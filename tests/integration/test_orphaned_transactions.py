@@ -3,7 +3,7 @@
 With ``worker-transactions`` only a worker of the same name takes its transactional id
 back. The test leaves a transaction of a worker that never returns open in the app's
 ``orders`` partitions and in the group's offsets of them, then starts one worker. Set
-ES_TEST_EXACTLY_ONCE_REPAIRS=default,worker-transactions,-orphaned-transactions to see
+ES_TEST_EXACTLY_ONCE_REPAIRS=-orphaned-transactions to see
 the worker wait for it until the broker's transaction timeout (ten minutes here).
 """
 
@@ -63,7 +63,7 @@ async def first_committed(broker: str, topic: str, *, within: float) -> object |
 async def test_a_transaction_left_open_by_a_removed_worker_is_aborted_so_its_partitions_go_on(
     broker: str, tmp_path: Path
 ) -> None:
-    repairs = os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "default,worker-transactions")
+    repairs = os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "default")
     deployment = Deployment(
         bootstrap=broker, workdir=tmp_path, extra_env={"ES_EXACTLY_ONCE_REPAIRS": repairs}
     )

@@ -130,10 +130,9 @@ def test_a_committed_or_revoked_partition_has_nothing_left_to_commit() -> None:
     assert gate.processed == {}
 
 
-def test_one_producer_per_worker_is_off_by_default_until_the_campaign_proves_it() -> None:
-    assert Repair.WORKER_TRANSACTIONS not in parse_repairs("default")
-    assert Repair.WORKER_TRANSACTIONS in parse_repairs("all")
-    assert Repair.WORKER_TRANSACTIONS in parse_repairs("default,worker-transactions")
+def test_one_producer_per_worker_runs_by_default_with_the_adoption_of_removed_workers() -> None:
+    assert {Repair.WORKER_TRANSACTIONS, Repair.ORPHANED_TRANSACTIONS} <= parse_repairs("default")
+    assert Repair.WORKER_TRANSACTIONS not in parse_repairs("-worker-transactions")
 
 
 def test_by_default_every_proven_repair_runs_and_one_can_be_dropped_by_name() -> None:
