@@ -88,7 +88,8 @@ def exit_when_stuck(
     neither works nor exits is invisible to an orchestrator. This daemon thread asks
     :class:`Watchdog` twice a second and exits the process when it says so. Nothing
     is committed on that path, which is safe: open transactions are aborted when the
-    partitions' next owner fences them.
+    restarted worker takes its transactional id back, or the group's first worker adopts
+    it (gap 18).
     """
     gate = gate_of(app)  # created here, before the event loop can race to create another
     watchdog = Watchdog(stall_seconds=stall_seconds, grace_seconds=grace_seconds)
