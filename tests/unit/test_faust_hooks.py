@@ -48,6 +48,8 @@ OVERRIDES = [
     (SourceTransactionManager, faust_consumer.TransactionManager, "commit"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "_start_transactions"),
     (SourceTransactionManager, faust_consumer.TransactionManager, "_tps_to_transactional_ids"),
+    (SourceTransactionManager, faust_consumer.TransactionManager, "on_rebalance"),
+    (SourceTransactionManager, faust_consumer.TransactionManager, "on_partitions_revoked"),
     (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "_highwaters"),
     (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "_create_worker_consumer"),
     (RepairedConsumerThread, faust_aiokafka.AIOKafkaConsumerThread, "verify_event_path"),
