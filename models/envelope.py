@@ -133,7 +133,23 @@ def _reason(error: ValidationError) -> str:
 
 
 def decode_event(raw: bytes) -> Envelope:
-    """Parse and validate a topic message value, raising InvalidEvent for anything else."""
+    """Parse and validate a topic message value, raising InvalidEvent for anything else.
+
+    pydantic validates the bytes as they are, in about half the time of parsing them with
+    orjson and validating the document; what it refuses is decoded again step by step
+    (:func:`decode_document`), which says why, and reads a newer schema version's event by
+    the fields this code knows.
+    """
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        return Envelope.model_validate_json(raw)
+    except ValidationError:
+        return decode_document(raw)
+
+
+def decode_document(raw: bytes) -> Envelope:
+    """Decode an event step by step: JSON, an object, newer fields dropped, then validated."""
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
     try:

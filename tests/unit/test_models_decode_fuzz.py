@@ -1,4 +1,5 @@
-"""decode_event on hostile input: it returns an Envelope or raises InvalidEvent, nothing else."""
+"""decode_event on hostile input: it returns an Envelope or raises InvalidEvent, nothing else,
+and decides exactly as the step-by-step decoding it falls back to."""
 
 import json
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.envelope import Envelope, InvalidEvent, decode_event, encode_event
+from models.envelope import Envelope, InvalidEvent, decode_document, decode_event, encode_event
 from models.events import PAYLOAD_TYPES, OrderLine, OrderPlaced
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -81,13 +82,21 @@ def tampered_documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def decodes_or_refuses(raw: bytes) -> None:
-    """Assert the only outcomes: an Envelope that round-trips, or InvalidEvent with a reason."""
+    """Assert the only outcomes: an Envelope that round-trips, or InvalidEvent with a reason;
+    and the same outcome as decoding step by step (the fast path accepts nothing more)."""
     try:
         decoded = decode_event(raw)
     except InvalidEvent as refused:
         assert refused.reason
+        try:
+            decode_document(raw)
+        except InvalidEvent as also_refused:
+            assert also_refused.reason == refused.reason
+        else:
+            raise AssertionError("decoding step by step accepts what decode_event refuses")
         return
     assert isinstance(decoded, Envelope)
+    assert decode_document(raw) == decoded
     assert decode_event(encode_event(decoded)) == decoded
 
 
@@ -126,3 +135,23 @@ def test_every_event_type_with_arbitrary_data_decodes_or_is_refused(
     document["event_type"] = event_type
     document["data"] = data
     decodes_or_refuses(json.dumps(document).encode())
+
+
+@FUZZ
+@given(tampered_documents(), st.text(max_size=8), json_values)
+def test_valid_events_with_an_added_field_decode_as_step_by_step(
+    document: dict[str, Any], name: str, value: Any
+) -> None:
+    document[name] = value
+    document["schema_version"] = 3
+    decodes_or_refuses(json.dumps(document).encode())
+
+
+@FUZZ
+@given(st.text(max_size=20))
+def test_any_text_in_a_string_field_decodes_as_step_by_step(text: str) -> None:
+    document = valid_document()
+    document["correlation_id"] = text
+    document["data"]["shipping_address"] = text
+    decodes_or_refuses(json.dumps(document).encode())
+    decodes_or_refuses(json.dumps(document, ensure_ascii=False).encode("utf-8", "surrogatepass"))
