@@ -112,17 +112,26 @@ class SourceTransactionManager(TransactionManager):
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         """Stop adopting orphaned transactions: the group is changing (gap 18)."""
+        self._stop_adopting()
+        await super().on_partitions_revoked(revoked)
+
+    async def on_stop(self) -> None:
+        """Stop adopting orphaned transactions: the worker is leaving (gap 18)."""
+        self._stop_adopting()
+        await super().on_stop()
+
+    def _stop_adopting(self) -> None:
+        """Cancel the adoption pass; an adoption it began ends with its abort (shielded)."""
         if self._adoption is not None:
             self._adoption.cancel()
-        await super().on_partitions_revoked(revoked)
+            self._adoption = None
 
     async def on_rebalance(
         self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP]
     ) -> None:
         """Start and stop the producers; then adopt what removed workers left open (gap 18)."""
         await super().on_rebalance(assigned, revoked, newly_assigned)
-        if self._adoption is not None:
-            self._adoption.cancel()
+        self._stop_adopting()
         tid = worker_transactional_id(self.app)
         producer = self._producers().get(tid)
         if not repaired(self.app, Repair.ORPHANED_TRANSACTIONS) or producer is None:
