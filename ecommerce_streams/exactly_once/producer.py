@@ -10,7 +10,7 @@ import faust
 import faust.stores
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP
+from faust.types import TP, AppT
 from faust.types.tuples import FutureMessage
 
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
@@ -24,6 +24,20 @@ SLOW_COMMIT_SECONDS = 2.0
 
 #: The partition of the event whose buffered table write is being sent right now.
 _buffered_source: ContextVar[TP | None] = ContextVar("es_buffered_source", default=None)
+
+
+def lingers_until_commit(app: AppT) -> bool:
+    """Whether a transaction's records wait in the producer until its commit sends them.
+
+    They become visible only once the transaction commits, and every record of it goes
+    through the outbox (``direct-sends``, ``write-cache``), whose commit flushes the
+    producer's batches (``flush_for_commit``). Sent as each ``ES_PRODUCER_LINGER_SECONDS``
+    ran out instead, a produce request was often in flight when the commit flushed, and
+    the commit's records waited for its round trip (aiokafka sends one request per broker
+    at a time). A batch that fills up is still sent at once.
+    """
+    needed = (Repair.LINGER_UNTIL_COMMIT, Repair.DIRECT_SENDS, Repair.WRITE_CACHE)
+    return all(repaired(app, repair) for repair in needed)
 
 
 class SettlingProducer(faust_aiokafka.Producer):
@@ -55,6 +69,8 @@ class SettlingProducer(faust_aiokafka.Producer):
             # after this backoff, which aiokafka sets to 100 ms: with commits as soon as
             # the input drains, that would be most of every hop's latency.
             settings["retry_backoff_ms"] = TRANSACTION_RETRY_BACKOFF_MS
+            if lingers_until_commit(self.app):
+                settings["linger_ms"] = int(self.app.conf.broker_commit_interval * 1000)
         return settings
 
     def send_soon(self, fut: FutureMessage) -> None:

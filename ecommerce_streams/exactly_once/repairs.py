@@ -32,6 +32,7 @@ class Repair(StrEnum):
     OVERLAPPED_COMMITS = "overlapped-commits"
     WORKER_TRANSACTIONS = "worker-transactions"
     ORPHANED_TRANSACTIONS = "orphaned-transactions"
+    LINGER_UNTIL_COMMIT = "linger-until-commit"
 
 
 #: Every repair and speed-up.

@@ -3,8 +3,9 @@
 The producers here are stand-ins recording what they were asked (no broker): what is
 under test is the order and concurrency of the calls our producer makes. Set
 ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail,
--sealed-commits to see a slow commit left unsealed, and -overlapped-commits to see the
-offsets wait for the records and a changelog partition join its transaction at commit.
+-sealed-commits to see a slow commit left unsealed, -overlapped-commits to see the
+offsets wait for the records and a changelog partition join its transaction at commit,
+and -linger-until-commit to see a transaction's records sent before its commit.
 """
 
 import asyncio
@@ -61,6 +62,14 @@ def producer_of_app() -> SettlingProducer:
     producer = app.producer
     assert isinstance(producer, SettlingProducer)
     return producer
+
+
+def test_a_transactions_records_wait_in_the_producer_for_its_commit() -> None:
+    app = flowing_app()
+    producer = app.producer
+    assert isinstance(producer, SettlingProducer)
+    linger_ms = producer._settings_extra().get("linger_ms")
+    assert linger_ms == app.conf.broker_commit_interval * 1000
 
 
 async def test_the_transactions_of_four_partitions_commit_concurrently() -> None:
