@@ -139,10 +139,10 @@ A table change adds its changelog partition to the transaction as it is made, wi
 event's derived records (aiokafka's AddPartitionsToTxn), and the offsets go out while
 the changelog records are acknowledged (speed-up ``overlapped-commits``): a round is the
 records' produce, beside AddOffsetsToTxn and TxnOffsetCommit, then EndTxn; three round
-trips where it was five. The records wait in the producer until the commit sends them
-in one request (speed-up ``linger-until-commit``): sent whenever the producer's linger
-ran out, a request still in flight at the commit held the commit's records back by its
-round trip.
+trips where it was five. With the opt-in speed-up ``linger-until-commit`` the records
+wait in the producer until the commit sends them in one request: sent whenever the
+producer's linger runs out, a request still in flight at the commit holds the commit's
+records back by its round trip.
 
 When it commits: as soon as every agent has drained its input (``units.py`` asks,
 ``GatedConsumer`` commits), after ``ES_COMMIT_MAX_EVENTS`` events if the input never
