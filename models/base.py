@@ -7,7 +7,6 @@ Faust serialises table values by calling ``__json__`` and rebuilds them with
 
 from typing import Any, Self
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 
 
@@ -28,8 +27,8 @@ class Record(BaseModel):
         return cls.model_validate(data)
 
     def to_bytes(self) -> bytes:
-        """Serialise to compact JSON bytes."""
-        return orjson.dumps(self.model_dump(mode="json"))
+        """Serialise to compact JSON bytes: the bytes orjson writes of ``__json__``."""
+        return self.__pydantic_serializer__.to_json(self)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Self:

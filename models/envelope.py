@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import orjson
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from models.base import Record
 from models.events import PAYLOAD_TYPES, AnyPayload
 from models.fields import UtcDatetime
+from models.ids import name_based_id
 
 NAMESPACE = UUID("5b0e6f0a-8c55-4c8e-9a4e-3f1d2c7b9e61")
 """The uuid5 namespace of derived event ids."""
@@ -193,13 +194,13 @@ def _known_fields(document: dict[str, Any]) -> dict[str, Any]:
 
 def encode_event(env: Envelope) -> bytes:
     """Write an envelope as compact JSON that decode_event reads back unchanged."""
-    return orjson.dumps(env.model_dump(mode="json"))
+    return env.to_bytes()
 
 
 def derive(cause: Envelope, data: AnyPayload, *, seq: int = 0) -> Envelope:
     """Wrap a payload caused by ``cause``, with an id that replays reproduce exactly."""
     return Envelope(
-        event_id=uuid5(NAMESPACE, f"{cause.event_id}/{data.event_type}/{seq}"),
+        event_id=name_based_id(NAMESPACE, f"{cause.event_id}/{data.event_type}/{seq}"),
         event_type=data.event_type,
         schema_version=SCHEMA_VERSION,
         source="ecommerce-streams",

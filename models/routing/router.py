@@ -44,6 +44,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.envelope import Envelope
+from models.ids import name_based_id
 from models.routing.filter_policies import FilterPolicyScope, MessageAttribute
 from models.routing.rules import ACCOUNT, REGION, Destination, Rule
 from models.routing.subscriptions import Subscription, topic_arn
@@ -148,7 +149,7 @@ def sns_notification(
     """SNS's notification JSON of one message for one subscription (raw delivery off)."""
     document: dict[str, Any] = {
         "Type": "Notification",
-        "MessageId": str(uuid.uuid5(_MESSAGE_IDS, f"{envelope.event_id}/{subscription.id}")),
+        "MessageId": str(name_based_id(_MESSAGE_IDS, f"{envelope.event_id}/{subscription.id}")),
         "TopicArn": topic_arn(subscription.topic),
         "Message": message,
         "Timestamp": _timestamp(envelope.occurred_at),

@@ -53,3 +53,10 @@ def test_keys_beyond_ascii_are_written_as_faust_writes_them() -> None:
     value = next(iter(SAGA.tables["orders"].values()))
     for key in ["ordre-é", "注文-1", "emoji-🛒", 'quote-"-\\']:
         assert encode_change(table, key, value) == faust_record(table, key, value)
+
+
+def test_a_value_with_escaped_and_non_ascii_text_is_written_as_faust_writes_it() -> None:
+    table = app.tables["orders"]
+    state = next(iter(SAGA.tables["orders"].values()))
+    value = state.model_copy(update={"reason": '\x00\x1f\x7f\u2028é🛒"\\/\b\f\n\r\t'})
+    assert encode_change(table, state.order_id, value) == faust_record(table, state.order_id, value)

@@ -17,7 +17,8 @@ from models.envelope import (
     derive,
     encode_event,
 )
-from models.events import PAYLOAD_TYPES, OrderLine, OrderPlaced, ReserveStock
+from models.events import PAYLOAD_TYPES, OrderLine, OrderPlaced, ReserveStock, StockAdjusted
+from tests.unit.event_samples import events_by_type
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 EVENT_ID = UUID("00000000-0000-4000-8000-000000000001")
@@ -297,3 +298,11 @@ def test_payload_instance_of_another_type_than_event_type_is_rejected() -> None:
             correlation_id="o-1",
             data=command,
         )
+
+
+def test_every_event_is_written_as_orjson_writes_its_json_form() -> None:
+    escapes = StockAdjusted(sku="MUG-RED", delta=1, reason='\x00\x1f\x7f\u2028é🛒"\\/\b\f\n\r\t')
+    events = [e for samples in events_by_type().values() for e in samples]
+    adjusted = Envelope.of(escapes, event_id=EVENT_ID, source="warehouse", occurred_at=AT)
+    for event in [*events, adjusted]:
+        assert encode_event(event) == orjson.dumps(event.model_dump(mode="json"))
