@@ -7,6 +7,7 @@ from uuid import UUID
 import orjson
 from pydantic import (
     Field,
+    SerializeAsAny,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -54,7 +55,9 @@ class Envelope(Record):
     occurred_at: UtcDatetime
     correlation_id: CorrelationId
     causation_id: UUID | None = None
-    data: AnyPayload
+    data: SerializeAsAny[AnyPayload]
+    """Validated as the payload class ``event_type`` names; written by its own serializer,
+    without trying each class of the union (6 against 3.4 µs for a small event)."""
 
     @field_validator("event_type")
     @classmethod
