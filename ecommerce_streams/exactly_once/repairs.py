@@ -33,6 +33,7 @@ class Repair(StrEnum):
     WORKER_TRANSACTIONS = "worker-transactions"
     ORPHANED_TRANSACTIONS = "orphaned-transactions"
     LINGER_UNTIL_COMMIT = "linger-until-commit"
+    PREPARED_TRANSACTIONS = "prepared-transactions"
 
 
 #: Every repair and speed-up.
