@@ -34,6 +34,7 @@ class Repair(StrEnum):
     ORPHANED_TRANSACTIONS = "orphaned-transactions"
     LINGER_UNTIL_COMMIT = "linger-until-commit"
     PREPARED_TRANSACTIONS = "prepared-transactions"
+    QUICK_ADD_RETRIES = "quick-add-retries"
 
 
 #: Every repair and speed-up.

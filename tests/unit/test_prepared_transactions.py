@@ -2,12 +2,19 @@
 
 The producer is a stand-in around aiokafka's real transaction state (no broker). Set
 ES_TEST_EXACTLY_ONCE_REPAIRS=-prepared-transactions to see the first test fail: the
-next transaction then joins nothing until its records and offsets come.
+next transaction then joins nothing until its records and offsets come; and
+-quick-add-retries to see the last one fail: aiokafka retries a transaction's first
+partitions after 20 ms whatever the producer's backoff.
 """
 
 import asyncio
+import types
 
+import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import ConcurrentTransactions
+from aiokafka.producer import sender as aiokafka_sender
+from aiokafka.producer.sender import AddPartitionsToTxnHandler
 from aiokafka.producer.transaction_manager import TransactionManager, TransactionState
 from faust.types import TP
 
@@ -20,8 +27,8 @@ from ecommerce_streams.exactly_once.prepared import (
     preparing,
     release_if_idle,
 )
-from ecommerce_streams.exactly_once.producer import SettlingProducer
-from tests.unit.exactly_once_app import exactly_once_app
+from ecommerce_streams.exactly_once.producer import TRANSACTION_RETRY_BACKOFF_MS, SettlingProducer
+from tests.unit.exactly_once_app import exactly_once_app, flowing_app
 
 ORDER_EVENTS_3 = TopicPartition("order-events", 3)
 SHIPMENTS_3 = TopicPartition("shipments", 3)
@@ -163,3 +170,21 @@ async def test_the_commit_timer_releases_an_idle_prepared_transaction() -> None:
     assert txn.state is TransactionState.IN_TRANSACTION
     assert isinstance(txn, PreparingTransactionManager)
     assert prepared.IDLE_SECONDS < 60, "released well within aiokafka's transaction timeout"
+
+
+def test_a_transactions_first_partitions_refused_during_the_markers_are_retried_quickly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(aiokafka_sender, "BACKOFF_OVERRIDE", 0.02)  # aiokafka's own
+    app = flowing_app()
+    producer = app.producer
+    assert isinstance(producer, SettlingProducer)
+    producer._settings_extra()  # as each transactional producer is made
+    sender = types.SimpleNamespace(
+        _txn_manager=types.SimpleNamespace(txn_partitions=set()),
+        _retry_backoff=TRANSACTION_RETRY_BACKOFF_MS / 1000,
+    )
+    handler = AddPartitionsToTxnHandler(sender, {ORDER_EVENTS_3})
+    refused = types.SimpleNamespace(errors=[("order-events", [(3, ConcurrentTransactions.errno)])])
+
+    assert handler.handle_response(refused) == TRANSACTION_RETRY_BACKOFF_MS / 1000
