@@ -117,9 +117,8 @@ the code):
    (``consumer.py``, ``units.py``);
 4. per transactional producer, all at once: send its partitions' offsets while step
    2's records are acknowledged, then commit (sealed by a second, empty commit when it
-   was slow: gap 16), begin the next and join it to the partitions written recently and
-   the consumer group (``transactions.py``, ``producer.py``, ``prepared.py``); any
-   failure poisons the gate and crashes the worker;
+   was slow: gap 16), begin the next (``transactions.py``, ``producer.py``); any failure
+   poisons the gate and crashes the worker;
 5. only then write the committed changes to the local stores, each partition's in one
    RocksDB batch with the offset of its last changelog record (``outbox.py``,
    ``local_state.py``): the files never hold an uncommitted write;
@@ -140,16 +139,9 @@ A table change adds its changelog partition to the transaction as it is made, wi
 event's derived records (aiokafka's AddPartitionsToTxn), and the offsets go out while
 the changelog records are acknowledged (speed-up ``overlapped-commits``): a round is the
 records' produce, beside AddOffsetsToTxn and TxnOffsetCommit, then EndTxn; three round
-trips where it was five. aiokafka sends those coordinator requests one at a time, and
-under a light load the records' AddPartitionsToTxn came just before the commit, so the
-round was four in a row; a transaction now joins the partitions its worker wrote in the
-last seconds and the consumer group as it begins, while the worker waits for input
-(speed-up ``prepared-transactions``, ``prepared.py``): the round is TxnOffsetCommit
-beside the produce request, then EndTxn. A prepared transaction no record joined is
-committed empty after ten seconds, before the coordinator's timeout would fence it.
-A transaction's first AddPartitionsToTxn, refused while the previous commit's markers
-are written, is retried after 5 ms, not aiokafka's fixed 20 ms (speed-up
-``quick-add-retries``). With the opt-in speed-up ``linger-until-commit`` the records
+trips where it was five. A transaction's first AddPartitionsToTxn, refused while the
+previous commit's markers are written, is retried after 5 ms, not aiokafka's fixed 20 ms
+(speed-up ``quick-add-retries``). With the opt-in speed-up ``linger-until-commit`` the records
 wait in the producer until the commit sends them in one request: sent whenever the
 producer's linger runs out, a request still in flight at the commit holds the commit's
 records back by its round trip.

@@ -169,8 +169,6 @@ class GatedConsumer(faust_aiokafka.Consumer):
                 step = _step_done("transactions", step)
                 if committed:
                     outbox.store_committed()  # 5.
-                elif start_new_transaction and isinstance(producer, SettlingProducer):
-                    await producer.release_idle_transactions()
                 _step_done("stores", step)
                 return committed
 

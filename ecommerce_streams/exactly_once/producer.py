@@ -16,7 +16,6 @@ from faust.types.tuples import FutureMessage
 
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
 from ecommerce_streams.exactly_once.outbox import outbox_of
-from ecommerce_streams.exactly_once.prepared import prepare, preparing, release_if_idle
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 #: How long a transactional request refused while markers are written waits to retry.
@@ -72,8 +71,6 @@ class SettlingProducer(faust_aiokafka.Producer):
         producer = super()._new_producer(transactional_id=transactional_id)
         if transactional_id is not None and repaired(self.app, Repair.WORKER_TRANSACTIONS):
             fence_by_group(producer, self.app)  # zombies fenced by the group (KIP-447)
-        if transactional_id is not None and repaired(self.app, Repair.PREPARED_TRANSACTIONS):
-            preparing(producer)  # notes the partitions written, for the next transactions
         return producer
 
     def _settings_extra(self) -> Mapping[str, Any]:
@@ -153,15 +150,6 @@ class SettlingProducer(faust_aiokafka.Producer):
                 await self._seal(producer, written, offsets, group_id)
             if start_new_transaction:
                 await producer.begin_transaction()
-                if repaired(self.app, Repair.PREPARED_TRANSACTIONS):
-                    prepare(producer, group_id)
-
-    async def release_idle_transactions(self) -> None:
-        """Commit the prepared transactions no record joined for a while (``prepared.py``)."""
-        now = time.monotonic()
-        for tid, producer in list(self._transaction_producers.items()):
-            async with self._trn_locks[tid]:
-                await release_if_idle(producer, now)
 
     async def _send_offsets_once_acknowledged(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str

@@ -33,7 +33,6 @@ class Repair(StrEnum):
     WORKER_TRANSACTIONS = "worker-transactions"
     ORPHANED_TRANSACTIONS = "orphaned-transactions"
     LINGER_UNTIL_COMMIT = "linger-until-commit"
-    PREPARED_TRANSACTIONS = "prepared-transactions"
     QUICK_ADD_RETRIES = "quick-add-retries"
 
 

@@ -13,7 +13,6 @@ from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.consumer.subscription_state import TopicPartitionState
 from aiokafka.producer.message_accumulator import MessageAccumulator
 from aiokafka.producer.sender import BaseHandler, Sender, TxnOffsetCommitHandler
-from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.protocol.commit import OffsetFetchRequest
 from faust.stores import rocksdb as rocksdb_store
 from faust.tables.recovery import Recovery
@@ -29,7 +28,6 @@ from ecommerce_streams.exactly_once.group_fencing import (
 )
 from ecommerce_streams.exactly_once.local_state import FreshPartitionStore
 from ecommerce_streams.exactly_once.offset_fetch import LoadAwareCoordinator
-from ecommerce_streams.exactly_once.prepared import PreparingTransactionManager
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.exactly_once.table_recovery import CompleteRecovery
 from ecommerce_streams.exactly_once.transactions import SourceTransactionManager
@@ -73,10 +71,6 @@ OVERRIDES = [
     (FreshPartitionStore, rocksdb_store.Store, "__delitem__"),
     (FreshPartitionStore, rocksdb_store.Store, "__contains__"),
     (CompleteRecovery, Recovery, "_build_offsets"),
-    (PreparingTransactionManager, TransactionManager, "maybe_add_partition_to_txn"),
-    (PreparingTransactionManager, TransactionManager, "consumer_group_to_add"),
-    (PreparingTransactionManager, TransactionManager, "consumer_group_added"),
-    (PreparingTransactionManager, TransactionManager, "begin_transaction"),
 ]
 
 #: Private members we read or call without overriding them: (class, name).
@@ -125,8 +119,6 @@ USED = [
     (BaseHandler, "_default_backoff"),
     (OffsetFetchRequest, "_consumer_group"),
     (OffsetFetchRequest, "_partitions"),
-    (TransactionManager, "_txn_consumer_group"),
-    (TransactionManager, "_pending_txn_partitions"),
 ]
 
 
