@@ -96,7 +96,11 @@ broker; each is closed here by a small subclass, never a fork:
     already"): the rest commits, those records stay open until the next owner's abort
     (gap 15) closes them as aborted. ``SettlingProducer._seal`` follows a commit slower
     than ``SLOW_COMMIT_SECONDS`` with an empty transaction of the same producer over the
-    same partitions and offsets: its markers commit whatever the first left open.
+    same partitions and offsets: its markers commit whatever the first left open. A
+    broker that stops gracefully can skip markers of a commit that returned at once, and
+    the worker may be gone before anything seals it; so each commit is noted on disk, and
+    a restarted producer commits, before its gap 15 abort, what its previous epoch left
+    open before that epoch's last commit (``leftovers.py``, ``sealed-leftovers``).
 
 17. **A coordinator still loading its offsets answers "nothing committed".** After a
     broker restart, OffsetFetch v2+ answers a group whose ``__consumer_offsets``
@@ -165,7 +169,8 @@ analytics run in one agent.
 
 Where the rest lives: ``repairs.py`` (switching repairs and speed-ups off),
 ``transport.py`` (how Faust gets our classes), ``local_state.py`` (RocksDB that never
-outlives what Kafka committed), ``watchdog.py`` (a worker that cannot progress exits).
+outlives what Kafka committed), ``watchdog.py`` (a worker that cannot progress exits),
+``leftovers.py`` (what a committed transaction left open, committed again).
 
 Zombies are fenced by the per-partition transactional id: a worker that takes over a
 partition initialises the same id, which aborts the previous owner's open

@@ -21,6 +21,25 @@ async def output_topics_of(app: Any) -> list[str]:
     return topics
 
 
+async def partitions_written(
+    app: Any, producer: Any, one_partition: int | None
+) -> list[TopicPartition]:
+    """Every partition a transactional id may write to: the app's output topics, the Kafka
+    topics its router delivers to, and its changelogs (only ``one_partition`` of those if set).
+    """
+    found = [
+        TopicPartition(topic, number)
+        for topic in await output_topics_of(app)
+        for number in await producer.partitions_for(topic)
+    ]
+    for table in app.tables.values():
+        changelog = table.changelog_topic.get_topic_name()
+        for number in await producer.partitions_for(changelog):
+            if one_partition in (None, number):
+                found.append(TopicPartition(changelog, number))
+    return found
+
+
 async def abort_everywhere(app: Any, producer: Any, one_partition: int | None) -> None:
     """Abort what earlier epochs of the producer's id left open (gap 15); all partitions if None.
 
@@ -30,9 +49,10 @@ async def abort_everywhere(app: Any, producer: Any, one_partition: int | None) -
     ``InitProducerId`` then aborts nothing there, and its first commit marker in such
     a partition commits the old records too (a read_committed consumer matches
     markers by producer id): effects of events whose offsets were never committed.
-    So a fresh producer first adds every partition it may write to and aborts: its
-    abort markers close whatever an earlier epoch left open. Every partition: the
-    app's output topics, the Kafka topics its router delivers to, and its changelogs.
+    So a fresh producer first adds every partition it may write to
+    (:func:`partitions_written`) and aborts: its abort markers close whatever an earlier
+    epoch left open. What an earlier epoch's *committed* transactions left open (gap 16)
+    is committed again before (``leftovers.py``).
 
     A worker's producer (``worker-transactions``) may have written to any partition,
     and its offsets too: a broker that skipped an earlier epoch's markers (gap 16)
@@ -41,15 +61,9 @@ async def abort_everywhere(app: Any, producer: Any, one_partition: int | None) -
     offset the abort then discards), and the marker reaches the group's offsets.
     """
     txn = producer._txn_manager
+    for tp in await partitions_written(app, producer, one_partition):
+        txn.maybe_add_partition_to_txn(tp)
     outputs = await output_topics_of(app)
-    for topic in outputs:
-        for number in await producer.partitions_for(topic):
-            txn.maybe_add_partition_to_txn(TopicPartition(topic, number))
-    for table in app.tables.values():
-        changelog = table.changelog_topic.get_topic_name()
-        for number in await producer.partitions_for(changelog):
-            if one_partition in (None, number):
-                txn.maybe_add_partition_to_txn(TopicPartition(changelog, number))
     if one_partition is None and outputs:
         with contextlib.suppress(ZombieFenced):  # refused, but the group joined all the same
             await producer.send_offsets_to_transaction(

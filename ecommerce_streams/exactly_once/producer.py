@@ -4,6 +4,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -15,6 +16,7 @@ from faust.types import TP, AppT
 from faust.types.tuples import FutureMessage
 
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
+from ecommerce_streams.exactly_once.leftovers import note_commit, note_path
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
@@ -148,8 +150,16 @@ class SettlingProducer(faust_aiokafka.Producer):
             slow = time.monotonic() - started > SLOW_COMMIT_SECONDS
             if slow and repaired(self.app, Repair.SEALED_COMMITS):
                 await self._seal(producer, written, offsets, group_id)
+            if repaired(self.app, Repair.SEALED_LEFTOVERS):
+                self._note_commit(tid, producer)
             if start_new_transaction:
                 await producer.begin_transaction()
+
+    def _note_commit(self, tid: str, producer: Any) -> None:
+        """Note on disk that this producer id and epoch committed now (``sealed-leftovers``)."""
+        txn = producer._txn_manager
+        path = note_path(Path(self.app.conf.datadir), tid)
+        note_commit(path, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
 
     async def _send_offsets_once_acknowledged(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str

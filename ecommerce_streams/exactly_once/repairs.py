@@ -34,6 +34,7 @@ class Repair(StrEnum):
     ORPHANED_TRANSACTIONS = "orphaned-transactions"
     LINGER_UNTIL_COMMIT = "linger-until-commit"
     QUICK_ADD_RETRIES = "quick-add-retries"
+    SEALED_LEFTOVERS = "sealed-leftovers"
 
 
 #: Every repair and speed-up.

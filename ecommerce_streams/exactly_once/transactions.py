@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -11,8 +12,9 @@ from faust.types import TP
 from faust.types.tuples import RecordMetadata
 
 from ecommerce_streams import metrics
-from ecommerce_streams.exactly_once.forgotten import abort_everywhere
+from ecommerce_streams.exactly_once.forgotten import abort_everywhere, partitions_written
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned, gate_of
+from ecommerce_streams.exactly_once.leftovers import note_path, seal_leftovers
 from ecommerce_streams.exactly_once.orphans import adopt_orphans
 from ecommerce_streams.exactly_once.outbox import transactional_id, worker_transactional_id
 from ecommerce_streams.exactly_once.producer import _buffered_source
@@ -107,6 +109,10 @@ class SourceTransactionManager(TransactionManager):
         """Abort whatever an earlier epoch of ``tid`` left in our output partitions (gap 15)."""
         producer = self._producers()[tid]
         one_partition = None if tid == worker_transactional_id(self.app) else _partition_of(tid)
+        if repaired(self.app, Repair.SEALED_LEFTOVERS):
+            written = await partitions_written(self.app, producer, one_partition)
+            note = note_path(Path(self.app.conf.datadir), tid)
+            await seal_leftovers(producer, written, self.app.conf.id, note)
         await abort_everywhere(self.app, producer, one_partition)
         await producer.begin_transaction()
 

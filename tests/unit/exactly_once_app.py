@@ -2,6 +2,8 @@
 
 import itertools
 import os
+import tempfile
+from pathlib import Path
 
 import faust
 from faust.types import TP
@@ -16,10 +18,12 @@ _app_ids = itertools.count()
 
 def exactly_once_app(name: str) -> ShopApp:
     """A fresh app under exactly-once, never started, with the repairs the test run asks for."""
+    app_id = f"{name}-{os.getpid()}-{next(_app_ids)}"
     shop = ShopApp(
-        f"{name}-{os.getpid()}-{next(_app_ids)}",
+        app_id,
         broker="kafka://127.0.0.1:9",
         processing_guarantee="exactly_once",
+        datadir=Path(tempfile.gettempdir()) / "ecommerce-streams-unit" / app_id,
     )
     shop.exactly_once_repairs = parse_repairs(os.environ.get("ES_TEST_EXACTLY_ONCE_REPAIRS", "all"))
     return shop

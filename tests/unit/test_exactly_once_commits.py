@@ -97,6 +97,7 @@ class RecordingTransaction:
         self._calls = calls
         self.txn_partitions = written
         self.open = True
+        self.producer_id, self.producer_epoch = 1, 0
 
     def is_in_transaction(self) -> bool:
         """Whether the transaction is open (a failed commit ends it)."""
@@ -133,7 +134,8 @@ async def commit_taking(seconds: float, monkeypatch: pytest.MonkeyPatch) -> list
     import ecommerce_streams.exactly_once.producer as module
 
     clock = iter([0.0, seconds])
-    monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
+    fake_time = types.SimpleNamespace(monotonic=lambda: next(clock), time=lambda: 1_000.0)
+    monkeypatch.setattr(module, "time", fake_time)
     producer = producer_of_app()
     recording = RecordingProducer()
     producer._transaction_producers = {"shop-0-3": recording}

@@ -1,0 +1,293 @@
+"""What a committed transaction left open where a broker skipped its markers, committed again.
+
+A broker that stops (or restarts) while a transaction commits can skip the commit
+markers of partitions whose leader it does not know at that moment "as likely deleted"
+(gap 16): the transaction commits in some partitions and its records stay open in the
+others. ``sealed-commits`` covers a commit the worker saw to be slow; a worker that
+stops before it can seal (its broker went down with it, the watchdog exited it) left
+those records to its next epoch, whose abort of forgotten transactions (gap 15) used
+to abort them: an order whose reservation was committed lost its state.
+
+Within one epoch our producers never abort (any failure crashes the worker), so every
+transaction of an epoch before its last successful commit committed. After each commit
+the worker therefore notes on disk which producer id and epoch committed, and when it
+returned (:func:`note_commit`). A restarted worker, before it aborts anything, reads what its
+previous epoch left open in every partition it may have written to and in the group's
+offsets (:func:`open_batches`), and commits, in one empty transaction of its new epoch,
+the partitions whose open records all come from before that last commit
+(:func:`committed_leftovers`, :func:`seal_leftovers`): markers match by producer id, so
+its commit markers commit them. Records written after the last commit belong to a
+transaction that never committed, and the abort that follows closes them.
+
+What it cannot tell apart: a partition holding both, records of the last commit left
+open and records of the transaction after it (a broker that lost that transaction's
+partitions, gap 15). Markers close both alike; it is aborted, as before, and logged.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.protocol.offset import OffsetRequest
+from aiokafka.record.memory_records import MemoryRecords
+
+logger = logging.getLogger(__name__)
+
+#: The topic of the consumer groups' offsets, whose transactional writes markers commit too.
+GROUP_OFFSETS_TOPIC = "__consumer_offsets"
+#: Kafka's isolation levels (ListOffsets and Fetch).
+READ_UNCOMMITTED, READ_COMMITTED = 0, 1
+#: ListOffsets' "latest": with read_committed, the last stable offset.
+LATEST = -1
+#: Bytes read per partition and request while scanning the open records.
+SCAN_BYTES = 1 << 20
+#: Requests per partition at most: a partition with more open than this is left to the abort.
+SCAN_ROUNDS = 16
+#: Tries, and the wait between them, for the group's offsets to join the sealing transaction.
+JOIN_ATTEMPTS, JOIN_BACKOFF_SECONDS = 50, 0.1
+
+
+@dataclass(frozen=True)
+class LastCommit:
+    """The producer id and epoch whose commit last succeeded, and when (ms since the epoch)."""
+
+    producer_id: int
+    producer_epoch: int
+    committed_at_ms: int
+
+
+@dataclass(frozen=True)
+class OpenBatch:
+    """A batch of records above a partition's last stable offset: whose, and when written."""
+
+    offset: int
+    producer_id: int
+    producer_epoch: int
+    max_timestamp_ms: int
+
+
+def note_path(datadir: Path, transactional_id: str) -> Path:
+    """Where a worker notes the last commit of one transactional id."""
+    return datadir / "last-commits" / f"{transactional_id}.txt"
+
+
+def note_commit(path: Path, producer_id: int, producer_epoch: int, committed_at_ms: int) -> None:
+    """Note that a commit of this producer id and epoch returned at ``committed_at_ms``.
+
+    Called after every commit, before the next transaction writes anything. A file torn
+    by a crash reads as no note (:func:`last_commit`): nothing is sealed, as before.
+    """
+    text = f"{producer_id} {producer_epoch} {committed_at_ms}\n"
+    try:
+        path.write_text(text)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def last_commit(path: Path) -> LastCommit | None:
+    """The last commit noted at ``path``, or None if there is none (or it cannot be read)."""
+    try:
+        producer_id, producer_epoch, committed_at_ms = (int(w) for w in path.read_text().split())
+    except (FileNotFoundError, ValueError):
+        return None
+    return LastCommit(producer_id, producer_epoch, committed_at_ms)
+
+
+def committed_leftovers(
+    batches: Mapping[TopicPartition, Sequence[OpenBatch]], commit: LastCommit
+) -> tuple[set[TopicPartition], set[TopicPartition]]:
+    """The partitions to commit again, and those holding committed and uncommitted records both.
+
+    A partition is committed again when its open batches of the committing producer id
+    and epoch were all written before that epoch's last commit (strictly earlier
+    millisecond: its commit took a round trip, and the next transaction's records came
+    after it). Other producers' batches are theirs to close.
+    """
+    seal: set[TopicPartition] = set()
+    mixed: set[TopicPartition] = set()
+    for tp, found in batches.items():
+        ours = [
+            b
+            for b in found
+            if b.producer_id == commit.producer_id and b.producer_epoch == commit.producer_epoch
+        ]
+        before = [b for b in ours if b.max_timestamp_ms < commit.committed_at_ms]
+        if before and len(before) == len(ours):
+            seal.add(tp)
+        elif before:
+            mixed.add(tp)
+    return seal, mixed
+
+
+def group_offsets_partition(group_id: str, partitions: int) -> int:
+    """The ``__consumer_offsets`` partition of a group's offsets (Kafka's ``partitionFor``).
+
+    Java's ``String.hashCode`` over UTF-16 code units, made positive by Kafka's
+    ``Utils.abs`` (the absolute value, 0 for the smallest int), modulo the partitions.
+    """
+    units = group_id.encode("utf-16-be")
+    code = 0
+    for i in range(0, len(units), 2):
+        code = (31 * code + int.from_bytes(units[i : i + 2], "big")) & 0xFFFFFFFF
+    signed = code - (1 << 32) if code & 0x80000000 else code
+    return (0 if signed == -(1 << 31) else abs(signed)) % partitions
+
+
+async def open_batches(
+    client: Any, tps: Iterable[TopicPartition], cluster: Any = None
+) -> dict[TopicPartition, list[OpenBatch]]:
+    """Every data batch above each partition's last stable offset (read uncommitted).
+
+    Leaders come from ``cluster`` (metadata of every topic), else from the client's own.
+    """
+    found: dict[TopicPartition, list[OpenBatch]] = {}
+    by_leader: dict[int, list[TopicPartition]] = {}
+    for tp in tps:
+        leader = (cluster or client.cluster).leader_for_partition(tp)
+        if leader is None or leader < 0:
+            raise RuntimeError(f"no leader known for {tp} while reading what is left open")
+        by_leader.setdefault(leader, []).append(tp)
+    for leader, owned in by_leader.items():
+        positions = await _stable_offsets(client, leader, owned)
+        for _ in range(SCAN_ROUNDS):
+            if not positions:
+                break
+            positions = await _fetch_open(client, leader, positions, found)
+    return found
+
+
+async def _stable_offsets(
+    client: Any, node: int, tps: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Each partition's last stable offset, from its leader."""
+    topics: dict[str, list[tuple[int, int]]] = {}
+    for tp in tps:
+        topics.setdefault(tp.topic, []).append((tp.partition, LATEST))
+    request = OffsetRequest(
+        replica_id=-1, isolation_level=READ_COMMITTED, topics=list(topics.items())
+    )
+    response = await client.send(node, request)
+    stable: dict[TopicPartition, int] = {}
+    for topic, partitions in response.topics:
+        for partition, error_code, _timestamp, offset, *_ in partitions:
+            if error_code:
+                raise RuntimeError(f"ListOffsets of {topic}[{partition}] failed: {error_code}")
+            stable[TopicPartition(topic, partition)] = offset
+    return stable
+
+
+async def _fetch_open(
+    client: Any,
+    node: int,
+    positions: Mapping[TopicPartition, int],
+    found: dict[TopicPartition, list[OpenBatch]],
+) -> dict[TopicPartition, int]:
+    """Read one round above the given positions into ``found``; where to go on (not done)."""
+    topics: dict[str, list[tuple[int, int, int]]] = {}
+    for tp, offset in positions.items():
+        topics.setdefault(tp.topic, []).append((tp.partition, offset, SCAN_BYTES))
+    request = FetchRequest(
+        max_wait_time=0,
+        min_bytes=0,
+        max_bytes=SCAN_BYTES * max(1, len(positions)),
+        isolation_level=READ_UNCOMMITTED,
+        topics=list(topics.items()),
+    )
+    response = await client.send(node, request)
+    onward: dict[TopicPartition, int] = {}
+    for topic, partitions in response.topics:
+        for partition, error_code, highwater, *rest in partitions:
+            tp, records = TopicPartition(topic, partition), rest[-1]
+            if error_code:
+                raise RuntimeError(f"Fetch of {tp} failed: {error_code}")
+            position = positions[tp]
+            batches = MemoryRecords(records) if records else None
+            while batches is not None and batches.has_next():
+                batch = batches.next_batch()
+                if batch is None:
+                    break
+                position = batch.next_offset
+                if not batch.is_control_batch and batch.is_transactional:
+                    found.setdefault(tp, []).append(
+                        OpenBatch(
+                            batch.base_offset,
+                            batch.producer_id,
+                            batch.producer_epoch,
+                            batch.max_timestamp,
+                        )
+                    )
+            if positions[tp] < position < highwater:
+                onward[tp] = position
+    return onward
+
+
+async def _join_group(producer: Any, group_id: str) -> None:
+    """AddOffsetsToTxn alone: the group's offsets partition joins, no offset is written."""
+    txn = producer._txn_manager
+    for _ in range(JOIN_ATTEMPTS):
+        await producer._sender._do_add_offsets_to_txn(group_id)  # retriable errors: no join
+        if txn._txn_consumer_group == group_id:
+            return
+        await asyncio.sleep(JOIN_BACKOFF_SECONDS)
+    raise RuntimeError(f"the group {group_id!r} could not join the transaction that seals")
+
+
+async def seal_leftovers(
+    producer: Any, tps: Sequence[TopicPartition], group_id: str, note: Path
+) -> set[TopicPartition]:
+    """Commit what the previous epoch's committed transactions left open; return where.
+
+    ``producer`` is a fresh transactional producer of the same id inside a transaction
+    it has just begun, which this commits (empty or not) when something is to be sealed.
+    ``tps`` are the partitions its id may have written to; the group's offsets partition
+    is read too. Does nothing if no commit was noted or the producer id changed.
+    """
+    commit = last_commit(note)
+    txn = producer._txn_manager
+    if commit is None or commit.producer_id != txn.producer_id:
+        return set()
+    client = producer.client
+    cluster = await client.fetch_all_metadata()
+    scanned = list(tps)
+    offsets_topic = cluster.partitions_for_topic(GROUP_OFFSETS_TOPIC)  # none before any group
+    group_tp = None
+    if offsets_topic:
+        group_tp = TopicPartition(
+            GROUP_OFFSETS_TOPIC, group_offsets_partition(group_id, len(offsets_topic))
+        )
+        scanned.append(group_tp)
+    seal, mixed = committed_leftovers(await open_batches(client, scanned, cluster), commit)
+    for tp in sorted(mixed):
+        logger.error(
+            "%s holds records of producer %d epoch %d both committed and not: "
+            "they are aborted together (gap 16 with gap 15 in one partition)",
+            tp,
+            commit.producer_id,
+            commit.producer_epoch,
+        )
+    if not seal:
+        return set()
+    for tp in seal - {group_tp}:
+        txn.maybe_add_partition_to_txn(tp)
+    if group_tp in seal:
+        await _join_group(producer, group_id)
+    started = time.monotonic()
+    await producer.commit_transaction()
+    logger.warning(
+        "committed again what producer %d epoch %d left open after its last commit "
+        "(its markers skipped) in %d partition(s) in %.2fs: %s",
+        commit.producer_id,
+        commit.producer_epoch,
+        len(seal),
+        time.monotonic() - started,
+        ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(seal)),
+    )
+    await producer.begin_transaction()
+    return seal
