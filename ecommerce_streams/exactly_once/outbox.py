@@ -184,7 +184,8 @@ def encode_change(table: faust.Table[Any, Any], key: Any, value: Any) -> tuple[b
         return raw_key, None
     if table.value_serializer != "json" or isinstance(value, ModelT):
         return raw_key, changelog.prepare_value(value, table.value_serializer)[0]
-    if _writes_json_bytes(type(value)):
+    value_type: type = type(value)
+    if _writes_json_bytes(value_type):
         return raw_key, cast(JsonBytes, value).to_bytes()
     as_json = getattr(value, "__json__", None)
     return raw_key, _json(value if as_json is None else as_json())
@@ -201,15 +202,11 @@ class JsonBytes(Protocol):
         """That form as Faust's json codec writes it, only faster."""
 
 
-_JSON_BYTES_TYPES: dict[type, bool] = {}
-
-
+@functools.cache
 def _writes_json_bytes(value_type: type) -> bool:
-    """Whether values of this type are ``JsonBytes`` (an isinstance check costs 7 µs)."""
-    known = _JSON_BYTES_TYPES.get(value_type)
-    if known is None:
-        known = _JSON_BYTES_TYPES[value_type] = issubclass(value_type, JsonBytes)
-    return known
+    """Whether values of this type are ``JsonBytes`` (once per type: an isinstance check costs
+    7 µs)."""
+    return issubclass(value_type, JsonBytes)
 
 
 def _json(document: Any) -> bytes:
