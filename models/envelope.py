@@ -136,6 +136,12 @@ def _reason(error: ValidationError) -> str:
     return "; ".join(described)
 
 
+def _refuse_oversized(raw: bytes) -> None:
+    """Raise InvalidEvent for an event over ``MAX_EVENT_BYTES``."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+
+
 def decode_event(raw: bytes) -> Envelope:
     """Parse and validate a topic message value, raising InvalidEvent for anything else.
 
@@ -144,8 +150,7 @@ def decode_event(raw: bytes) -> Envelope:
     (:func:`decode_document`), which says why, and reads a newer schema version's event by
     the fields this code knows.
     """
-    if len(raw) > MAX_EVENT_BYTES:
-        raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    _refuse_oversized(raw)
     try:
         return Envelope.model_validate_json(raw)
     except ValidationError:
@@ -154,8 +159,7 @@ def decode_event(raw: bytes) -> Envelope:
 
 def decode_document(raw: bytes) -> Envelope:
     """Decode an event step by step: JSON, an object, newer fields dropped, then validated."""
-    if len(raw) > MAX_EVENT_BYTES:
-        raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    _refuse_oversized(raw)
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
