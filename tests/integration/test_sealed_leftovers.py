@@ -20,8 +20,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from ecommerce_streams.exactly_once.leftovers import (
     GROUP_OFFSETS_TOPIC,
+    CommitNotes,
     group_offsets_partition,
-    note_commit,
+    note_path,
     open_batches,
     seal_leftovers,
 )
@@ -122,7 +123,8 @@ async def test_records_a_committed_transaction_left_open_are_committed_by_the_ne
     async with admin_client(broker) as admin:
         await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in (left, kept, source)])
     await committed_offset(broker, group, source)  # the group and its offsets partition exist
-    tid, note = unique("sealed"), tmp_path / "last-commit.txt"
+    tid = unique("sealed")
+    note = note_path(tmp_path, tid)
     first = await producer_of(broker, tid)
     async with unverified_partitions(broker):
         await first.begin_transaction()
@@ -131,7 +133,7 @@ async def test_records_a_committed_transaction_left_open_are_committed_by_the_ne
         await (await first.send(kept.topic, b"reserved", partition=0))
         await first.commit_transaction()  # markers reach `kept` only: the rest stays open
     txn = first._txn_manager
-    note_commit(note, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
+    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
     await first.stop()
 
     restarted = await producer_of(broker, tid)
@@ -154,13 +156,14 @@ async def test_records_written_after_the_last_commit_are_aborted_by_the_next_epo
     left, kept = TopicPartition(unique("left"), 0), TopicPartition(unique("kept"), 0)
     async with admin_client(broker) as admin:
         await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in (left, kept)])
-    tid, note = unique("sealed"), tmp_path / "last-commit.txt"
+    tid = unique("sealed")
+    note = note_path(tmp_path, tid)
     first = await producer_of(broker, tid)
     await first.begin_transaction()
     await (await first.send(kept.topic, b"reserved", partition=0))
     await first.commit_transaction()
     txn = first._txn_manager
-    note_commit(note, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
+    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
     await asyncio.sleep(0.01)
     async with unverified_partitions(broker):
         await first.begin_transaction()  # the next transaction, never committed

@@ -5,12 +5,13 @@ from pathlib import Path
 from aiokafka import TopicPartition
 
 from ecommerce_streams.exactly_once.leftovers import (
+    CommitNotes,
     LastCommit,
     OpenBatch,
     committed_leftovers,
     group_offsets_partition,
     last_commit,
-    note_commit,
+    note_path,
 )
 
 COMMIT = LastCommit(producer_id=7, producer_epoch=2, committed_at_ms=1_000)
@@ -54,10 +55,18 @@ def test_the_group_offsets_partition_follows_kafkas_partition_for() -> None:
 
 
 def test_a_noted_commit_is_read_back(tmp_path: Path) -> None:
-    note = tmp_path / "last-commits" / "shop-worker-a.txt"
-    note_commit(note, 7, 2, 1_234)
-    note_commit(note, 7, 2, 1_250)
-    assert last_commit(note) == LastCommit(7, 2, 1_250)
+    notes = CommitNotes(tmp_path)
+    notes.note("shop-worker-a", 7, 2, 1_796_000_000_123)
+    notes.note("shop-worker-a", 7, 2, 1_250)  # a shorter line still replaces the longer one
+    assert last_commit(note_path(tmp_path, "shop-worker-a")) == LastCommit(7, 2, 1_250)
+
+
+def test_a_new_run_starts_its_note_afresh(tmp_path: Path) -> None:
+    path = note_path(tmp_path, "shop-worker-a")
+    path.parent.mkdir(parents=True)
+    path.write_text("1 0 5\n" + "x" * 100)
+    CommitNotes(tmp_path).note("shop-worker-a", 7, 3, 9)
+    assert last_commit(path) == LastCommit(7, 3, 9)
 
 
 def test_no_note_or_an_unreadable_one_means_nothing_to_seal(tmp_path: Path) -> None:
