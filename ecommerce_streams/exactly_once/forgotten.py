@@ -40,8 +40,10 @@ async def partitions_written(
     return found
 
 
-async def abort_everywhere(app: Any, producer: Any, one_partition: int | None) -> None:
-    """Abort what earlier epochs of the producer's id left open (gap 15); all partitions if None.
+async def abort_everywhere(
+    group: str, producer: Any, written: list[TopicPartition], *, join_group: bool
+) -> None:
+    """Abort what earlier epochs of the producer's id left open (gap 15) in ``written``.
 
     A broker that stops while a transaction is under way can lose the partitions
     that transaction added (its coordinator's state append fails as the broker
@@ -49,24 +51,21 @@ async def abort_everywhere(app: Any, producer: Any, one_partition: int | None) -
     ``InitProducerId`` then aborts nothing there, and its first commit marker in such
     a partition commits the old records too (a read_committed consumer matches
     markers by producer id): effects of events whose offsets were never committed.
-    So a fresh producer first adds every partition it may write to
-    (:func:`partitions_written`) and aborts: its abort markers close whatever an earlier
+    So a fresh producer first adds every partition it may write to (``written``:
+    :func:`partitions_written`) and aborts: its abort markers close whatever an earlier
     epoch left open. What an earlier epoch's *committed* transactions left open (gap 16)
     is committed again before (``leftovers.py``).
 
     A worker's producer (``worker-transactions``) may have written to any partition,
     and its offsets too: a broker that skipped an earlier epoch's markers (gap 16)
     leaves that epoch's offsets pending in the group, and every new owner's stable
-    offset fetch waits for them forever. So its abort also joins the group (an
-    offset the abort then discards), and the marker reaches the group's offsets.
+    offset fetch waits for them forever. So its abort also joins ``group`` (``join_group``:
+    an offset the abort then discards), and the marker reaches the group's offsets.
     """
     txn = producer._txn_manager
-    for tp in await partitions_written(app, producer, one_partition):
+    for tp in written:
         txn.maybe_add_partition_to_txn(tp)
-    outputs = await output_topics_of(app)
-    if one_partition is None and outputs:
+    if join_group and written:
         with contextlib.suppress(ZombieFenced):  # refused, but the group joined all the same
-            await producer.send_offsets_to_transaction(
-                {TopicPartition(outputs[0], 0): 0}, app.conf.id
-            )
+            await producer.send_offsets_to_transaction({written[0]: 0}, group)
     await producer.abort_transaction()

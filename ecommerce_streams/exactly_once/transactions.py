@@ -109,11 +109,12 @@ class SourceTransactionManager(TransactionManager):
         """Abort whatever an earlier epoch of ``tid`` left in our output partitions (gap 15)."""
         producer = self._producers()[tid]
         one_partition = None if tid == worker_transactional_id(self.app) else _partition_of(tid)
+        written = await partitions_written(self.app, producer, one_partition)
+        group = self.app.conf.id
         if repaired(self.app, Repair.SEALED_LEFTOVERS):
-            written = await partitions_written(self.app, producer, one_partition)
             note = note_path(Path(self.app.conf.datadir), tid)
-            await seal_leftovers(producer, written, self.app.conf.id, note)
-        await abort_everywhere(self.app, producer, one_partition)
+            await seal_leftovers(producer, written, group, note)
+        await abort_everywhere(group, producer, written, join_group=one_partition is None)
         await producer.begin_transaction()
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
@@ -158,7 +159,8 @@ class SourceTransactionManager(TransactionManager):
         await producer.start()
         try:
             await producer.begin_transaction()
-            await abort_everywhere(self.app, producer, None)
+            written = await partitions_written(self.app, producer, None)
+            await abort_everywhere(self.app.conf.id, producer, written, join_group=True)
         finally:
             await producer.stop()
 

@@ -306,3 +306,11 @@ def test_every_event_is_written_as_orjson_writes_its_json_form() -> None:
     adjusted = Envelope.of(escapes, event_id=EVENT_ID, source="warehouse", occurred_at=AT)
     for event in [*events, adjusted]:
         assert encode_event(event) == orjson.dumps(event.model_dump(mode="json"))
+
+
+def test_every_derived_event_reads_back_as_the_event_derived() -> None:
+    # derive builds envelopes from validated parts without validating them again
+    derived = [e for samples in events_by_type().values() for e in samples if e.causation_id]
+    assert {e.event_type for e in derived} >= {"ReserveStock", "StockReserved", "OrderConfirmed"}
+    for event in derived:
+        assert decode_event(encode_event(event)) == event
