@@ -84,6 +84,12 @@ async def test_producer_is_idempotent_waits_for_all_replicas_and_is_stopped(
     assert fake.stopped
 
 
+async def test_paced_messages_wait_for_no_batch(producer: type[FakeProducer]) -> None:
+    await send_load("broker:9092", TopicNames(), PROFILE, rate=10_000.0)
+    (fake,) = producer.instances
+    assert fake.config["linger_ms"] == 0
+
+
 async def test_every_delivery_is_acknowledged_before_returning(
     producer: type[FakeProducer],
 ) -> None:

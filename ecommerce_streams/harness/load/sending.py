@@ -17,6 +17,11 @@ from ecommerce_streams.harness.load.summary import LoadSummary
 from ecommerce_streams.harness.load.traffic import Outgoing, generate
 from ecommerce_streams.topic_names import TopicNames
 
+BACKLOG_LINGER_MS = 5
+"""How long a backlog's records wait to fill a batch."""
+PACED_LINGER_MS = 0
+"""Paced records wait for no batch (bench/results/load-linger-20261202)."""
+
 
 def expected_messages(profile: LoadProfile) -> int:
     """About how many messages the profile sends, for a progress bar's total."""
@@ -62,13 +67,19 @@ async def send_messages(
 ) -> None:
     """Produce messages (acks=all, idempotent), each on its role's topic; wait for every one.
 
+    A backlog (no ``rate``) is batched for ``BACKLOG_LINGER_MS``; paced messages go out at
+    once, as a shop sending tens of events per second would send them: a record's
+    timestamp is set when it joins a batch, so a linger would count in every latency
+    measured from it.
+
     ``rate`` caps messages per second; ``on_sent`` sees each message handed to the
     producer. With ``outage_tolerance_ms`` the producer waits out a broker that is
     restarting (at start and for each message) instead of failing. Stops at the first
     delivery error and raises it, after the remaining deliveries have settled.
     """
     bucket = TokenBucket(rate) if rate is not None else None
-    producer = await _started_producer(bootstrap, outage_tolerance_ms)
+    linger_ms = BACKLOG_LINGER_MS if rate is None else PACED_LINGER_MS
+    producer = await _started_producer(bootstrap, outage_tolerance_ms, linger_ms)
     in_flight: set[asyncio.Future[Any]] = set()
     failures: list[BaseException] = []
     bar = tqdm(total=progress_total, unit="msg", desc="load") if progress_total else None
@@ -108,13 +119,19 @@ async def send_messages(
         raise failures[0]
 
 
-async def _started_producer(bootstrap: str, outage_tolerance_ms: int | None) -> AIOKafkaProducer:
+async def _started_producer(
+    bootstrap: str, outage_tolerance_ms: int | None, linger_ms: int
+) -> AIOKafkaProducer:
     """A started producer; with an outage tolerance, one that waits out a restarting broker."""
     deadline = time.monotonic() + (outage_tolerance_ms or 0) / 1000
     options = {} if outage_tolerance_ms is None else {"request_timeout_ms": outage_tolerance_ms}
     while True:
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, **options
+            bootstrap_servers=bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=linger_ms,
+            **options,
         )
         try:
             await producer.start()
