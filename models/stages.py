@@ -164,5 +164,22 @@ ANALYTICS = Stage(
 )
 
 
+def _route_only(tables: Tables, event: Envelope) -> list[Envelope]:
+    return []
+
+
+ROUTING = Stage(
+    name="routing",
+    reads=(TopicRole.SHIPMENTS, TopicRole.NOTIFICATIONS),
+    writes=(),
+    tables=(),
+    decide=_route_only,
+)
+"""The reader of the routed topics no saga stage reads: it decides nothing, the router
+(``ecommerce_streams/worker/routing.py``) delivers what it applies."""
+
 #: Every stage of the saga, in the order an order's events flow through them.
 STAGES = (ORDERS, INVENTORY, NOTIFICATIONS, ANALYTICS)
+
+#: Every stage an agent runs: the saga's and the router's reader.
+AGENT_STAGES = (*STAGES, ROUTING)

@@ -218,7 +218,6 @@ def dlq_redrive(
         read_queue,
         redrive,
     )
-    from ecommerce_streams.operations.routing_redrive import plan_deliveries
 
     if dead_letter_queue is not None:
         if letters or everything or fix_with or again:
@@ -241,16 +240,6 @@ def dlq_redrive(
         fail(str(missing.args[0]))
     fix = Path(fix_with).read_bytes() if fix_with else None
     planned, refused = plan_resends(chosen, fix, again=again)
-    planned, unroutable = asyncio.run(
-        plan_deliveries(
-            settings.bootstrap,
-            settings.topics,
-            planned,
-            partitions=settings.partitions,
-            replication=settings.replication,
-        )
-    )
-    refused += unroutable
     if refused and not everything:
         fail("nothing redriven:\n" + "\n".join(str(refusal) for refusal in refused))
     done = asyncio.run(

@@ -14,7 +14,7 @@ have committed, the stores write the changes with their changelog offsets (step 
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol, cast, runtime_checkable
 
 import faust
@@ -30,18 +30,6 @@ Headers = list[tuple[str, bytes]]
 
 CommittedChanges = Mapping[Any, tuple[bytes, bytes | None]]
 """A partition's committed table changes: key -> (raw key, raw value or None to delete)."""
-
-
-class Placement(Protocol):
-    """Where an acknowledged record lies (aiokafka's and Faust's record metadata)."""
-
-    @property
-    def partition(self) -> int:
-        """The record's partition."""
-
-    @property
-    def offset(self) -> int:
-        """The record's offset in its partition."""
 
 
 @runtime_checkable
@@ -82,16 +70,11 @@ class Outbox:
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
-    ) -> Awaitable[Placement]:
-        """Send a derived record in the transaction of the event being processed.
-
-        Returns its acknowledgement (its partition and offset) to come.
-        """
+    ) -> None:
+        """Send a derived record in the transaction of the event being processed."""
         producer = self._producer_for(_source_partition())
-        acknowledged = await producer.send(topic, value, key=key, headers=headers)
-        self._sent.append(acknowledged)
+        self._sent.append(await producer.send(topic, value, key=key, headers=headers))
         self.records_sent += 1
-        return cast(Awaitable[Placement], acknowledged)
 
     def change(self, table: faust.Table[Any, Any], partition: int, key: Any, value: Any) -> None:
         """Cache a table change (``None`` deletes): its changelog is written at commit.
@@ -269,11 +252,9 @@ def worker_transactional_id(app: AppT) -> str:
 
 async def send(
     app: AppT, topic: TopicT, key: bytes | None, value: bytes, *, headers: Headers | None = None
-) -> Awaitable[Placement]:
-    """Send a record in the transaction of the event being processed (Faust's path without one).
-
-    Returns its acknowledgement to come; await it only to learn where the record lies.
-    """
+) -> None:
+    """Send a record in the transaction of the event being processed (Faust's path without one)."""
     if app.in_transaction and repaired(app, Repair.DIRECT_SENDS):
-        return await outbox_of(app).send(topic.get_topic_name(), key, value, headers)
-    return await topic.send(key=key, value=value, headers=headers)
+        await outbox_of(app).send(topic.get_topic_name(), key, value, headers)
+    else:
+        await topic.send(key=key, value=value, headers=headers)

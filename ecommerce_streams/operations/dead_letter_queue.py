@@ -1,8 +1,5 @@
 """The dead-letter queue: list and show dead letters, and redrive them to their source topic.
 
-A routing letter (an event some routes could not receive) is redriven to those routes
-instead (``routing_redrive.py``).
-
 A letter is named by its place in the ``dead-letters`` topic, ``<partition>:<offset>``.
 A redrive resends the original bytes (or an operator's fix that keeps the same
 ``event_id``) with the original key to the original source topic, so the stage sees the
@@ -146,15 +143,6 @@ class RedriveRefused(ValueError):
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """One record a routing letter's redrive writes to a route's topic."""
-
-    topic: str
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...]
-
-
-@dataclass(frozen=True)
 class Resend:
     """What a redrive sends: the letter, the key and value, and whether they were fixed."""
 
@@ -163,9 +151,6 @@ class Resend:
     value: bytes
     event_id: UUID
     fixed: bool
-    deliveries: tuple[Delivery, ...] = ()
-    """A routing letter's records for its routes, written instead of resending the event
-    (``routing_redrive.py``)."""
 
 
 def plan_resend(queued: QueuedLetter, fix: bytes | None = None, *, again: bool = False) -> Resend:
@@ -239,19 +224,15 @@ async def redrive(
         async with producer.transaction():
             for resend in resends:
                 letter = resend.queued.letter
-                redriven = (REDRIVEN_HEADER, resend.queued.id.encode())
-                sends = [
-                    (delivery.topic, delivery.value, [*delivery.headers, redriven])
-                    for delivery in resend.deliveries
-                ] or [(letter.source_topic, resend.value, [redriven])]
-                landed = [
-                    await producer.send_and_wait(topic, value, key=resend.key, headers=headers)
-                    for topic, value, headers in sends
-                ]
-                sent = landed[0]
+                sent = await producer.send_and_wait(
+                    letter.source_topic,
+                    resend.value,
+                    key=resend.key,
+                    headers=[(REDRIVEN_HEADER, resend.queued.id.encode())],
+                )
                 record = Redrive(
                     letter=resend.queued.id,
-                    source_topic=sent.topic,
+                    source_topic=letter.source_topic,
                     partition=sent.partition,
                     offset=sent.offset,
                     event_id=resend.event_id,

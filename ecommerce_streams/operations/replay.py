@@ -40,7 +40,7 @@ from ecommerce_streams.operations.consumer_group import (
 from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.topic_names import TopicNames
-from models.stages import STAGES
+from models.stages import AGENT_STAGES, STAGES
 from models.topics import SOURCE_ROLES
 
 READY_TIMEOUT_SECONDS = 180.0
@@ -50,10 +50,14 @@ class ReplayRefused(ValueError):
     """The replay cannot start: the version is the live one or already holds state."""
 
 
-def consumed_topics(names: TopicNames) -> tuple[str, ...]:
-    """Every topic the agents read: the sources first, then the saga's internal topics."""
-    read = {role for stage in STAGES for role in stage.reads}
-    internal = [role for stage in STAGES for role in stage.reads if role not in SOURCE_ROLES]
+def consumed_topics(names: TopicNames, *, routing: bool = True) -> tuple[str, ...]:
+    """Every topic the agents read: the sources first, then the saga's internal topics.
+
+    Without ``routing`` (a replay, or ``ES_ROUTING=false``) the routing agent does not run.
+    """
+    stages = AGENT_STAGES if routing else STAGES
+    read = {role for stage in stages for role in stage.reads}
+    internal = [role for stage in stages for role in stage.reads if role not in SOURCE_ROLES]
     roles = dict.fromkeys([*(role for role in SOURCE_ROLES if role in read), *internal])
     return tuple(names.name(role) for role in roles)
 
@@ -161,7 +165,7 @@ async def replay(
         await wait_caught_up(
             settings.bootstrap,
             group,
-            consumed_topics(names),
+            consumed_topics(names, routing=False),
             timeout=timeout,
             check=still_running,
         )

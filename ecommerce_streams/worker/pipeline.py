@@ -30,10 +30,9 @@ from ecommerce_streams.partitioning import partition_of
 from ecommerce_streams.schemas.framed import RegistryUnavailable
 from ecommerce_streams.worker import routing, topics
 from ecommerce_streams.worker.app import app, settings
-from ecommerce_streams.worker.dead_letters import send_dead_letter, send_written_dead_letter
+from ecommerce_streams.worker.dead_letters import send_dead_letter
 from ecommerce_streams.worker.schemas import framed_events
 from models.envelope import Envelope, encode_event
-from models.routing.router import ROUTING_STAGE, undeliverable_reason
 from models.schemas.framing import InvalidFraming, is_framed
 from models.stages import Stage, Tables, judge
 from tables import seen
@@ -65,7 +64,7 @@ async def run_stages(stream: StreamT[bytes], stages: tuple[Stage, ...], tables: 
 
 
 async def apply_stages(event: EventT[bytes], stages: tuple[tuple[Stage, Tables], ...]) -> None:
-    """Apply one input event to each stage in turn, each with only its own tables.
+    """Apply one input event to each stage in turn, each with only its own tables, then route it.
 
     A value in Confluent's framing is checked against the schema its id names first, and
     the stages read its plain JSON; one that fails the check is dead-lettered (stage
@@ -84,8 +83,16 @@ async def apply_stages(event: EventT[bytes], stages: tuple[tuple[Stage, Tables],
             category = "unvalidated" if unavailable else "schema"
             await set_aside(event, stage=SCHEMA_STAGE, error=refused.reason, category=category)
             return
+    applied = None
     for stage, tables in stages:
-        await apply_event(event, value, stage=stage, tables=tables)
+        applied = await apply_event(event, value, stage=stage, tables=tables) or applied
+    if applied is not None and routing.routes_topic(event.message.topic):
+        failed = await routing.route_event(event, applied)
+        if failed:
+            reason = "undeliverable routes: " + "; ".join(failed)
+            await set_aside(
+                event, stage=routing.ROUTING_STAGE, error=reason, category="undeliverable"
+            )
 
 
 def misrouted(event: EventT[bytes]) -> str | None:
@@ -173,26 +180,11 @@ async def set_aside(event: EventT[bytes], *, stage: str, error: str, category: s
 
 
 async def publish(derived: Iterable[Envelope]) -> None:
-    """Send each derived event to its topic, keyed by its payload's partition key, and route it.
-
-    An event some routes cannot receive is dead-lettered at its place in its topic.
-    """
+    """Send each derived event to its topic, keyed by its payload's partition key."""
     for envelope in derived:
-        topic = topics.destination(envelope.data)
-        key = envelope.data.key.encode()
-        value = encode_event(envelope)
-        written = await outbox.send(app, topic, key, value)
-        role = routing.routed_role(topic.get_topic_name())
-        if role is None:
-            continue
-        failed = await routing.route_written(role, key, envelope, value)
-        if failed:
-            await send_written_dead_letter(
-                topic.get_topic_name(),
-                key,
-                value,
-                await written,
-                stage=ROUTING_STAGE,
-                error=undeliverable_reason(failed),
-                category="undeliverable",
-            )
+        await outbox.send(
+            app,
+            topics.destination(envelope.data),
+            envelope.data.key.encode(),
+            encode_event(envelope),
+        )

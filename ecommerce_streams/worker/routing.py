@@ -1,29 +1,28 @@
-"""The router: each event written to a routed topic, matched and delivered in its transaction.
+"""The router: each event of a routed topic, matched and delivered in its own transaction.
 
 Every worker reads the rules and subscriptions catalogues (the same ones its HTTP routes
-change). The stage that derives an event for a routed topic (``order-events``,
-``shipments``, ``notifications``) routes it as it writes it, in the same unit of work:
-each delivery is a record in the transaction that writes the event and commits the
-input's offset, so a matched event reaches each target exactly once, and no agent reads
-the routed topics back only to route them. A delivery to an HTTP endpoint is a record on
-``http-deliveries`` (the delivery service sends it on). A worker routes nothing before
-it has read both catalogues to their end, so a rule created before an event is written
-finds that event.
+change). An agent that reads a routed topic routes each event it applies, after its
+stages, in the same unit of work: each delivery to a Kafka target is a record in the
+transaction of the input's offset, so a matched event reaches each target exactly once.
+A delivery to an HTTP endpoint is a record on ``http-deliveries`` (the delivery service
+sends it on). A worker routes nothing before it has read both catalogues to their end,
+so a rule created before an event is routed finds that event.
 
 A Kafka target that does not exist (the broker creates no topic by itself) or that is one
 of the platform's own topics would stall or corrupt the partition: the event is
-dead-lettered (stage ``routing``, at its place in its topic) with the routes it could not
-reach, and its other routes are delivered. Redriving that letter delivers it to those
-routes (``operations/dead_letter_queue.py``).
+dead-lettered with the routes it could not reach, and its other routes are delivered.
 """
 
 import asyncio
+import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from faust import TopicT
+from faust.types import EventT
 
 from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once import outbox
@@ -35,13 +34,22 @@ from ecommerce_streams.worker import topics
 from ecommerce_streams.worker.app import app, settings
 from models.envelope import Envelope
 from models.routing.checks import AwsError
-from models.routing.router import Routed, delivery_headers, route
+from models.routing.router import (
+    ENDPOINT_HEADER,
+    EVENT_ID_HEADER,
+    RETRY_POLICY_HEADER,
+    ROUTE_HEADER,
+    Routed,
+    route,
+)
 from models.routing.rules import DestinationKind
 from models.routing.subscriptions import notification_provider
 from models.topics import ROUTED_ROLES, TopicRole
 
 logger = logging.getLogger(__name__)
 
+ROUTING_STAGE = "routing"
+"""The stage name of the router's dead letters and metrics."""
 RETRY_SECONDS = 1.0
 MISSING_TOPIC_RECHECK_SECONDS = 10.0
 """How long a Kafka target found missing is taken as missing before it is looked up again."""
@@ -131,37 +139,61 @@ async def kafka_targets() -> list[str]:
 app.routed_topics = kafka_targets  # type: ignore[attr-defined]
 
 
-def routed_role(topic: str) -> TopicRole | None:
-    """The role of ``topic`` when the events written to it are routed, else None."""
-    return routed_topics.get(topic) if enabled else None
+def routes_topic(topic: str) -> bool:
+    """Whether events read from ``topic`` are routed."""
+    return enabled and topic in routed_topics
 
 
-async def route_written(
-    role: TopicRole, key: bytes, envelope: Envelope, value: bytes
-) -> list[tuple[str, str]]:
-    """Deliver one event written to a routed topic to every route it matches, in its transaction.
+async def route_event(event: EventT[bytes], envelope: Envelope) -> list[str]:
+    """Deliver one applied event to every route it matches, in its transaction.
 
-    Returns each route it could not deliver to, with the reason.
+    Returns the routes it could not deliver to, each with the reason.
     """
     if not _catalogues_read.is_set():
         await read_catalogues()
+    message = event.message
+    role = routed_topics[message.topic]
     rules = catalogues.rule_catalogue.entries.values()
     subscriptions = catalogues.subscription_catalogue.entries.values()
     if not rules and not subscriptions:
         return []
-    deliveries = route(rules, subscriptions, role, envelope, value, [], datetime.now(UTC))
-    failed: list[tuple[str, str]] = []
+    assert message.value is not None  # an applied event has a value
+    deliveries = route(
+        rules,
+        subscriptions,
+        role,
+        envelope,
+        message.value,
+        _headers(message.headers),
+        datetime.fromtimestamp(message.timestamp, UTC),
+    )
+    failed: list[str] = []
     for routed in deliveries:
-        problem = await _deliver(key, envelope, routed)
+        problem = await _deliver(message.key, envelope, routed)
         if problem is None:
             metrics.events_routed.labels(routed.route).inc()
         else:
-            failed.append((routed.route, problem))
+            failed.append(f"{routed.route}: {problem}")
     return failed
 
 
-async def _deliver(key: bytes, envelope: Envelope, routed: Routed) -> str | None:
+def _headers(
+    headers: Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None,
+) -> list[tuple[str, bytes]]:
+    """A record's headers as pairs (Faust hands a list of pairs or a mapping)."""
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers)
+
+
+async def _deliver(key: bytes | None, envelope: Envelope, routed: Routed) -> str | None:
     """Write one delivery's record, or say why it cannot be written."""
+    headers = [
+        (ROUTE_HEADER, routed.route.encode()),
+        (EVENT_ID_HEADER, str(envelope.event_id).encode()),
+    ]
     destination = routed.destination
     if destination.kind is DestinationKind.KAFKA:
         name = destination.address
@@ -172,7 +204,9 @@ async def _deliver(key: bytes, envelope: Envelope, routed: Routed) -> str | None
         target = _target_topics.get(name) or _target_topics.setdefault(name, topics.raw_topic(name))
     else:
         target = topics.by_role[TopicRole.HTTP_DELIVERIES]
-    headers = delivery_headers(routed, envelope.event_id)
+        headers.append((ENDPOINT_HEADER, destination.address.encode()))
+        if routed.retry_policy is not None:
+            headers.append((RETRY_POLICY_HEADER, json.dumps(dict(routed.retry_policy)).encode()))
     await outbox.send(app, target, key, routed.value, headers=headers)
     return None
 

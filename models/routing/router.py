@@ -46,7 +46,7 @@ from typing import Any
 from models.envelope import Envelope
 from models.ids import name_based_id
 from models.routing.filter_policies import FilterPolicyScope, MessageAttribute
-from models.routing.rules import ACCOUNT, REGION, Destination, DestinationKind, Rule
+from models.routing.rules import ACCOUNT, REGION, Destination, Rule
 from models.routing.subscriptions import Subscription, topic_arn
 from models.topics import TopicRole
 
@@ -59,10 +59,6 @@ ENDPOINT_HEADER = "es-endpoint"
 """The header of an HTTP delivery naming its endpoint."""
 RETRY_POLICY_HEADER = "es-retry-policy"
 """The header of an HTTP delivery holding its target's RetryPolicy (JSON), when it has one."""
-ROUTING_STAGE = "routing"
-"""The stage named in the dead letter of an event some of its routes could not receive."""
-UNDELIVERABLE_PREFIX = "undeliverable routes: "
-"""How the reason of an event's dead letter for routes it could not reach begins."""
 _MESSAGE_IDS = uuid.UUID("0b7d0f5e-4a2e-5d7c-8f65-2c9d5e1a7b34")
 
 
@@ -76,28 +72,6 @@ class Routed:
     value: bytes
     retry_policy: Mapping[str, int] | None = None
     """The rule target's RetryPolicy limits, for the delivery service (HTTP targets)."""
-
-
-def delivery_headers(routed: Routed, event_id: uuid.UUID) -> list[tuple[str, bytes]]:
-    """A delivery record's headers: its route and event id; an HTTP target's endpoint and policy."""
-    headers = [(ROUTE_HEADER, routed.route.encode()), (EVENT_ID_HEADER, str(event_id).encode())]
-    if routed.destination.kind is not DestinationKind.KAFKA:
-        headers.append((ENDPOINT_HEADER, routed.destination.address.encode()))
-        if routed.retry_policy is not None:
-            headers.append((RETRY_POLICY_HEADER, json.dumps(dict(routed.retry_policy)).encode()))
-    return headers
-
-
-def failed_routes(reason: str) -> list[str]:
-    """The route names an ``undeliverable routes`` dead letter's reason lists."""
-    if not reason.startswith(UNDELIVERABLE_PREFIX):
-        return []
-    return [part.split(": ", 1)[0] for part in reason[len(UNDELIVERABLE_PREFIX) :].split("; ")]
-
-
-def undeliverable_reason(failed: Sequence[tuple[str, str]]) -> str:
-    """The reason of the dead letter of an event some routes could not receive."""
-    return UNDELIVERABLE_PREFIX + "; ".join(f"{route}: {problem}" for route, problem in failed)
 
 
 def rule_route(rule: Rule, target_id: str) -> str:

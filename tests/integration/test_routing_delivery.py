@@ -6,16 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiokafka.admin import NewTopic
 
 from ecommerce_streams.harness.verify.reading import TopicReader
 from ecommerce_streams.harness.verify.records import Record
-from ecommerce_streams.kafka_admin import admin_client
-from ecommerce_streams.operations.dead_letter_queue import plan_resends, read_queue, redrive
-from ecommerce_streams.operations.routing_redrive import plan_deliveries
-from models.dead_letter import DeadLetter
-from models.envelope import decode_event
-from models.routing.router import EVENT_ID_HEADER, ROUTE_HEADER, failed_routes
+from models.routing.router import EVENT_ID_HEADER, ROUTE_HEADER
 from tests.web_client import call, eventually, post_events
 from tests.web_deployment import TwoWorkers, two_workers
 from tests.web_events import order_placed, payment_authorized, stock_received, unique
@@ -175,52 +169,3 @@ async def test_an_http_target_is_queued_on_http_deliveries_with_its_endpoint(
     assert status == 200
     assert (event["detail-type"], event["detail"]["order_id"]) == ("OrderConfirmed", order_id)
     assert event["source"] == "ecommerce-streams.order-events"
-
-
-async def test_a_route_whose_topic_is_gone_dead_letters_the_event_and_its_redrive_delivers_it(
-    shop: TwoWorkers,
-) -> None:
-    rule, target = unique("gone"), unique("gone-review")
-    bootstrap, names = shop.deployment.bootstrap, shop.deployment.topics
-    await put_rule(shop, rule, target)  # creates the target topic: delete it before any event
-    async with admin_client(bootstrap) as admin:
-        await admin.delete_topics([target])
-    await eventually(lambda: topic_exists(bootstrap, target), lambda found: not found)
-
-    order_id = await place_paid_order(shop, unique("FR"), "640.00")
-
-    def routing_letter(records: list[Record]) -> bool:
-        return any(DeadLetter.from_bytes(r.value or b"").stage == "routing" for r in records)
-
-    letters = await read_until(bootstrap, names.dead_letters, routing_letter)
-    [record] = [r for r in about(letters, order_id) if routing_letter([r])]
-    letter = DeadLetter.from_bytes(record.value or b"")
-    assert letter.source_topic == names.order_events
-    assert failed_routes(letter.error) == [f"rule/{rule}/review"]
-    assert "does not exist" in letter.error
-    confirmed = decode_event(letter.original())
-    assert confirmed.event_type == "OrderConfirmed"
-
-    queue = await read_queue(bootstrap, names)
-    [queued] = [q for q in queue if q.partition == record.partition and q.offset == record.offset]
-    planned, refused = plan_resends([queued])
-    planned, refused = await plan_deliveries(bootstrap, names, planned, partitions=4, replication=1)
-    assert planned == [] and "still does not exist" in str(refused[0])
-
-    async with admin_client(bootstrap) as admin:
-        await admin.create_topics([NewTopic(target, 4, 1)])
-    planned, _ = plan_resends([queued])
-    planned, refused = await plan_deliveries(bootstrap, names, planned, partitions=4, replication=1)
-    assert refused == []
-    await redrive(bootstrap, names, planned, transactional_id=unique("redrive"), partitions=4)
-
-    [delivered] = await read_until(bootstrap, target, lambda rs: bool(about(rs, order_id)))
-    assert delivered.header(ROUTE_HEADER) == f"rule/{rule}/review"
-    assert delivered.header(EVENT_ID_HEADER) == str(confirmed.event_id)
-    assert json.loads(delivered.value or b"")["order_id"] == order_id
-
-
-async def topic_exists(bootstrap: str, topic: str) -> bool:
-    """Whether the broker lists ``topic``."""
-    async with admin_client(bootstrap) as admin:
-        return topic in await admin.list_topics()

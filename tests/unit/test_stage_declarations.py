@@ -11,7 +11,7 @@ from ecommerce_streams.worker.run import load_services
 from models.envelope import Envelope, derive
 from models.events import PAYLOAD_TYPES, OrderConfirmed
 from models.notification import notify
-from models.stages import NOTIFICATIONS, STAGES, Stage, Tables, UndeclaredOutput
+from models.stages import AGENT_STAGES, NOTIFICATIONS, STAGES, Stage, Tables, UndeclaredOutput
 from models.topics import DERIVED_ROLES, SOURCE_ROLES, TopicRole
 from tests.unit.order_samples import PLACED
 
@@ -49,7 +49,7 @@ def test_every_topic_a_stage_reads_comes_from_shops_or_another_stage() -> None:
 def test_each_topic_the_stages_read_is_read_by_exactly_one_agent() -> None:
     load_services()
     readers = Counter(name for agent in app.agents.values() for name in agent.get_topic_names())
-    assert set(readers) == {settings.topics.name(r) for stage in STAGES for r in stage.reads}
+    assert set(readers) == {settings.topics.name(r) for stage in AGENT_STAGES for r in stage.reads}
     assert all(count == 1 for count in readers.values()), readers
 
 
