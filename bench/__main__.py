@@ -236,26 +236,41 @@ def _floor(argv: list[str]) -> int:
 
 def _hop_floor(argv: list[str]) -> int:
     """``python -m bench hop-floor``: how fast one transactional hop can be with aiokafka alone."""
-    from bench.hop_floor import HopShape, measure_hop_floor, render_hop_floor
+    from bench.hop_floor import VARIANTS, HopShape, measure_hop_floor, render_hop_floor
 
     parser = _parser(
         "hop-floor",
         "Offer records at a fixed rate to one aiokafka process that consumes, "
-        "writes and commits on drain (per-partition producers, one producer, no "
-        "transactions); time each input's first output read_committed; write "
-        "<out>/hop-floor.{json,md}.",
+        "writes and commits on drain (per-partition producers, one producer, two "
+        "alternating producers, no transactions); time each input's first output "
+        "read_committed; write <out>/hop-floor.{json,md}.",
     )
     parser.add_argument("--rate", type=float, default=HopShape.rate, help="inputs per second")
     parser.add_argument("--seconds", type=float, default=HopShape.seconds)
     parser.add_argument("--outputs", type=int, default=HopShape.outputs, help="per input")
+    parser.add_argument(
+        "--output-partitions",
+        type=int,
+        default=HopShape.output_partitions,
+        help="of the output topic; an input's outputs go to distinct ones",
+    )
+    parser.add_argument(
+        "--variant", action="append", choices=VARIANTS, help="only these (repeat for more)"
+    )
     parser.add_argument("--repeat", type=int, default=2)
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
-    shape = HopShape(rate=args.rate, seconds=args.seconds, outputs=args.outputs)
+    shape = HopShape(
+        rate=args.rate,
+        seconds=args.seconds,
+        outputs=args.outputs,
+        output_partitions=args.output_partitions,
+    )
+    variants = tuple(args.variant or VARIANTS)
     return _measure_on_broker(
         args,
         "hop-floor",
-        lambda bootstrap: measure_hop_floor(bootstrap, shape, repeat=args.repeat),
+        lambda bootstrap: measure_hop_floor(bootstrap, shape, args.repeat, variants),
         render_hop_floor,
     )
 

@@ -6,14 +6,23 @@ processing, and a commit round of its own. This measures the same hop with no Fa
 tables and no codecs: records offered at a fixed rate to one process that consumes them
 read_committed, writes ``outputs`` records per input in a transaction, and commits as
 soon as its fetch drained (offsets in the transaction), as the worker's commit-on-drain
-does; a read_committed tail times each input's first output. Three ways of committing:
+does; a read_committed tail times each input's first output. Four ways of committing:
 
 - **per partition**: one transactional producer per input partition, committed at once
-  (what the worker runs);
-- **one producer**: one transactional producer for the process (what fencing by consumer
-  group generation, KIP-447, would allow);
+  (the worker's layout before it had one producer);
+- **one producer**: one transactional producer for the process (the worker's layout, with
+  fencing by consumer group generation, KIP-447): an input that arrives while a
+  transaction commits waits for that commit, then for its own;
+- **alternating**: two transactional producers taking turns, so the inputs that arrive
+  while one transaction commits are written in the other's at once; a transaction's
+  EndTxn still waits for the one before it, so offsets commit in order. What processing
+  during a commit would give the worker;
 - **no transactions**: outputs acknowledged, then offsets committed (at-least-once): what
   the hop costs without a commit round.
+
+``output_partitions`` spreads each input's outputs over distinct partitions, as a
+worker's derived events and table changelogs are (about 8 records in 8 partitions per
+source event), so a transaction's markers go to as many partitions as a worker's do.
 
 No design on this client and broker gets a worker's hop below the floor of its variant.
 """
@@ -24,19 +33,22 @@ import os
 import struct
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.ceiling import create_topics
 from bench.latency import percentile
+from ecommerce_streams.exactly_once.producer import retry_first_partitions_quickly
 
 #: Bytes of an output record, about the mean of the benchmark's messages.
 RECORD_BYTES = 390
 #: The tail's and the hop's longest fetch wait, as the bench tail's and the worker's.
 FETCH_MAX_WAIT_MS = 100
-VARIANTS = ("per_partition", "one_producer", "no_transactions")
+#: Untimed warm-up passes before the timed inputs.
+WARM_UP_ROUNDS = 2
+VARIANTS = ("per_partition", "one_producer", "alternating", "no_transactions")
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,10 @@ class HopShape:
     seconds: float = 20.0
     #: Records written per input (a derived event and its changelog records).
     outputs: int = 2
-    #: Partitions of the input and output topics.
+    #: Partitions of the input topic.
     partitions: int = 4
+    #: Partitions of the output topic; an input's outputs go to distinct ones, in turn.
+    output_partitions: int = 4
 
 
 async def _offer(bootstrap: str, topic: str, shape: HopShape) -> int:
@@ -80,6 +94,8 @@ class _Tail:
         self.first_seen: dict[bytes, float] = {}
         #: How many inputs will have been sent, once known; set when all were seen.
         self.expected: int | None = None
+        #: Inputs sent before this wall-clock time are not noted (the warm-up's).
+        self.noted_from = 0.0
         self.all_seen = asyncio.Event()
         self._consumer = AIOKafkaConsumer(
             topic,
@@ -97,7 +113,9 @@ class _Tail:
                 now = time.time()
                 for records in batches.values():
                     for record in records:
-                        self.first_seen.setdefault(record.value[:8], now)
+                        sent_at = record.value[:8]
+                        if struct.unpack(">d", sent_at)[0] >= self.noted_from:
+                            self.first_seen.setdefault(sent_at, now)
                 if self.expected is not None and len(self.first_seen) >= self.expected:
                     self.all_seen.set()
         finally:
@@ -123,7 +141,8 @@ async def _hop(
         isolation_level="read_committed",
         fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
-    count = {"per_partition": shape.partitions, "one_producer": 1, "no_transactions": 1}[variant]
+    count = {"per_partition": shape.partitions, "alternating": 2}.get(variant, 1)
+    retry_first_partitions_quickly()  # as the worker does
     producers = [
         AIOKafkaProducer(
             bootstrap_servers=bootstrap,
@@ -139,33 +158,125 @@ async def _hop(
         if variant != "no_transactions":
             await producer.begin_transaction()
     try:
-        while True:
-            batches = await consumer.getmany(timeout_ms=100)
-            if not batches:
-                continue
-            offsets: dict[int, dict[TopicPartition, int]] = {}
-            sends = []
-            for tp, records in batches.items():
-                number = tp.partition % count
-                for record in records:
-                    for _ in range(shape.outputs):
-                        sends.append(await producers[number].send(output, record.value))
-                offsets.setdefault(number, {})[tp] = records[-1].offset + 1
-            began = time.perf_counter()
-            await asyncio.gather(*sends)
-            if variant == "no_transactions":
-                await consumer.commit(
-                    {tp: o for part in offsets.values() for tp, o in part.items()}
-                )
-            else:
-                await asyncio.gather(
-                    *(_commit(producers[number], tps, group) for number, tps in offsets.items())
-                )
-            rounds.append(time.perf_counter() - began)
+        if variant == "alternating":
+            await _alternate(consumer, producers, (output, group), shape, rounds)
+        else:
+            await _commit_on_drain(consumer, producers, (output, group), variant, shape, rounds)
     finally:
         await consumer.stop()
         for producer in producers:
             await producer.stop()
+
+
+async def _commit_on_drain(
+    consumer: AIOKafkaConsumer,
+    producers: list[AIOKafkaProducer],
+    destinations: tuple[str, str],
+    variant: str,
+    shape: HopShape,
+    rounds: list[float],
+) -> None:
+    """Write what each fetch drained, then commit every producer's transaction at once."""
+    output, group = destinations
+    count = len(producers)
+    written = 0
+    while True:
+        batches = await consumer.getmany(timeout_ms=100)
+        if not batches:
+            continue
+        offsets: dict[int, dict[TopicPartition, int]] = {}
+        sends = []
+        for tp, records in batches.items():
+            number = tp.partition % count
+            for record in records:
+                sends.extend(await _write(producers[number], output, record.value, written, shape))
+                written += 1
+            offsets.setdefault(number, {})[tp] = records[-1].offset + 1
+        began = time.perf_counter()
+        await asyncio.gather(*sends)
+        if variant == "no_transactions":
+            await consumer.commit({tp: o for part in offsets.values() for tp, o in part.items()})
+        else:
+            await asyncio.gather(
+                *(_commit(producers[number], tps, group) for number, tps in offsets.items())
+            )
+        rounds.append(time.perf_counter() - began)
+
+
+async def _write(
+    producer: AIOKafkaProducer, output: str, value: bytes, written: int, shape: HopShape
+) -> list[asyncio.Future[Any]]:
+    """Send the outputs of the ``written``-th input, each to its own output partition."""
+    return [
+        await producer.send(output, value, partition=output_partition(shape, written, k))
+        for k in range(shape.outputs)
+    ]
+
+
+def output_partition(shape: HopShape, written: int, output: int) -> int:
+    """The partition of the ``output``-th record of the ``written``-th input: the next in turn."""
+    return (written * shape.outputs + output) % shape.output_partitions
+
+
+async def _alternate(
+    consumer: AIOKafkaConsumer,
+    producers: list[AIOKafkaProducer],
+    destinations: tuple[str, str],
+    shape: HopShape,
+    rounds: list[float],
+) -> None:
+    """Write what each fetch drained in the idle producer's transaction while the other commits.
+
+    A producer begins its next transaction only once its last one committed, and each
+    EndTxn waits for the one before it: the group's offsets never go backwards.
+    """
+    output, group = destinations
+    commits: list[asyncio.Task[None] | None] = [None] * len(producers)
+    previous: asyncio.Task[None] | None = None
+    turn = written = 0
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100)
+            if not batches:
+                continue
+            busy = commits[turn]
+            if busy is not None:
+                await busy
+            producer = producers[turn]
+            sends = []
+            for records in batches.values():
+                for record in records:
+                    sends.extend(await _write(producer, output, record.value, written, shape))
+                    written += 1
+            offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+            previous = commits[turn] = asyncio.create_task(
+                _commit_after(producer, sends, (offsets, group), previous, rounds)
+            )
+            turn = (turn + 1) % len(producers)
+    finally:
+        for task in commits:
+            if task is not None:
+                task.cancel()
+
+
+async def _commit_after(
+    producer: AIOKafkaProducer,
+    sends: list[asyncio.Future[Any]],
+    offsets_of: tuple[dict[TopicPartition, int], str],
+    before: asyncio.Task[None] | None,
+    rounds: list[float],
+) -> None:
+    """Commit once the records are acknowledged and the transaction before has committed."""
+    offsets, group = offsets_of
+    began = time.perf_counter()
+    await asyncio.gather(*sends)
+    await producer.send_offsets_to_transaction(offsets, group)
+    if before is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(before)
+    await producer.commit_transaction()
+    await producer.begin_transaction()
+    rounds.append(time.perf_counter() - began)
 
 
 async def _commit(
@@ -180,7 +291,8 @@ async def run_hop_floor(bootstrap: str, shape: HopShape, variant: str) -> dict[s
     """Offer the shape's inputs to one hop of this variant; its one-hop latencies."""
     prefix = f"hop-floor-{uuid.uuid4().hex[:8]}"
     source, output = f"{prefix}.in", f"{prefix}.out"
-    await create_topics(bootstrap, [source, output], shape.partitions)
+    await create_topics(bootstrap, [source], shape.partitions)
+    await create_topics(bootstrap, [output], shape.output_partitions)
     tail = _Tail(bootstrap, output)
     rounds: list[float] = []
     tasks = [
@@ -189,11 +301,9 @@ async def run_hop_floor(bootstrap: str, shape: HopShape, variant: str) -> dict[s
     ]
     sent = 0
     try:
-        await asyncio.sleep(3)  # consumers joined and positioned
+        await _warm_up(bootstrap, source, shape, tail)
         sent = await _offer(bootstrap, source, shape)
-        tail.expected = sent
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(tail.all_seen.wait(), 30)
+        await _all_seen(tail, sent)
     finally:
         for task in tasks:
             task.cancel()
@@ -213,15 +323,40 @@ async def run_hop_floor(bootstrap: str, shape: HopShape, variant: str) -> dict[s
     }
 
 
+async def _warm_up(bootstrap: str, source: str, shape: HopShape, tail: _Tail) -> None:
+    """Untimed inputs until one of them is seen after every output partition was written.
+
+    Fresh topics' leaders and the consumers' positions take a few seconds on a busy
+    broker; inputs offered meanwhile would time the start-up, not the hop.
+    """
+    await asyncio.sleep(3)  # consumers joined
+    warm = replace(shape, seconds=max(1.0, shape.output_partitions / shape.outputs / shape.rate))
+    for _ in range(WARM_UP_ROUNDS):
+        await _all_seen(tail, await _offer(bootstrap, source, warm))
+        tail.expected = None
+        tail.noted_from = time.time()
+        tail.first_seen.clear()
+        tail.all_seen.clear()
+
+
+async def _all_seen(tail: _Tail, sent: int) -> None:
+    """Wait until the tail saw each of ``sent`` inputs' first output, or 30 s."""
+    tail.expected = sent
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(tail.all_seen.wait(), 30)
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-async def measure_hop_floor(bootstrap: str, shape: HopShape, repeat: int = 2) -> dict[str, Any]:
-    """Every variant, interleaved ``repeat`` times."""
-    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
+async def measure_hop_floor(
+    bootstrap: str, shape: HopShape, repeat: int = 2, variants: tuple[str, ...] = VARIANTS
+) -> dict[str, Any]:
+    """The variants, interleaved ``repeat`` times."""
+    runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
     for _ in range(repeat):
-        for variant in VARIANTS:
+        for variant in variants:
             runs[variant].append(await run_hop_floor(bootstrap, shape, variant))
     return {"shape": asdict(shape), "runs": runs}
 
@@ -233,7 +368,8 @@ def render_hop_floor(result: dict[str, Any]) -> str:
         "## One-hop latency floor (aiokafka alone, commit on drain)",
         "",
         f"{shape['rate']:g} inputs/s for {shape['seconds']:g} s over {shape['partitions']} "
-        f"partitions, {shape['outputs']} records written per input; from an input's send "
+        f"partitions, {shape['outputs']} records written per input to distinct partitions of "
+        f"{shape.get('output_partitions', shape['partitions'])}; from an input's send "
         "to its first output seen by a read_committed consumer. No Faust, no tables, no "
         "codecs.",
         "",

@@ -48,6 +48,7 @@ from bench.worker_metrics import (
     read_commit_rounds,
     read_commit_steps,
     read_counter,
+    read_loop_lag,
 )
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
@@ -350,6 +351,7 @@ async def _latency(
     try:
         rounds_before = await read_commit_rounds(urls)
         steps_before = await read_commit_steps(urls)
+        lag_before = await read_loop_lag(urls)
         began = time.monotonic()
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
@@ -364,6 +366,7 @@ async def _latency(
         )
         rounds_after = await read_commit_rounds(urls)
         steps_after = await read_commit_steps(urls)
+        lag_after = await read_loop_lag(urls)
     finally:
         await tail.stop()
     latencies = trace(tail.arrivals, set(topics.sources()), topics.order_events)
@@ -375,6 +378,7 @@ async def _latency(
         "complete": decided,
         "commit_round_ms_mean": mean_commit_round_ms(rounds_before, rounds_after),
         "commit_steps_ms_mean": mean_commit_steps_ms(steps_before, steps_after),
+        "loop_lag_ms_mean": mean_commit_round_ms(lag_before, lag_after),
         **latencies.summary(),
     }
 

@@ -14,6 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 TRANSACTIONS_COMMITTED = "es_transactions_committed_total"
 COMMIT_ROUND_SECONDS = "es_commit_round_seconds_sum"
 COMMIT_ROUNDS = "es_commit_round_seconds_count"
+LOOP_LAG_SECONDS = "es_event_loop_lag_seconds_sum"
+LOOP_LAG_SAMPLES = "es_event_loop_lag_seconds_count"
 
 
 def sample_total(text: str, sample: str, **labels: str) -> float:
@@ -61,11 +63,17 @@ async def read_commit_rounds(urls: Sequence[str]) -> tuple[list[float | None], l
     return await read_counter(urls, COMMIT_ROUND_SECONDS), await read_counter(urls, COMMIT_ROUNDS)
 
 
+async def read_loop_lag(urls: Sequence[str]) -> tuple[list[float | None], list[float | None]]:
+    """Seconds the event loop woke late and the wake-ups watched, per worker."""
+    return await read_counter(urls, LOOP_LAG_SECONDS), await read_counter(urls, LOOP_LAG_SAMPLES)
+
+
 def mean_commit_round_ms(
     before: tuple[list[float | None], list[float | None]],
     after: tuple[list[float | None], list[float | None]],
 ) -> float | None:
-    """The mean commit round between two readings, in ms; None without rounds or readings."""
+    """The mean of a histogram (seconds, count) between two readings, in ms: a commit
+    round's, a step's, a late wake-up's; None without observations or readings."""
     seconds = increase(before[0], after[0])
     rounds = increase(before[1], after[1])
     if seconds is None or not rounds:

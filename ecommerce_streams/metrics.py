@@ -87,6 +87,12 @@ collector_pauses = Histogram(
     ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+loop_lag = Histogram(
+    "es_event_loop_lag_seconds",
+    "How much later than asked the worker's event loop woke a sleeper: every broker reply a "
+    "commit round waits for waits this long for the loop as well.",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
 unit_events = Histogram(
     "es_unit_events",
     "Input events per unit of work (one, or those waiting in an agent's input: batched-units).",

@@ -21,6 +21,7 @@ from ecommerce_streams.worker.garbage_collection import (
     freeze_what_exists,
     time_pauses,
 )
+from ecommerce_streams.worker.loop_lag import watch_loop_lag
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def run_worker() -> None:
     if repaired(app, Repair.FAIL_FAST):
         exit_when_stuck(app, stall_seconds=settings.stall_timeout_seconds)
     tune_garbage_collection()
+    app.task(watch_loop_lag)
     sys.argv = [
         "ecommerce-streams",
         "worker",
