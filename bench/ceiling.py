@@ -1,7 +1,7 @@
 """What Kafka and aiokafka allow without Faust: the ceilings our pipeline is compared with.
 
 - **Producer throughput**: one aiokafka producer (acks=all, idempotent, the load
-  generator's 5 ms linger) sending the benchmark's own messages as fast as it can.
+  generator's backlog linger) sending the benchmark's own messages as fast as it can.
 - **Transactional ceiling**: one process running the plainest exactly-once loop over
   those messages: a read_committed consumer and one transactional producer; per fetched
   batch, decode each value's JSON, produce one output of the same size per input, add
@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 
 from ecommerce_streams.harness.load import Outgoing
+from ecommerce_streams.harness.load.sending import BACKLOG_LINGER_MS
 from ecommerce_streams.kafka_admin import admin_client
 from ecommerce_streams.topic_names import TopicNames
 
@@ -34,7 +35,10 @@ async def producer_throughput(
 ) -> dict[str, Any]:
     """Send ``passes`` copies of the messages flat out; messages/s and MB/s until all acked."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=BACKLOG_LINGER_MS,
     )
     await producer.start()
     sent = size = 0
@@ -86,7 +90,10 @@ async def transactional_ceiling(
         isolation_level="read_committed",
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", transactional_id=f"{group}-tx", linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        transactional_id=f"{group}-tx",
+        linger_ms=BACKLOG_LINGER_MS,
     )
     await producer.start()
     await consumer.start()
