@@ -22,6 +22,13 @@ transaction that never committed, and the abort that follows closes them.
 What it cannot tell apart: a partition holding both, records of the last commit left
 open and records of the transaction after it (a broker that lost that transaction's
 partitions, gap 15). Markers close both alike; it is aborted, as before, and logged.
+
+An answered commit is not always a commit: a broker stopping right after it answers an
+EndTxn can skip every marker and, once restarted, abort the transaction when the next
+epoch initialises (``docs/chaos-campaign.md``, twentieth session). The note therefore
+names one source partition and the offset the commit gave it, and the seal commits
+nothing unless the group's committed offset reached it, or the group's offsets are
+still open too (markers skipped there as well).
 """
 
 import asyncio
@@ -33,10 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.protocol.offset import OffsetRequest
 from aiokafka.record.memory_records import MemoryRecords
+
+from ecommerce_streams.exactly_once.offset_fetch import heed_offset_fetch_errors
 
 logger = logging.getLogger(__name__)
 
@@ -50,17 +59,30 @@ LATEST = -1
 SCAN_BYTES = 1 << 20
 #: Requests per partition at most: a partition with more open than this is left to the abort.
 SCAN_ROUNDS = 16
+#: Bytes of a commit note, newline included: one ``pwrite`` a killed process cannot halve.
+NOTE_BYTES = 384
 #: Tries, and the wait between them, for the group's offsets to join the sealing transaction.
 JOIN_ATTEMPTS, JOIN_BACKOFF_SECONDS = 50, 0.1
 
 
 @dataclass(frozen=True)
+class SourceOffset:
+    """One source partition and the offset a commit gave it for the group."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
 class LastCommit:
-    """The producer id and epoch whose commit last succeeded, and when (ms since the epoch)."""
+    """The producer id and epoch whose commit last succeeded, when (ms since the epoch), and
+    one offset it committed (None in notes written before offsets were noted)."""
 
     producer_id: int
     producer_epoch: int
     committed_at_ms: int
+    source: SourceOffset | None = None
 
 
 @dataclass(frozen=True)
@@ -91,26 +113,40 @@ class CommitNotes:
         self._files: dict[str, int] = {}
 
     def note(
-        self, transactional_id: str, producer_id: int, producer_epoch: int, committed_at_ms: int
+        self,
+        transactional_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        committed_at_ms: int,
+        source: SourceOffset | None = None,
     ) -> None:
-        """Note that a commit of this producer id and epoch returned at ``committed_at_ms``."""
+        """Note that a commit of this producer id and epoch returned at ``committed_at_ms``,
+        giving ``source`` its offset."""
         fd = self._files.get(transactional_id)
         if fd is None:
             path = note_path(self._datadir, transactional_id)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             self._files[transactional_id] = fd
-        line = f"{producer_id:>20} {producer_epoch:>5} {committed_at_ms:>20}\n"
-        os.pwrite(fd, line.encode(), 0)
+        line = f"{producer_id:>20} {producer_epoch:>5} {committed_at_ms:>20}"
+        if source is not None:
+            line += f" {source.offset:>20} {source.partition:>10} {source.topic}"
+        os.pwrite(fd, line.ljust(NOTE_BYTES - 1).encode() + b"\n", 0)
 
 
 def last_commit(path: Path) -> LastCommit | None:
     """The last commit noted at ``path``, or None if there is none (or it cannot be read)."""
     try:
-        producer_id, producer_epoch, committed_at_ms = (int(w) for w in path.read_text().split())
+        words = path.read_text().split()
+        producer_id, producer_epoch, committed_at_ms = (int(w) for w in words[:3])
+        source = None
+        if len(words) == 6:
+            source = SourceOffset(words[5], int(words[4]), int(words[3]))
+        elif len(words) != 3:
+            return None
     except (FileNotFoundError, ValueError):
         return None
-    return LastCommit(producer_id, producer_epoch, committed_at_ms)
+    return LastCommit(producer_id, producer_epoch, committed_at_ms, source)
 
 
 def committed_leftovers(
@@ -151,6 +187,26 @@ def group_offsets_partition(group_id: str, partitions: int) -> int:
         code = (31 * code + int.from_bytes(units[i : i + 2], "big")) & 0xFFFFFFFF
     signed = code - (1 << 32) if code & 0x80000000 else code
     return (0 if signed == -(1 << 31) else abs(signed)) % partitions
+
+
+async def _offsets_committed(client: Any, group_id: str, commit: LastCommit) -> bool:
+    """Whether the group's committed offset reached the one the noted commit gave its source.
+
+    A note without a source (written before sources were noted) is trusted, as before.
+    """
+    if commit.source is None:
+        return True
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=client._bootstrap_servers, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        heed_offset_fetch_errors(consumer)  # a coordinator still loading is asked again
+        source = commit.source
+        committed = await consumer.committed(TopicPartition(source.topic, source.partition))
+    finally:
+        await consumer.stop()
+    return committed is not None and committed >= source.offset
 
 
 async def open_batches(
@@ -286,6 +342,16 @@ async def seal_leftovers(
             commit.producer_epoch,
         )
     if not seal:
+        return set()
+    if group_tp not in seal and not await _offsets_committed(client, group_id, commit):
+        logger.warning(
+            "producer %d epoch %d noted a commit whose offsets never committed (its broker "
+            "stopped after answering it, then aborted it): its records left open in %s are "
+            "aborted, not committed",
+            commit.producer_id,
+            commit.producer_epoch,
+            ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(seal)),
+        )
         return set()
     for tp in seal - {group_tp}:
         txn.maybe_add_partition_to_txn(tp)

@@ -16,7 +16,7 @@ from faust.types import TP, AppT
 from faust.types.tuples import FutureMessage
 
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
-from ecommerce_streams.exactly_once.leftovers import CommitNotes
+from ecommerce_streams.exactly_once.leftovers import CommitNotes, SourceOffset
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
@@ -152,17 +152,22 @@ class SettlingProducer(faust_aiokafka.Producer):
             if slow and repaired(self.app, Repair.SEALED_COMMITS):
                 await self._seal(producer, written, offsets, group_id)
             if repaired(self.app, Repair.SEALED_LEFTOVERS):
-                self._note_commit(tid, producer)
+                self._note_commit(tid, producer, offsets)
             if start_new_transaction:
                 await producer.begin_transaction()
 
-    def _note_commit(self, tid: str, producer: Any) -> None:
-        """Note on disk that this producer id and epoch committed now (``sealed-leftovers``)."""
+    def _note_commit(self, tid: str, producer: Any, offsets: Mapping[TP, int]) -> None:
+        """Note on disk that this producer id and epoch committed now, and one offset it gave
+        the group (``sealed-leftovers``)."""
         if self._commit_notes is None:
             self._commit_notes = CommitNotes(Path(self.app.conf.datadir))
         txn = producer._txn_manager
         committed_at_ms = int(time.time() * 1000)
-        self._commit_notes.note(tid, txn.producer_id, txn.producer_epoch, committed_at_ms)
+        source = next(
+            (SourceOffset(tp.topic, tp.partition, offset) for tp, offset in offsets.items()),
+            None,
+        )
+        self._commit_notes.note(tid, txn.producer_id, txn.producer_epoch, committed_at_ms, source)
 
     async def _send_offsets_once_acknowledged(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str

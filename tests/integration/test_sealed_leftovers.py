@@ -21,6 +21,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from ecommerce_streams.exactly_once.leftovers import (
     GROUP_OFFSETS_TOPIC,
     CommitNotes,
+    SourceOffset,
     group_offsets_partition,
     note_path,
     open_batches,
@@ -133,7 +134,9 @@ async def test_records_a_committed_transaction_left_open_are_committed_by_the_ne
         await (await first.send(kept.topic, b"reserved", partition=0))
         await first.commit_transaction()  # markers reach `kept` only: the rest stays open
     txn = first._txn_manager
-    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
+    offset = SourceOffset(source.topic, source.partition, 7)
+    now_ms = int(time.time() * 1000)
+    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, now_ms, offset)
     await first.stop()
 
     restarted = await producer_of(broker, tid)
@@ -148,6 +151,44 @@ async def test_records_a_committed_transaction_left_open_are_committed_by_the_ne
     assert await committed_values(broker, left) == [b"confirmed"]
     assert await committed_values(broker, kept) == [b"reserved"]
     assert await committed_offset(broker, group, source) == 7
+
+
+async def test_records_of_a_noted_commit_the_coordinator_aborted_are_aborted_by_the_next_epoch(
+    broker: str, tmp_path: Path
+) -> None:
+    left, source, group = (
+        TopicPartition(unique("left"), 0),
+        TopicPartition(unique("orders"), 0),
+        unique("group"),
+    )
+    async with admin_client(broker) as admin:
+        await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in (left, source)])
+    await committed_offset(broker, group, source)  # the group and its offsets partition exist
+    tid = unique("sealed")
+    note = note_path(tmp_path, tid)
+    first = await producer_of(broker, tid)
+    async with unverified_partitions(broker):
+        await first.begin_transaction()
+        await write_unknown_to_coordinator(first, left, b"never committed")
+    await first.send_offsets_to_transaction({source: 7}, group)
+    await first.abort_transaction()  # markers reach the group's offsets only: `left` stays open
+    txn = first._txn_manager
+    offset = SourceOffset(source.topic, source.partition, 7)
+    now_ms = int(time.time() * 1000)
+    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, now_ms, offset)
+    await first.stop()  # as a worker whose EndTxn was answered, then aborted by a restart
+
+    restarted = await producer_of(broker, tid)
+    try:
+        await restarted.begin_transaction()
+        sealed = await seal_leftovers(restarted, [left], group, note)
+        await abort_in(restarted, [left])
+    finally:
+        await restarted.stop()
+
+    assert sealed == set()
+    assert await committed_values(broker, left) == []
+    assert await committed_offset(broker, group, source) is None
 
 
 async def test_records_written_after_the_last_commit_are_aborted_by_the_next_epoch(

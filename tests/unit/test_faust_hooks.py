@@ -9,6 +9,7 @@ import inspect
 import faust
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.client import AIOKafkaClient
 from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.consumer.subscription_state import TopicPartitionState
 from aiokafka.producer.message_accumulator import MessageAccumulator
@@ -108,6 +109,7 @@ USED = [
     (rocksdb_store.Store, "_decode_value"),
     (TopicPartitionState, "has_valid_position"),
     (AIOKafkaConsumer, "_coordinator"),
+    (AIOKafkaClient, "_bootstrap_servers"),
     (GroupCoordinator, "_do_fetch_commit_offsets"),
     (GroupCoordinator, "coordinator_dead"),
     (GroupCoordinator, "generation"),

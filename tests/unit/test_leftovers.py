@@ -8,6 +8,7 @@ from ecommerce_streams.exactly_once.leftovers import (
     CommitNotes,
     LastCommit,
     OpenBatch,
+    SourceOffset,
     committed_leftovers,
     group_offsets_partition,
     last_commit,
@@ -59,6 +60,21 @@ def test_a_noted_commit_is_read_back(tmp_path: Path) -> None:
     notes.note("shop-worker-a", 7, 2, 1_796_000_000_123)
     notes.note("shop-worker-a", 7, 2, 1_250)  # a shorter line still replaces the longer one
     assert last_commit(note_path(tmp_path, "shop-worker-a")) == LastCommit(7, 2, 1_250)
+
+
+def test_a_noted_commit_names_one_offset_it_gave_the_group(tmp_path: Path) -> None:
+    notes = CommitNotes(tmp_path)
+    source = SourceOffset("shop.order-events", 3, 1_920)
+    notes.note("shop-worker-a", 7, 2, 1_796_000_000_123, source)
+    notes.note("shop-worker-a", 7, 2, 1_250, source)
+    assert last_commit(note_path(tmp_path, "shop-worker-a")) == LastCommit(7, 2, 1_250, source)
+
+
+def test_a_note_of_three_numbers_is_read_without_an_offset(tmp_path: Path) -> None:
+    path = note_path(tmp_path, "shop-worker-a")
+    path.parent.mkdir(parents=True)
+    path.write_text(f"{7:>20} {2:>5} {1_250:>20}\n")
+    assert last_commit(path) == LastCommit(7, 2, 1_250, None)
 
 
 def test_a_new_run_starts_its_note_afresh(tmp_path: Path) -> None:
