@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="How long Python lets one thread hold the interpreter before another "
         "may take it (sys.setswitchinterval; Python's default is 0.005).",
     )
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        default="uvloop",
+        description="The worker's event loops (its own and its consumer thread's): uvloop "
+        "(libuv), or Python's own asyncio loop.",
+    )
     gc_young_allocations: int = Field(
         default=20_000,
         ge=100,

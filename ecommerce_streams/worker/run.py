@@ -16,6 +16,7 @@ from ecommerce_streams.exactly_once import (
 )
 from ecommerce_streams.operations.topic_setup import ensure_topics_sync
 from ecommerce_streams.worker.app import app, settings
+from ecommerce_streams.worker.event_loop import use_event_loop
 from ecommerce_streams.worker.garbage_collection import (
     collect_young_every,
     freeze_what_exists,
@@ -66,6 +67,7 @@ def run_worker() -> None:
         exit_when_stuck(app, stall_seconds=settings.stall_timeout_seconds)
     tune_garbage_collection()
     app.task(watch_loop_lag)
+    use_event_loop(settings.event_loop)  # before app.main() creates the worker's loops
     sys.argv = [
         "ecommerce-streams",
         "worker",
