@@ -100,7 +100,8 @@ broker; each is closed here by a small subclass, never a fork:
     broker that stops gracefully can skip markers of a commit that returned at once, and
     the worker may be gone before anything seals it; so each commit is noted on disk, and
     a restarted producer commits, before its gap 15 abort, what its previous epoch left
-    open before that epoch's last commit (``leftovers.py``, ``sealed-leftovers``).
+    open before that epoch's last commit, if the broker shows that commit committed
+    where its markers landed (``leftovers.py``, ``sealed-leftovers``).
 
 17. **A coordinator still loading its offsets answers "nothing committed".** After a
     broker restart, OffsetFetch v2+ answers a group whose ``__consumer_offsets``

@@ -25,10 +25,14 @@ partitions, gap 15). Markers close both alike; it is aborted, as before, and log
 
 An answered commit is not always a commit: a broker stopping right after it answers an
 EndTxn can skip every marker and, once restarted, abort the transaction when the next
-epoch initialises (``docs/chaos-campaign.md``, twentieth session). The note therefore
-names one source partition and the offset the commit gave it, and the seal commits
-nothing unless the group's committed offset reached it, or the group's offsets are
-still open too (markers skipped there as well).
+epoch initialises (``docs/chaos-campaign.md``, twentieth session), and that abort's
+markers can be skipped in some partitions too. So the seal commits nothing unless the
+broker shows the noted transaction committed: a COMMIT marker after one of its records
+in a partition where its markers landed (:func:`read_back`, :func:`noted_outcome`; the
+note says when the transaction began, so its records are told from the last one's), or,
+where no marker shows either way, the group's committed offset of the source partition
+the note names. An ABORT marker after one of its records means the coordinator aborted
+it: what it left open is aborted too.
 """
 
 import asyncio
@@ -43,6 +47,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.protocol.offset import OffsetRequest
+from aiokafka.record.control_record import ControlRecord
 from aiokafka.record.memory_records import MemoryRecords
 
 from ecommerce_streams.exactly_once.offset_fetch import heed_offset_fetch_errors
@@ -61,6 +66,11 @@ SCAN_BYTES = 1 << 20
 SCAN_ROUNDS = 16
 #: Bytes of a commit note, newline included: one ``pwrite`` a killed process cannot halve.
 NOTE_BYTES = 384
+#: How long before its commit a transaction's records can be, at most: where a note has no
+#: earlier commit of its epoch to say when the transaction began, it began this long before.
+LONGEST_TRANSACTION_MS = 120_000
+#: The markers Kafka writes: the ``type`` of a control record (after its ``version``).
+ABORT, COMMIT = 0, 1
 #: Tries, and the wait between them, for the group's offsets to join the sealing transaction.
 JOIN_ATTEMPTS, JOIN_BACKOFF_SECONDS = 50, 0.1
 
@@ -76,23 +86,26 @@ class SourceOffset:
 
 @dataclass(frozen=True)
 class LastCommit:
-    """The producer id and epoch whose commit last succeeded, when (ms since the epoch), and
-    one offset it committed (None in notes written before offsets were noted)."""
+    """The producer id and epoch whose commit last succeeded, when (ms since the epoch), one
+    offset it committed, and when its transaction began (None in older notes)."""
 
     producer_id: int
     producer_epoch: int
     committed_at_ms: int
     source: SourceOffset | None = None
+    began_at_ms: int | None = None
 
 
 @dataclass(frozen=True)
-class OpenBatch:
-    """A batch of records above a partition's last stable offset: whose, and when written."""
+class LoggedBatch:
+    """A transactional batch read from a partition: whose, when written, and, for a control
+    batch, its marker (:data:`COMMIT` or :data:`ABORT`)."""
 
     offset: int
     producer_id: int
     producer_epoch: int
     max_timestamp_ms: int
+    marker: int | None = None
 
 
 def note_path(datadir: Path, transactional_id: str) -> Path:
@@ -111,6 +124,7 @@ class CommitNotes:
     def __init__(self, datadir: Path) -> None:
         self._datadir = datadir
         self._files: dict[str, int] = {}
+        self._last: dict[str, tuple[int, int, int]] = {}  # id: producer id, epoch, ms
 
     def note(
         self,
@@ -121,36 +135,48 @@ class CommitNotes:
         source: SourceOffset | None = None,
     ) -> None:
         """Note that a commit of this producer id and epoch returned at ``committed_at_ms``,
-        giving ``source`` its offset."""
+        giving ``source`` its offset; its transaction began when the last one noted of the
+        same epoch returned (just after: that millisecond may hold the last one's records)."""
+        last = self._last.get(transactional_id)
+        began_at_ms = committed_at_ms - LONGEST_TRANSACTION_MS
+        if last is not None and last[:2] == (producer_id, producer_epoch):
+            began_at_ms = last[2] + 1
+        self._last[transactional_id] = (producer_id, producer_epoch, committed_at_ms)
         fd = self._files.get(transactional_id)
         if fd is None:
             path = note_path(self._datadir, transactional_id)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             self._files[transactional_id] = fd
-        line = f"{producer_id:>20} {producer_epoch:>5} {committed_at_ms:>20}"
+        line = f"{producer_id:>20} {producer_epoch:>5} {committed_at_ms:>20} {began_at_ms:>20}"
         if source is not None:
             line += f" {source.offset:>20} {source.partition:>10} {source.topic}"
         os.pwrite(fd, line.ljust(NOTE_BYTES - 1).encode() + b"\n", 0)
 
 
 def last_commit(path: Path) -> LastCommit | None:
-    """The last commit noted at ``path``, or None if there is none (or it cannot be read)."""
+    """The last commit noted at ``path``, or None if there is none (or it cannot be read).
+
+    Notes are ``producer epoch committed [began] [offset partition topic]``: 3, 4, 6 or 7
+    words (those without the transaction's start were written by earlier versions).
+    """
     try:
         words = path.read_text().split()
-        producer_id, producer_epoch, committed_at_ms = (int(w) for w in words[:3])
-        source = None
-        if len(words) == 6:
-            source = SourceOffset(words[5], int(words[4]), int(words[3]))
-        elif len(words) != 3:
+        if len(words) not in (3, 4, 6, 7):
             return None
+        producer_id, producer_epoch, committed_at_ms = (int(w) for w in words[:3])
+        began_at_ms = int(words[3]) if len(words) in (4, 7) else None
+        source = None
+        if len(words) >= 6:
+            offset, partition, topic = words[-3:]
+            source = SourceOffset(topic, int(partition), int(offset))
     except (FileNotFoundError, ValueError):
         return None
-    return LastCommit(producer_id, producer_epoch, committed_at_ms, source)
+    return LastCommit(producer_id, producer_epoch, committed_at_ms, source, began_at_ms)
 
 
 def committed_leftovers(
-    batches: Mapping[TopicPartition, Sequence[OpenBatch]], commit: LastCommit
+    batches: Mapping[TopicPartition, Sequence[LoggedBatch]], commit: LastCommit
 ) -> tuple[set[TopicPartition], set[TopicPartition]]:
     """The partitions to commit again, and those holding committed and uncommitted records both.
 
@@ -173,6 +199,39 @@ def committed_leftovers(
         elif before:
             mixed.add(tp)
     return seal, mixed
+
+
+def noted_outcome(
+    logs: Mapping[TopicPartition, Sequence[LoggedBatch]], commit: LastCommit
+) -> int | None:
+    """How the noted transaction ended where its markers landed: ABORT, COMMIT, or None.
+
+    ``logs`` are each partition's transactional batches in order, from a record written
+    when the transaction began or before. A marker of the producer id right after the
+    transaction's own records (written between its beginning and its commit) is that
+    transaction's: the last transaction's markers came before its first record, a later
+    one's records come first (then the partition tells nothing). Any ABORT decides: the
+    coordinator aborted what the worker saw committed.
+    """
+    if commit.began_at_ms is None:
+        return None
+    outcomes: set[int] = set()
+    for batches in logs.values():
+        ours_open = False
+        for batch in batches:
+            if batch.producer_id != commit.producer_id:
+                continue
+            if batch.marker is not None:
+                if ours_open:
+                    outcomes.add(batch.marker)
+                    break
+            elif batch.producer_epoch == commit.producer_epoch:
+                if batch.max_timestamp_ms >= commit.committed_at_ms:
+                    break  # a later transaction's
+                ours_open = ours_open or batch.max_timestamp_ms >= commit.began_at_ms
+    if ABORT in outcomes:
+        return ABORT
+    return COMMIT if COMMIT in outcomes else None
 
 
 def group_offsets_partition(group_id: str, partitions: int) -> int:
@@ -209,14 +268,51 @@ async def _offsets_committed(client: Any, group_id: str, commit: LastCommit) -> 
     return committed is not None and committed >= source.offset
 
 
+async def _committed(
+    client: Any,
+    scanned: Sequence[TopicPartition],
+    cluster: Any,
+    group_id: str,
+    offsets_open: bool,
+    commit: LastCommit,
+) -> bool:
+    """Whether the broker shows the noted transaction committed: its markers where they
+    landed, else (none found) the group's committed offset, unless that is open too."""
+    if commit.began_at_ms is not None:
+        since_ms = max(0, commit.began_at_ms)  # ListOffsets reads -1, -2 as latest, earliest
+        outcome = noted_outcome(await read_back(client, scanned, since_ms, cluster), commit)
+        if outcome is not None:
+            return outcome == COMMIT
+        if offsets_open:
+            return False  # no marker landed anywhere: the coordinator aborts it
+    return offsets_open or await _offsets_committed(client, group_id, commit)
+
+
 async def open_batches(
     client: Any, tps: Iterable[TopicPartition], cluster: Any = None
-) -> dict[TopicPartition, list[OpenBatch]]:
+) -> dict[TopicPartition, list[LoggedBatch]]:
     """Every data batch above each partition's last stable offset (read uncommitted).
 
     Leaders come from ``cluster`` (metadata of every topic), else from the client's own.
     """
-    found: dict[TopicPartition, list[OpenBatch]] = {}
+    found = await _read(client, tps, cluster, READ_COMMITTED, LATEST)
+    return {tp: [b for b in batches if b.marker is None] for tp, batches in found.items()}
+
+
+async def read_back(
+    client: Any, tps: Iterable[TopicPartition], since_ms: int, cluster: Any = None
+) -> dict[TopicPartition, list[LoggedBatch]]:
+    """Every transactional batch, markers included, from the first record written at
+    ``since_ms`` or later (read uncommitted; partitions with none are left out)."""
+    return await _read(client, tps, cluster, READ_UNCOMMITTED, since_ms)
+
+
+async def _read(
+    client: Any, tps: Iterable[TopicPartition], cluster: Any, isolation: int, since: int
+) -> dict[TopicPartition, list[LoggedBatch]]:
+    """Each partition's transactional batches from the offset ListOffsets gives for ``since``
+    (a timestamp, or LATEST) at ``isolation``, up to its high watermark."""
+    found: dict[TopicPartition, list[LoggedBatch]] = {}
     by_leader: dict[int, list[TopicPartition]] = {}
     for tp in tps:
         leader = (cluster or client.cluster).leader_for_partition(tp)
@@ -224,39 +320,38 @@ async def open_batches(
             raise RuntimeError(f"no leader known for {tp} while reading what is left open")
         by_leader.setdefault(leader, []).append(tp)
     for leader, owned in by_leader.items():
-        positions = await _stable_offsets(client, leader, owned)
+        positions = await _list_offsets(client, leader, owned, isolation, since)
         for _ in range(SCAN_ROUNDS):
             if not positions:
                 break
-            positions = await _fetch_open(client, leader, positions, found)
+            positions = await _fetch_batches(client, leader, positions, found)
     return found
 
 
-async def _stable_offsets(
-    client: Any, node: int, tps: Sequence[TopicPartition]
+async def _list_offsets(
+    client: Any, node: int, tps: Sequence[TopicPartition], isolation: int, since: int
 ) -> dict[TopicPartition, int]:
-    """Each partition's last stable offset, from its leader."""
+    """Each partition's offset for ``since`` from its leader (none where no record is)."""
     topics: dict[str, list[tuple[int, int]]] = {}
     for tp in tps:
-        topics.setdefault(tp.topic, []).append((tp.partition, LATEST))
-    request = OffsetRequest(
-        replica_id=-1, isolation_level=READ_COMMITTED, topics=list(topics.items())
-    )
+        topics.setdefault(tp.topic, []).append((tp.partition, since))
+    request = OffsetRequest(replica_id=-1, isolation_level=isolation, topics=list(topics.items()))
     response = await client.send(node, request)
-    stable: dict[TopicPartition, int] = {}
+    offsets: dict[TopicPartition, int] = {}
     for topic, partitions in response.topics:
         for partition, error_code, _timestamp, offset, *_ in partitions:
             if error_code:
                 raise RuntimeError(f"ListOffsets of {topic}[{partition}] failed: {error_code}")
-            stable[TopicPartition(topic, partition)] = offset
-    return stable
+            if offset >= 0:
+                offsets[TopicPartition(topic, partition)] = offset
+    return offsets
 
 
-async def _fetch_open(
+async def _fetch_batches(
     client: Any,
     node: int,
     positions: Mapping[TopicPartition, int],
-    found: dict[TopicPartition, list[OpenBatch]],
+    found: dict[TopicPartition, list[LoggedBatch]],
 ) -> dict[TopicPartition, int]:
     """Read one round above the given positions into ``found``; where to go on (not done)."""
     topics: dict[str, list[tuple[int, int, int]]] = {}
@@ -283,18 +378,28 @@ async def _fetch_open(
                 if batch is None:
                     break
                 position = batch.next_offset
-                if not batch.is_control_batch and batch.is_transactional:
+                if batch.is_transactional:
                     found.setdefault(tp, []).append(
-                        OpenBatch(
+                        LoggedBatch(
                             batch.base_offset,
                             batch.producer_id,
                             batch.producer_epoch,
                             batch.max_timestamp,
+                            _marker(batch) if batch.is_control_batch else None,
                         )
                     )
             if positions[tp] < position < highwater:
                 onward[tp] = position
     return onward
+
+
+def _marker(batch: Any) -> int | None:
+    """The marker a control batch holds: COMMIT or ABORT (None if it holds none)."""
+    for record in batch:
+        key = record.key
+        if key is not None and len(key) >= 4:
+            return int(ControlRecord.parse(key).type_)
+    return None
 
 
 async def _join_group(producer: Any, group_id: str) -> None:
@@ -343,9 +448,9 @@ async def seal_leftovers(
         )
     if not seal:
         return set()
-    if group_tp not in seal and not await _offsets_committed(client, group_id, commit):
+    if not await _committed(client, scanned, cluster, group_id, group_tp in seal, commit):
         logger.warning(
-            "producer %d epoch %d noted a commit whose offsets never committed (its broker "
+            "producer %d epoch %d noted a commit the broker does not show committed (it "
             "stopped after answering it, then aborted it): its records left open in %s are "
             "aborted, not committed",
             commit.producer_id,

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -116,108 +117,150 @@ async def abort_in(producer: AIOKafkaProducer, tps: list[TopicPartition]) -> Non
     await producer.abort_transaction()
 
 
+async def create_topics(bootstrap: str, *tps: TopicPartition) -> None:
+    """One single-partition topic for each of ``tps``."""
+    async with admin_client(bootstrap) as admin:
+        await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in tps])
+
+
+def note_commit(
+    notes: Path, tid: str, producer: AIOKafkaProducer, source: SourceOffset | None = None
+) -> None:
+    """Note the producer's last transaction as committed, as a worker does once EndTxn answers."""
+    txn = producer._txn_manager
+    now_ms = int(time.time() * 1000)
+    CommitNotes(notes).note(tid, txn.producer_id, txn.producer_epoch, now_ms, source)
+
+
+async def sealed_by_next_epoch(
+    bootstrap: str, tid: str, tps: list[TopicPartition], group: str, note: Path
+) -> set[TopicPartition]:
+    """What a restarted producer of ``tid`` seals in ``tps``, before it aborts the rest."""
+    restarted = await producer_of(bootstrap, tid)
+    try:
+        await restarted.begin_transaction()
+        sealed = await seal_leftovers(restarted, tps, group, note)
+        await abort_in(restarted, tps)
+    finally:
+        await restarted.stop()
+    return sealed
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One test's partitions (a source read by ``group``), group and transactional id."""
+
+    left: TopicPartition
+    kept: TopicPartition
+    source: TopicPartition
+    group: str
+    tid: str
+    note: Path
+
+    def noted_offset(self) -> SourceOffset:
+        """The offset 7 of the source, as a commit note names it."""
+        return SourceOffset(self.source.topic, self.source.partition, 7)
+
+
+async def scene(bootstrap: str, notes: Path) -> Scene:
+    """Fresh topics, a group whose offsets partition exists, a transactional id, its note."""
+    left, kept, source = (TopicPartition(unique(name), 0) for name in ("left", "kept", "orders"))
+    await create_topics(bootstrap, left, kept, source)
+    group, tid = unique("group"), unique("sealed")
+    await committed_offset(bootstrap, group, source)
+    return Scene(left, kept, source, group, tid, note_path(notes, tid))
+
+
+async def half_known_transaction(bootstrap: str, at: Scene, value: bytes) -> AIOKafkaProducer:
+    """A producer of ``at.tid`` in a transaction writing ``value`` to ``left`` and ``kept``
+    and the group's offset 7 of ``source``; its coordinator hears of ``kept`` alone."""
+    producer = await producer_of(bootstrap, at.tid)
+    async with unverified_partitions(bootstrap):
+        await producer.begin_transaction()
+        await write_unknown_to_coordinator(producer, at.left, value)
+        await commit_offset_unknown_to_coordinator(producer, at.group, at.source, 7)
+        await (await producer.send(at.kept.topic, value, partition=0))
+    return producer
+
+
 async def test_records_a_committed_transaction_left_open_are_committed_by_the_next_epoch(
     broker: str, tmp_path: Path
 ) -> None:
-    left, kept = TopicPartition(unique("left"), 0), TopicPartition(unique("kept"), 0)
-    source, group = TopicPartition(unique("orders"), 0), unique("group")
-    async with admin_client(broker) as admin:
-        await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in (left, kept, source)])
-    await committed_offset(broker, group, source)  # the group and its offsets partition exist
-    tid = unique("sealed")
-    note = note_path(tmp_path, tid)
-    first = await producer_of(broker, tid)
-    async with unverified_partitions(broker):
-        await first.begin_transaction()
-        await write_unknown_to_coordinator(first, left, b"confirmed")
-        await commit_offset_unknown_to_coordinator(first, group, source, 7)
-        await (await first.send(kept.topic, b"reserved", partition=0))
-        await first.commit_transaction()  # markers reach `kept` only: the rest stays open
-    txn = first._txn_manager
-    offset = SourceOffset(source.topic, source.partition, 7)
-    now_ms = int(time.time() * 1000)
-    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, now_ms, offset)
+    at = await scene(broker, tmp_path)
+    first = await half_known_transaction(broker, at, b"confirmed")
+    await first.commit_transaction()  # markers reach `kept` only: the rest stays open
+    note_commit(tmp_path, at.tid, first, at.noted_offset())
     await first.stop()
 
-    restarted = await producer_of(broker, tid)
-    try:
-        await restarted.begin_transaction()
-        sealed = await seal_leftovers(restarted, [left, kept], group, note)
-        await abort_in(restarted, [left, kept])
-    finally:
-        await restarted.stop()
+    sealed = await sealed_by_next_epoch(broker, at.tid, [at.left, at.kept], at.group, at.note)
 
-    assert {tp.topic for tp in sealed} == {left.topic, GROUP_OFFSETS_TOPIC}
-    assert await committed_values(broker, left) == [b"confirmed"]
-    assert await committed_values(broker, kept) == [b"reserved"]
-    assert await committed_offset(broker, group, source) == 7
+    assert {tp.topic for tp in sealed} == {at.left.topic, GROUP_OFFSETS_TOPIC}
+    assert await committed_values(broker, at.left) == [b"confirmed"]
+    assert await committed_values(broker, at.kept) == [b"confirmed"]
+    assert await committed_offset(broker, at.group, at.source) == 7
 
 
 async def test_records_of_a_noted_commit_the_coordinator_aborted_are_aborted_by_the_next_epoch(
     broker: str, tmp_path: Path
 ) -> None:
-    left, source, group = (
-        TopicPartition(unique("left"), 0),
-        TopicPartition(unique("orders"), 0),
-        unique("group"),
-    )
-    async with admin_client(broker) as admin:
-        await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in (left, source)])
-    await committed_offset(broker, group, source)  # the group and its offsets partition exist
-    tid = unique("sealed")
-    note = note_path(tmp_path, tid)
-    first = await producer_of(broker, tid)
+    at = await scene(broker, tmp_path)
+    first = await producer_of(broker, at.tid)
     async with unverified_partitions(broker):
         await first.begin_transaction()
-        await write_unknown_to_coordinator(first, left, b"never committed")
-    await first.send_offsets_to_transaction({source: 7}, group)
+        await write_unknown_to_coordinator(first, at.left, b"never committed")
+    await first.send_offsets_to_transaction({at.source: 7}, at.group)
     await first.abort_transaction()  # markers reach the group's offsets only: `left` stays open
-    txn = first._txn_manager
-    offset = SourceOffset(source.topic, source.partition, 7)
-    now_ms = int(time.time() * 1000)
-    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, now_ms, offset)
+    note_commit(tmp_path, at.tid, first, at.noted_offset())
     await first.stop()  # as a worker whose EndTxn was answered, then aborted by a restart
 
-    restarted = await producer_of(broker, tid)
-    try:
-        await restarted.begin_transaction()
-        sealed = await seal_leftovers(restarted, [left], group, note)
-        await abort_in(restarted, [left])
-    finally:
-        await restarted.stop()
+    sealed = await sealed_by_next_epoch(broker, at.tid, [at.left], at.group, at.note)
 
     assert sealed == set()
-    assert await committed_values(broker, left) == []
-    assert await committed_offset(broker, group, source) is None
+    assert await committed_values(broker, at.left) == []
+    assert await committed_offset(broker, at.group, at.source) is None
+
+
+async def test_records_of_a_noted_commit_whose_abort_landed_elsewhere_are_aborted_too(
+    broker: str, tmp_path: Path
+) -> None:
+    at = await scene(broker, tmp_path)
+    first = await half_known_transaction(broker, at, b"never committed")
+    await asyncio.sleep(0.01)
+    note_commit(tmp_path, at.tid, first, at.noted_offset())
+    first._sender._sender_task.cancel()  # noted as answered, then lost by the broker
+
+    try:  # the next epoch's InitProducerId aborts it: its ABORT lands in `kept` alone
+        sealed = await sealed_by_next_epoch(broker, at.tid, [at.left, at.kept], at.group, at.note)
+    finally:
+        await first.client.close()
+
+    assert sealed == set()
+    assert await committed_values(broker, at.left) == []
+    assert await committed_values(broker, at.kept) == []
+    assert await committed_offset(broker, at.group, at.source) is None
 
 
 async def test_records_written_after_the_last_commit_are_aborted_by_the_next_epoch(
     broker: str, tmp_path: Path
 ) -> None:
     left, kept = TopicPartition(unique("left"), 0), TopicPartition(unique("kept"), 0)
-    async with admin_client(broker) as admin:
-        await admin.create_topics([NewTopic(tp.topic, 1, 1) for tp in (left, kept)])
+    await create_topics(broker, left, kept)
     tid = unique("sealed")
     note = note_path(tmp_path, tid)
     first = await producer_of(broker, tid)
     await first.begin_transaction()
     await (await first.send(kept.topic, b"reserved", partition=0))
     await first.commit_transaction()
-    txn = first._txn_manager
-    CommitNotes(tmp_path).note(tid, txn.producer_id, txn.producer_epoch, int(time.time() * 1000))
+    note_commit(tmp_path, tid, first)
     await asyncio.sleep(0.01)
     async with unverified_partitions(broker):
         await first.begin_transaction()  # the next transaction, never committed
         await write_unknown_to_coordinator(first, left, b"never committed")
     first._sender._sender_task.cancel()  # gone without a word, as a killed worker is
 
-    restarted = await producer_of(broker, tid)
     try:
-        await restarted.begin_transaction()
-        sealed = await seal_leftovers(restarted, [left, kept], unique("group"), note)
-        await abort_in(restarted, [left, kept])
+        sealed = await sealed_by_next_epoch(broker, tid, [left, kept], unique("group"), note)
     finally:
-        await restarted.stop()
         await first.client.close()
 
     assert sealed == set()
@@ -229,8 +272,7 @@ async def test_a_transactions_offsets_are_found_open_in_the_groups_offsets_parti
     broker: str,
 ) -> None:
     topic, group = unique("input"), unique("group")
-    async with admin_client(broker) as admin:
-        await admin.create_topics([NewTopic(topic, 1, 1)])
+    await create_topics(broker, TopicPartition(topic, 0))
     producer = await producer_of(broker, unique("offsets"))
     try:
         await producer.begin_transaction()
