@@ -450,9 +450,9 @@ async def seal_leftovers(
         return set()
     if not await _committed(client, scanned, cluster, group_id, group_tp in seal, commit):
         logger.warning(
-            "producer %d epoch %d noted a commit the broker does not show committed (it "
-            "stopped after answering it, then aborted it): its records left open in %s are "
-            "aborted, not committed",
+            "producer %d epoch %d noted a commit the broker does not show committed (an "
+            "ABORT where its markers landed, or no marker anywhere and its offsets open "
+            "too): its records left open in %s are aborted with the rest of it",
             commit.producer_id,
             commit.producer_epoch,
             ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(seal)),
