@@ -94,13 +94,15 @@ broker; each is closed here by a small subclass, never a fork:
     loaded the transaction log and skips every partition whose leader its metadata
     does not know yet, as if deleted ("Couldn't find leader endpoint ... likely deleted
     already"): the rest commits, those records stay open until the next owner's abort
-    (gap 15) closes them as aborted. ``SettlingProducer._seal`` follows a commit slower
-    than ``SLOW_COMMIT_SECONDS`` with an empty transaction of the same producer over the
-    same partitions and offsets: its markers commit whatever the first left open. A
-    broker that stops gracefully can skip markers of a commit that returned at once, and
-    the worker may be gone before anything seals it; so each commit is noted on disk, and
-    a restarted producer commits, before its gap 15 abort, what its previous epoch left
-    open before that epoch's last commit, if the broker shows that commit committed
+    (gap 15) closes them as aborted, and a transaction the producer begins meanwhile
+    ties them to its own outcome (markers match by producer id): aborted when the broker
+    goes away under it, while the rest of the commit stands. So before the next
+    transaction writes, the producer reads that a marker of the commit showed in every
+    partition it wrote and in the group's offsets partition, and otherwise begins no
+    other transaction and stops (``confirmed_commits.py``, ``confirmed-commits``). Each
+    commit is noted on disk, and a restarted producer commits, before its gap 15 abort,
+    what its previous epoch left open before that epoch's last commit, if the broker
+    shows that commit committed
     where its markers landed (``leftovers.py``, ``sealed-leftovers``).
 
 17. **A coordinator still loading its offsets answers "nothing committed".** After a
@@ -121,8 +123,9 @@ the code):
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);
 4. per transactional producer, all at once: send its partitions' offsets while step
-   2's records are acknowledged, then commit (sealed by a second, empty commit when it
-   was slow: gap 16), begin the next (``transactions.py``, ``producer.py``); any failure
+   2's records are acknowledged, read where its partitions' logs end, commit, note the
+   commit on disk, see its markers in every partition (gap 16), begin the next
+   (``transactions.py``, ``producer.py``, ``confirmed_commits.py``); any failure
    poisons the gate and crashes the worker;
 5. only then write the committed changes to the local stores, each partition's in one
    RocksDB batch with the offset of its last changelog record (``outbox.py``,
@@ -171,7 +174,9 @@ analytics run in one agent.
 Where the rest lives: ``repairs.py`` (switching repairs and speed-ups off),
 ``transport.py`` (how Faust gets our classes), ``local_state.py`` (RocksDB that never
 outlives what Kafka committed), ``watchdog.py`` (a worker that cannot progress exits),
-``leftovers.py`` (what a committed transaction left open, committed again).
+``leftovers.py`` (what a committed transaction left open, committed again),
+``confirmed_commits.py`` (a commit's markers seen before the next transaction),
+``log_reading.py`` (partitions' batches and markers read from their leaders).
 
 Zombies are fenced by the per-partition transactional id: a worker that takes over a
 partition initialises the same id, which aborts the previous owner's open

@@ -3,10 +3,11 @@
 A broker that stops (or restarts) while a transaction commits can skip the commit
 markers of partitions whose leader it does not know at that moment "as likely deleted"
 (gap 16): the transaction commits in some partitions and its records stay open in the
-others. ``sealed-commits`` covers a commit the worker saw to be slow; a worker that
-stops before it can seal (its broker went down with it, the watchdog exited it) left
-those records to its next epoch, whose abort of forgotten transactions (gap 15) used
-to abort them: an order whose reservation was committed lost its state.
+others. A worker stops rather than begin another transaction after such a commit
+(``confirmed_commits.py``), or stops before it can tell (its broker went down with it,
+the watchdog exited it): those records are left to its next epoch, whose abort of
+forgotten transactions (gap 15) used to abort them: an order whose reservation was
+committed lost its state.
 
 Within one epoch our producers never abort (any failure crashes the worker), so every
 transaction of an epoch before its last successful commit committed. After each commit
@@ -45,32 +46,27 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.protocol.fetch import FetchRequest
-from aiokafka.protocol.offset import OffsetRequest
-from aiokafka.record.control_record import ControlRecord
-from aiokafka.record.memory_records import MemoryRecords
 
+from ecommerce_streams.exactly_once.log_reading import (
+    ABORT,
+    COMMIT,
+    LATEST,
+    READ_COMMITTED,
+    READ_UNCOMMITTED,
+    LoggedBatch,
+    read_batches,
+)
 from ecommerce_streams.exactly_once.offset_fetch import heed_offset_fetch_errors
 
 logger = logging.getLogger(__name__)
 
 #: The topic of the consumer groups' offsets, whose transactional writes markers commit too.
 GROUP_OFFSETS_TOPIC = "__consumer_offsets"
-#: Kafka's isolation levels (ListOffsets and Fetch).
-READ_UNCOMMITTED, READ_COMMITTED = 0, 1
-#: ListOffsets' "latest": with read_committed, the last stable offset.
-LATEST = -1
-#: Bytes read per partition and request while scanning the open records.
-SCAN_BYTES = 1 << 20
-#: Requests per partition at most: a partition with more open than this is left to the abort.
-SCAN_ROUNDS = 16
 #: Bytes of a commit note, newline included: one ``pwrite`` a killed process cannot halve.
 NOTE_BYTES = 384
 #: How long before its commit a transaction's records can be, at most: where a note has no
 #: earlier commit of its epoch to say when the transaction began, it began this long before.
 LONGEST_TRANSACTION_MS = 120_000
-#: The markers Kafka writes: the ``type`` of a control record (after its ``version``).
-ABORT, COMMIT = 0, 1
 #: Tries, and the wait between them, for the group's offsets to join the sealing transaction.
 JOIN_ATTEMPTS, JOIN_BACKOFF_SECONDS = 50, 0.1
 
@@ -94,18 +90,6 @@ class LastCommit:
     committed_at_ms: int
     source: SourceOffset | None = None
     began_at_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class LoggedBatch:
-    """A transactional batch read from a partition: whose, when written, and, for a control
-    batch, its marker (:data:`COMMIT` or :data:`ABORT`)."""
-
-    offset: int
-    producer_id: int
-    producer_epoch: int
-    max_timestamp_ms: int
-    marker: int | None = None
 
 
 def note_path(datadir: Path, transactional_id: str) -> Path:
@@ -295,7 +279,7 @@ async def open_batches(
 
     Leaders come from ``cluster`` (metadata of every topic), else from the client's own.
     """
-    found = await _read(client, tps, cluster, READ_COMMITTED, LATEST)
+    found = await read_batches(client, tps, cluster, READ_COMMITTED, LATEST)
     return {tp: [b for b in batches if b.marker is None] for tp, batches in found.items()}
 
 
@@ -304,102 +288,7 @@ async def read_back(
 ) -> dict[TopicPartition, list[LoggedBatch]]:
     """Every transactional batch, markers included, from the first record written at
     ``since_ms`` or later (read uncommitted; partitions with none are left out)."""
-    return await _read(client, tps, cluster, READ_UNCOMMITTED, since_ms)
-
-
-async def _read(
-    client: Any, tps: Iterable[TopicPartition], cluster: Any, isolation: int, since: int
-) -> dict[TopicPartition, list[LoggedBatch]]:
-    """Each partition's transactional batches from the offset ListOffsets gives for ``since``
-    (a timestamp, or LATEST) at ``isolation``, up to its high watermark."""
-    found: dict[TopicPartition, list[LoggedBatch]] = {}
-    by_leader: dict[int, list[TopicPartition]] = {}
-    for tp in tps:
-        leader = (cluster or client.cluster).leader_for_partition(tp)
-        if leader is None or leader < 0:
-            raise RuntimeError(f"no leader known for {tp} while reading what is left open")
-        by_leader.setdefault(leader, []).append(tp)
-    for leader, owned in by_leader.items():
-        positions = await _list_offsets(client, leader, owned, isolation, since)
-        for _ in range(SCAN_ROUNDS):
-            if not positions:
-                break
-            positions = await _fetch_batches(client, leader, positions, found)
-    return found
-
-
-async def _list_offsets(
-    client: Any, node: int, tps: Sequence[TopicPartition], isolation: int, since: int
-) -> dict[TopicPartition, int]:
-    """Each partition's offset for ``since`` from its leader (none where no record is)."""
-    topics: dict[str, list[tuple[int, int]]] = {}
-    for tp in tps:
-        topics.setdefault(tp.topic, []).append((tp.partition, since))
-    request = OffsetRequest(replica_id=-1, isolation_level=isolation, topics=list(topics.items()))
-    response = await client.send(node, request)
-    offsets: dict[TopicPartition, int] = {}
-    for topic, partitions in response.topics:
-        for partition, error_code, _timestamp, offset, *_ in partitions:
-            if error_code:
-                raise RuntimeError(f"ListOffsets of {topic}[{partition}] failed: {error_code}")
-            if offset >= 0:
-                offsets[TopicPartition(topic, partition)] = offset
-    return offsets
-
-
-async def _fetch_batches(
-    client: Any,
-    node: int,
-    positions: Mapping[TopicPartition, int],
-    found: dict[TopicPartition, list[LoggedBatch]],
-) -> dict[TopicPartition, int]:
-    """Read one round above the given positions into ``found``; where to go on (not done)."""
-    topics: dict[str, list[tuple[int, int, int]]] = {}
-    for tp, offset in positions.items():
-        topics.setdefault(tp.topic, []).append((tp.partition, offset, SCAN_BYTES))
-    request = FetchRequest(
-        max_wait_time=0,
-        min_bytes=0,
-        max_bytes=SCAN_BYTES * max(1, len(positions)),
-        isolation_level=READ_UNCOMMITTED,
-        topics=list(topics.items()),
-    )
-    response = await client.send(node, request)
-    onward: dict[TopicPartition, int] = {}
-    for topic, partitions in response.topics:
-        for partition, error_code, highwater, *rest in partitions:
-            tp, records = TopicPartition(topic, partition), rest[-1]
-            if error_code:
-                raise RuntimeError(f"Fetch of {tp} failed: {error_code}")
-            position = positions[tp]
-            batches = MemoryRecords(records) if records else None
-            while batches is not None and batches.has_next():
-                batch = batches.next_batch()
-                if batch is None:
-                    break
-                position = batch.next_offset
-                if batch.is_transactional:
-                    found.setdefault(tp, []).append(
-                        LoggedBatch(
-                            batch.base_offset,
-                            batch.producer_id,
-                            batch.producer_epoch,
-                            batch.max_timestamp,
-                            _marker(batch) if batch.is_control_batch else None,
-                        )
-                    )
-            if positions[tp] < position < highwater:
-                onward[tp] = position
-    return onward
-
-
-def _marker(batch: Any) -> int | None:
-    """The marker a control batch holds: COMMIT or ABORT (None if it holds none)."""
-    for record in batch:
-        key = record.key
-        if key is not None and len(key) >= 4:
-            return int(ControlRecord.parse(key).type_)
-    return None
+    return await read_batches(client, tps, cluster, READ_UNCOMMITTED, since_ms)
 
 
 async def _join_group(producer: Any, group_id: str) -> None:

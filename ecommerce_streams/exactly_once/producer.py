@@ -9,21 +9,30 @@ from typing import Any, cast
 
 import faust
 import faust.stores
+from aiokafka import TopicPartition
 from aiokafka.producer import sender as aiokafka_sender
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, AppT
 from faust.types.tuples import FutureMessage
 
+from ecommerce_streams.exactly_once.confirmed_commits import (
+    UnconfirmedCommit,
+    log_ends,
+    unconfirmed,
+)
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
-from ecommerce_streams.exactly_once.leftovers import CommitNotes, SourceOffset
+from ecommerce_streams.exactly_once.leftovers import (
+    GROUP_OFFSETS_TOPIC,
+    CommitNotes,
+    SourceOffset,
+    group_offsets_partition,
+)
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.repairs import Repair, repaired
 
 #: How long a transactional request refused while markers are written waits to retry.
 TRANSACTION_RETRY_BACKOFF_MS = 5
-#: A commit slower than this probably outlived its broker: it is sealed (see ``_seal``).
-SLOW_COMMIT_SECONDS = 2.0
 
 #: The partition of the event whose buffered table write is being sent right now.
 _buffered_source: ContextVar[TP | None] = ContextVar("es_buffered_source", default=None)
@@ -66,6 +75,7 @@ class SettlingProducer(faust_aiokafka.Producer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._unsettled: dict[FutureMessage, TP | None] = {}
         self._commit_notes: CommitNotes | None = None  # opened at the first commit
+        self._group_offsets: dict[str, TopicPartition] = {}  # group: its offsets partition
         super().__init__(*args, **kwargs)
         # Faust's buffer type does not declare the hook we take over (gap 2).
         self.buffer._send_pending = self._send_buffered  # type: ignore[attr-defined]
@@ -144,17 +154,53 @@ class SettlingProducer(faust_aiokafka.Producer):
             producer = self._transaction_producers.get(tid)
             if producer is None:
                 raise ProducerSendError(f"commit for a transaction never begun: {tid}")
-            started = time.monotonic()
             await self._send_offsets_once_acknowledged(producer, offsets, group_id)
-            written = set(producer._txn_manager.txn_partitions)
+            confirming = repaired(self.app, Repair.CONFIRMED_COMMITS)
+            ends = await self._log_ends(producer, offsets, group_id) if confirming else {}
             await producer.commit_transaction()
-            slow = time.monotonic() - started > SLOW_COMMIT_SECONDS
-            if slow and repaired(self.app, Repair.SEALED_COMMITS):
-                await self._seal(producer, written, offsets, group_id)
             if repaired(self.app, Repair.SEALED_LEFTOVERS):
                 self._note_commit(tid, producer, offsets)
+            if ends:
+                await self._confirm(producer, ends)
             if start_new_transaction:
                 await producer.begin_transaction()
+
+    async def _log_ends(
+        self, producer: Any, offsets: Mapping[TP, int], group_id: str
+    ) -> dict[TopicPartition, int]:
+        """Where the logs of the partitions this commit writes end before it
+        (``confirmed-commits``): its records, and its group's offsets if it has any."""
+        tps = {
+            TopicPartition(tp.topic, tp.partition) for tp in producer._txn_manager.txn_partitions
+        }
+        if offsets:
+            tps.add(await self._group_offsets_partition(producer, group_id))
+        return await log_ends(producer.client, tps) if tps else {}
+
+    async def _group_offsets_partition(self, producer: Any, group_id: str) -> TopicPartition:
+        """The ``__consumer_offsets`` partition of the group (its leader known from then on)."""
+        tp = self._group_offsets.get(group_id)
+        if tp is None:
+            partitions = await producer.partitions_for(GROUP_OFFSETS_TOPIC)
+            tp = TopicPartition(
+                GROUP_OFFSETS_TOPIC, group_offsets_partition(group_id, len(partitions))
+            )
+            self._group_offsets[group_id] = tp
+        return tp
+
+    @staticmethod
+    async def _confirm(producer: Any, ends: Mapping[TopicPartition, int]) -> None:
+        """Raise :class:`UnconfirmedCommit` unless every partition shows the commit's marker."""
+        txn = producer._txn_manager
+        missing = await unconfirmed(producer.client, txn.producer_id, txn.producer_epoch, ends)
+        if missing:
+            where = ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in missing))
+            raise UnconfirmedCommit(
+                f"producer {txn.producer_id} epoch {txn.producer_epoch} committed, and no "
+                f"marker of it showed in {where}: "
+                "no other transaction may follow (it would tie those records to its own "
+                "outcome); the next epoch commits them"
+            )
 
     def _note_commit(self, tid: str, producer: Any, offsets: Mapping[TP, int]) -> None:
         """Note on disk that this producer id and epoch committed now, and one offset it gave
@@ -194,25 +240,3 @@ class SettlingProducer(faust_aiokafka.Producer):
             offsets_sent.cancel()
             raise
         await offsets_sent
-
-    @staticmethod
-    async def _seal(
-        producer: Any, written: set[Any], offsets: Mapping[TP, int], group_id: str
-    ) -> None:
-        """Commit an empty transaction over every partition a slow commit wrote (gap 16).
-
-        A broker restarted while a transaction was committing sends its markers when it
-        has loaded the transaction log, and skips a partition whose leader its metadata
-        does not know yet, as if the topic had been deleted: the transaction commits in
-        some partitions and leaves its records open in others, and the forgotten
-        transactions repair of the next owner aborts them (an order confirmed in its
-        table, its OrderConfirmed never visible). A second transaction of the same
-        producer over the same partitions, with the same offsets, writes its own commit
-        markers there, which commit whatever the first one left open (markers match by
-        producer id); where the first one's markers arrived, it commits nothing.
-        """
-        await producer.begin_transaction()
-        for tp in written:
-            producer._txn_manager.maybe_add_partition_to_txn(tp)
-        await producer.send_offsets_to_transaction(offsets, group_id)
-        await producer.commit_transaction()

@@ -23,7 +23,7 @@ class Repair(StrEnum):
     DIRECT_SENDS = "direct-sends"
     CONCURRENT_COMMITS = "concurrent-commits"
     COMMIT_ON_DRAIN = "commit-on-drain"
-    SEALED_COMMITS = "sealed-commits"
+    CONFIRMED_COMMITS = "confirmed-commits"
     BATCHED_UNITS = "batched-units"
     DEFERRED_STORE_WRITES = "deferred-store-writes"
     KEPT_LOCAL_STATE = "kept-local-state"

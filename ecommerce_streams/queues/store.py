@@ -185,8 +185,8 @@ class QueueStore:
         """One transaction that also seals the partitions the previous one wrote (gap 16).
 
         A broker restarted right after a commit was answered may never write that
-        commit's markers to some partitions (see ``SettlingProducer._seal``), leaving an
-        answered change invisible. Each transaction therefore adds the previous one's
+        commit's markers to some partitions (gap 16, ``exactly_once/confirmed_commits.py``),
+        leaving an answered change invisible. Each transaction therefore adds the previous one's
         partitions, and after a failure or a start every partition: its commit markers
         commit whatever of this producer id is still open there, and nothing otherwise.
         """

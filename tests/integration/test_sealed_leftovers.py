@@ -1,4 +1,5 @@
-"""Integration tests: what a committed transaction left open is committed by the next epoch.
+"""Integration tests: a commit whose markers skipped partitions is seen to have, and what it
+left open is committed by the next epoch.
 
 A broker that skips a commit's markers in some partitions (gap 16) cannot be made to on
 demand, so these tests build the same log with the broker's transaction verification
@@ -19,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from ecommerce_streams.exactly_once.confirmed_commits import log_ends, unconfirmed
 from ecommerce_streams.exactly_once.leftovers import (
     GROUP_OFFSETS_TOPIC,
     CommitNotes,
@@ -197,6 +199,33 @@ async def test_records_a_committed_transaction_left_open_are_committed_by_the_ne
     assert {tp.topic for tp in sealed} == {at.left.topic, GROUP_OFFSETS_TOPIC}
     assert await committed_values(broker, at.left) == [b"confirmed"]
     assert await committed_values(broker, at.kept) == [b"confirmed"]
+    assert await committed_offset(broker, at.group, at.source) == 7
+
+
+async def test_a_commit_whose_markers_skipped_partitions_is_unconfirmed_in_just_those(
+    broker: str, tmp_path: Path
+) -> None:
+    at = await scene(broker, tmp_path)
+    first = await half_known_transaction(broker, at, b"confirmed")
+    offsets_partitions = await first.partitions_for(GROUP_OFFSETS_TOPIC)
+    group_tp = TopicPartition(
+        GROUP_OFFSETS_TOPIC, group_offsets_partition(at.group, len(offsets_partitions))
+    )
+    ends = await log_ends(first.client, [at.left, at.kept, group_tp])
+    await first.commit_transaction()  # markers reach `kept` only: the rest stays open
+    note_commit(tmp_path, at.tid, first, at.noted_offset())
+    txn = first._txn_manager
+    try:
+        missing = await unconfirmed(
+            first.client, txn.producer_id, txn.producer_epoch, ends, wait_seconds=1.0
+        )
+    finally:
+        await first.stop()
+    sealed = await sealed_by_next_epoch(broker, at.tid, [at.left, at.kept], at.group, at.note)
+
+    assert missing == {at.left, group_tp}
+    assert sealed == missing
+    assert await committed_values(broker, at.left) == [b"confirmed"]
     assert await committed_offset(broker, at.group, at.source) == 7
 
 

@@ -3,15 +3,16 @@
 The producers here are stand-ins recording what they were asked (no broker): what is
 under test is the order and concurrency of the calls our producer makes. Set
 ES_TEST_EXACTLY_ONCE_REPAIRS=-concurrent-commits to see the first test fail,
--sealed-commits to see a slow commit left unsealed, -overlapped-commits to see the
+-confirmed-commits to see a transaction begin after a commit whose marker a partition never
+got, -overlapped-commits to see the
 offsets wait for the records and a changelog partition join its transaction at commit,
 and -linger-until-commit to see a transaction's records sent before its commit.
 """
 
 import asyncio
 import itertools
-import types
 import weakref
+from pathlib import Path
 
 import faust
 import pytest
@@ -19,7 +20,9 @@ from faust import streams as faust_streams
 from faust.types import TP
 from faust.types.tuples import Message
 
+from ecommerce_streams.exactly_once.confirmed_commits import UnconfirmedCommit
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
+from ecommerce_streams.exactly_once.leftovers import group_offsets_partition, last_commit, note_path
 from ecommerce_streams.exactly_once.outbox import outbox_of
 from ecommerce_streams.exactly_once.producer import SettlingProducer
 from ecommerce_streams.worker.app import settings
@@ -33,6 +36,25 @@ _app_ids = itertools.count()
 SHARED = frozenset({settings.topics.order_events})
 
 
+@pytest.fixture(autouse=True)
+def markers_that_show(monkeypatch: pytest.MonkeyPatch) -> set[TP]:
+    """No broker here: logs end at 0, and every commit's markers show but in the partitions
+    a test puts in the returned set."""
+    import ecommerce_streams.exactly_once.producer as module
+
+    missing: set[TP] = set()
+
+    async def log_ends(client: object, tps: set[TP]) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    async def unconfirmed(client: object, pid: int, epoch: int, ends: dict[TP, int]) -> set[TP]:
+        return missing & set(ends)
+
+    monkeypatch.setattr(module, "log_ends", log_ends)
+    monkeypatch.setattr(module, "unconfirmed", unconfirmed)
+    return missing
+
+
 class TransactionProducer:
     """Records its calls; its offsets request waits until every producer has sent its own."""
 
@@ -41,6 +63,7 @@ class TransactionProducer:
         self._calls = calls
         self._name = name
         self._txn_manager = RecordingTransaction(calls, set())
+        self.client = None
 
     async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
         """Take part in the round; only concurrent commits ever get past the barrier."""
@@ -50,6 +73,10 @@ class TransactionProducer:
     async def commit_transaction(self) -> None:
         """Record the commit."""
         self._calls.append(f"{self._name}: commit")
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        """The partitions of ``__consumer_offsets``."""
+        return set(range(4))
 
     async def begin_transaction(self) -> None:
         """Record the next transaction's start."""
@@ -115,6 +142,7 @@ class RecordingProducer:
         self.calls: list[str] = []
         written = {TP("order-events", 3), TP("shipments", 3)}
         self._txn_manager = RecordingTransaction(self.calls, written)
+        self.client = None
 
     async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
         """Record the offsets joining the transaction."""
@@ -124,41 +152,55 @@ class RecordingProducer:
         """Record the commit."""
         self.calls.append("commit")
 
+    async def partitions_for(self, topic: str) -> set[int]:
+        """The partitions of ``__consumer_offsets``."""
+        return set(range(4))
+
     async def begin_transaction(self) -> None:
         """Record the next transaction's start."""
         self.calls.append("begin")
 
 
-async def commit_taking(seconds: float, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Commit one transaction whose commit takes ``seconds``; the producer's calls."""
-    import ecommerce_streams.exactly_once.producer as module
-
-    clock = iter([0.0, seconds])
-    fake_time = types.SimpleNamespace(monotonic=lambda: next(clock), time=lambda: 1_000.0)
-    monkeypatch.setattr(module, "time", fake_time)
+async def commit_once() -> tuple[SettlingProducer, RecordingProducer]:
+    """Commit one transaction that wrote order-events[3] and shipments[3]."""
     producer = producer_of_app()
     recording = RecordingProducer()
     producer._transaction_producers = {"shop-0-3": recording}
     producer._trn_locks = {"shop-0-3": asyncio.Lock()}
     await producer.commit_transactions({"shop-0-3": {TP("orders", 3): 42}}, "shop")
-    return recording.calls
+    return producer, recording
 
 
-async def test_a_commit_that_outlived_its_broker_is_sealed_by_a_second_one_over_its_partitions(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_a_commit_whose_markers_all_showed_begins_the_next_transaction() -> None:
+    _, recording = await commit_once()
+
+    assert recording.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
+
+
+async def test_a_commit_whose_marker_a_partition_never_got_begins_no_other_transaction(
+    markers_that_show: set[TP],
 ) -> None:
-    calls = await commit_taking(19.0, monkeypatch)
+    markers_that_show.add(TP("shipments", 3))
 
-    offsets = f"offsets { ({TP('orders', 3): 42}) }"
-    assert calls[:3] == [offsets, "commit", "begin"]
-    assert sorted(calls[3:5]) == ["add order-events[3]", "add shipments[3]"]
-    assert calls[5:] == [offsets, "commit", "begin"]
+    with pytest.raises(UnconfirmedCommit, match=r"shipments\[3\]"):
+        await commit_once()
 
 
-async def test_a_quick_commit_is_not_sealed(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = await commit_taking(0.05, monkeypatch)
+async def test_a_commit_left_unconfirmed_is_noted_for_the_next_epoch(
+    markers_that_show: set[TP],
+) -> None:
+    markers_that_show.add(TP("__consumer_offsets", group_offsets_partition("shop", 4)))
+    producer = producer_of_app()
+    recording = RecordingProducer()
+    producer._transaction_producers = {"shop-0-3": recording}
+    producer._trn_locks = {"shop-0-3": asyncio.Lock()}
 
-    assert calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
+    with pytest.raises(UnconfirmedCommit):
+        await producer.commit_transactions({"shop-0-3": {TP("orders", 3): 42}}, "shop")
+
+    note = last_commit(note_path(Path(producer.app.conf.datadir), "shop-0-3"))
+    assert note is not None and (note.producer_id, note.producer_epoch) == (1, 0)
+    assert recording.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit"]
 
 
 async def test_a_transactions_offsets_go_out_while_its_records_are_acknowledged() -> None:

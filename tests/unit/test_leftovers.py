@@ -5,12 +5,9 @@ from pathlib import Path
 from aiokafka import TopicPartition
 
 from ecommerce_streams.exactly_once.leftovers import (
-    ABORT,
-    COMMIT,
     LONGEST_TRANSACTION_MS,
     CommitNotes,
     LastCommit,
-    LoggedBatch,
     SourceOffset,
     committed_leftovers,
     group_offsets_partition,
@@ -18,6 +15,7 @@ from ecommerce_streams.exactly_once.leftovers import (
     note_path,
     noted_outcome,
 )
+from ecommerce_streams.exactly_once.log_reading import ABORT, COMMIT, LoggedBatch
 
 NOTED = LastCommit(producer_id=7, producer_epoch=2, committed_at_ms=1_000, began_at_ms=800)
 LEFT, OTHER = TopicPartition("orders-changelog", 1), TopicPartition("inventory-commands", 0)

@@ -1,0 +1,142 @@
+"""Reading partitions' transactional batches and markers straight from their leaders.
+
+What a commit left open (``leftovers.py``) and whether its markers landed
+(``confirmed_commits.py``) are read below the consumer: ListOffsets and Fetch requests on
+a client's connections, the record batches' headers parsed with aiokafka.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka.protocol.fetch import FetchRequest
+from aiokafka.protocol.offset import OffsetRequest
+from aiokafka.record.control_record import ControlRecord
+from aiokafka.record.memory_records import MemoryRecords
+
+#: Kafka's isolation levels (ListOffsets and Fetch).
+READ_UNCOMMITTED, READ_COMMITTED = 0, 1
+#: ListOffsets' "latest": the high watermark, or with read_committed the last stable offset.
+LATEST = -1
+#: Bytes read per partition and request.
+SCAN_BYTES = 1 << 20
+#: Requests per partition at most while scanning: more than this is left unread.
+SCAN_ROUNDS = 16
+#: The markers Kafka writes: the ``type`` of a control record (after its ``version``).
+ABORT, COMMIT = 0, 1
+
+
+@dataclass(frozen=True)
+class LoggedBatch:
+    """A transactional batch read from a partition: whose, when written, and, for a control
+    batch, its marker (:data:`COMMIT` or :data:`ABORT`)."""
+
+    offset: int
+    producer_id: int
+    producer_epoch: int
+    max_timestamp_ms: int
+    marker: int | None = None
+
+
+def leaders_of(
+    client: Any, tps: Iterable[TopicPartition], cluster: Any = None
+) -> dict[int, list[TopicPartition]]:
+    """The partitions by their leader (from ``cluster``, else the client's metadata)."""
+    by_leader: dict[int, list[TopicPartition]] = {}
+    for tp in tps:
+        leader = (cluster or client.cluster).leader_for_partition(tp)
+        if leader is None or leader < 0:
+            raise RuntimeError(f"no leader known for {tp}")
+        by_leader.setdefault(leader, []).append(tp)
+    return by_leader
+
+
+async def read_batches(
+    client: Any, tps: Iterable[TopicPartition], cluster: Any, isolation: int, since: int
+) -> dict[TopicPartition, list[LoggedBatch]]:
+    """Each partition's transactional batches from the offset ListOffsets gives for ``since``
+    (a timestamp, or LATEST) at ``isolation``, up to its high watermark."""
+    found: dict[TopicPartition, list[LoggedBatch]] = {}
+    for leader, owned in leaders_of(client, tps, cluster).items():
+        positions = await list_offsets(client, leader, owned, isolation, since)
+        for _ in range(SCAN_ROUNDS):
+            if not positions:
+                break
+            positions = await fetch_batches(client, leader, positions, found)
+    return found
+
+
+async def list_offsets(
+    client: Any, node: int, tps: Sequence[TopicPartition], isolation: int, since: int
+) -> dict[TopicPartition, int]:
+    """Each partition's offset for ``since`` from its leader (none where no record is)."""
+    topics: dict[str, list[tuple[int, int]]] = {}
+    for tp in tps:
+        topics.setdefault(tp.topic, []).append((tp.partition, since))
+    request = OffsetRequest(replica_id=-1, isolation_level=isolation, topics=list(topics.items()))
+    response = await client.send(node, request)
+    offsets: dict[TopicPartition, int] = {}
+    for topic, partitions in response.topics:
+        for partition, error_code, _timestamp, offset, *_ in partitions:
+            if error_code:
+                raise RuntimeError(f"ListOffsets of {topic}[{partition}] failed: {error_code}")
+            if offset >= 0:
+                offsets[TopicPartition(topic, partition)] = offset
+    return offsets
+
+
+async def fetch_batches(
+    client: Any,
+    node: int,
+    positions: Mapping[TopicPartition, int],
+    found: dict[TopicPartition, list[LoggedBatch]],
+) -> dict[TopicPartition, int]:
+    """Read one round above the given positions into ``found`` (read uncommitted); where each
+    partition goes on, for those not read up to their high watermark yet."""
+    topics: dict[str, list[tuple[int, int, int]]] = {}
+    for tp, offset in positions.items():
+        topics.setdefault(tp.topic, []).append((tp.partition, offset, SCAN_BYTES))
+    request = FetchRequest(
+        max_wait_time=0,
+        min_bytes=0,
+        max_bytes=SCAN_BYTES * max(1, len(positions)),
+        isolation_level=READ_UNCOMMITTED,
+        topics=list(topics.items()),
+    )
+    response = await client.send(node, request)
+    onward: dict[TopicPartition, int] = {}
+    for topic, partitions in response.topics:
+        for partition, error_code, highwater, *rest in partitions:
+            tp, records = TopicPartition(topic, partition), rest[-1]
+            if error_code:
+                raise RuntimeError(f"Fetch of {tp} failed: {error_code}")
+            position = positions[tp]
+            batches = MemoryRecords(records) if records else None
+            while batches is not None and batches.has_next():
+                batch = batches.next_batch()
+                if batch is None:
+                    break
+                position = batch.next_offset
+                if batch.is_transactional:
+                    found.setdefault(tp, []).append(
+                        LoggedBatch(
+                            batch.base_offset,
+                            batch.producer_id,
+                            batch.producer_epoch,
+                            batch.max_timestamp,
+                            _marker(batch) if batch.is_control_batch else None,
+                        )
+                    )
+            if positions[tp] < position < highwater:
+                onward[tp] = position
+    return onward
+
+
+def _marker(batch: Any) -> int | None:
+    """The marker a control batch holds: COMMIT or ABORT (None if it holds none)."""
+    for record in batch:
+        key = record.key
+        if key is not None and len(key) >= 4:
+            return int(ControlRecord.parse(key).type_)
+    return None
