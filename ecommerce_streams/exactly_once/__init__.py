@@ -96,10 +96,12 @@ broker; each is closed here by a small subclass, never a fork:
     already"): the rest commits, those records stay open until the next owner's abort
     (gap 15) closes them as aborted, and a transaction the producer begins meanwhile
     ties them to its own outcome (markers match by producer id): aborted when the broker
-    goes away under it, while the rest of the commit stands. So before the next
-    transaction writes, the producer reads that a marker of the commit showed in every
-    partition it wrote and in the group's offsets partition, and otherwise begins no
-    other transaction and stops (``confirmed_commits.py``, ``confirmed-commits``). Each
+    goes away under it, while the rest of the commit stands. So the producer reads that
+    a marker of the commit showed in every partition it wrote and in the group's offsets
+    partition, and holds the next transaction's requests to its coordinator until then
+    (events are processed meanwhile, their records wait in the producer); where one never
+    shows, no other transaction follows and the next commit stops the worker
+    (``confirmed_commits.py``, ``confirmed-commits``). Each
     commit is noted on disk, and a restarted producer commits, before its gap 15 abort,
     what its previous epoch left open before that epoch's last commit, if the broker
     shows that commit committed

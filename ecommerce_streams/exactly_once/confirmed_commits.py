@@ -10,22 +10,26 @@ next ``InitProducerId`` aborts it, they are aborted while the rest of the commit
 The campaign saw it (``docs/chaos-campaign.md``, twenty-second session): a shipment's
 routed delivery committed, the offset of its input aborted, and the shipment routed again.
 
-So after every commit, before the next transaction writes anything, the producer reads
-each partition the commit wrote (and the group's offsets partition) from where its log
-ended just before the commit, until a marker of its producer id and epoch shows
-(:func:`log_ends`, :func:`unconfirmed`). Where none shows within
-``MARKER_WAIT_SECONDS`` the producer begins no other transaction: the worker stops
-(:class:`UnconfirmedCommit`), its commit noted on disk, and its next epoch commits what
-was left open before aborting anything (``leftovers.py``); no transaction of ours can tie
-those records to another outcome meanwhile.
+So after every commit the producer reads each partition the commit wrote (and the
+group's offsets partition) from where its log ended just before the commit, until a
+marker of its producer id and epoch shows (:func:`log_ends`, :func:`unconfirmed`), and
+its sender holds the next transaction's requests to the coordinator until then
+(:class:`HeldSender`): the next events are processed meanwhile, their records wait in
+the producer, and no partition joins the next transaction before the last commit's
+markers are seen. Where none shows within ``MARKER_WAIT_SECONDS`` the sender never
+sends them: the next commit raises :class:`UnconfirmedCommit` and the worker stops, its
+commit noted on disk, and its next epoch commits what was left open before aborting
+anything (``leftovers.py``); no transaction of ours tied those records to another outcome.
 """
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.producer.sender import Sender
 
 from ecommerce_streams.exactly_once.log_reading import (
     LATEST,
@@ -36,11 +40,14 @@ from ecommerce_streams.exactly_once.log_reading import (
     list_offsets,
 )
 
+logger = logging.getLogger(__name__)
+
 #: How long a commit's markers may take to show before the worker stops (a broker that
 #: takes this long is in trouble anyway; it costs only this producer's next transaction).
 MARKER_WAIT_SECONDS = 10.0
-#: The pause between two reads of partitions whose marker has not shown yet.
-MARKER_POLL_SECONDS = 0.002
+#: How long one read waits at most for a record in a partition whose marker has not shown:
+#: the leader answers as the marker lands.
+MARKER_POLL_MS = 500
 
 
 class UnconfirmedCommit(RuntimeError):
@@ -78,15 +85,78 @@ async def unconfirmed(
     while positions:
         for leader, owned in leaders_of(client, positions).items():
             found: dict[TopicPartition, list[LoggedBatch]] = {}
+            reached: dict[TopicPartition, int] = {}
             reading = {tp: positions[tp] for tp in owned}
-            onward = await fetch_batches(client, leader, reading, found)
+            wait_ms = max(0, min(MARKER_POLL_MS, int((deadline - time.monotonic()) * 1000)))
+            onward = await fetch_batches(
+                client, leader, reading, found, wait_ms=wait_ms, reached=reached
+            )
             for tp in owned:
                 if marked(found.get(tp, ()), producer_id, producer_epoch):
                     del positions[tp]
-                elif tp in onward:
-                    positions[tp] = onward[tp]  # more than one read holds: go on from there
-        if positions:
-            if time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(MARKER_POLL_SECONDS)
+                else:  # other records, or none yet: read on after what was read
+                    positions[tp] = onward.get(tp, reached.get(tp, positions[tp]))
+        if positions and time.monotonic() >= deadline:
+            break
     return set(positions)
+
+
+class HeldSender(Sender):  # type: ignore[misc]
+    """aiokafka's sender, holding a transaction's coordinator requests (its partitions, its
+    offsets, its commit) while the last commit's markers are unseen, for good if they never
+    show; records of partitions not yet in the transaction wait in the producer meanwhile."""
+
+    markers_seen: "asyncio.Future[bool] | None" = None
+
+    def _maybe_do_transactional_request(self) -> Any:
+        seen = self.markers_seen
+        if seen is not None:
+            if not seen.done() or not seen.result():
+                return None  # the sender waits for its transaction manager's next news
+            self.markers_seen = None
+        return super()._maybe_do_transactional_request()
+
+
+def hold_until_confirmed(producer: Any) -> None:
+    """Give a transactional aiokafka producer the sender that holds (see :class:`HeldSender`)."""
+    if type(producer._sender) is Sender:
+        producer._sender.__class__ = HeldSender
+
+
+def confirm_in_background(
+    producer: Any, ends: Mapping[TopicPartition, int]
+) -> "asyncio.Task[None]":
+    """Hold the producer's next transaction until the commit just made shows its markers in
+    every partition of ``ends``; the task raises :class:`UnconfirmedCommit` if one never does.
+
+    Called right after the commit returns, before anything else runs on the loop.
+    """
+    txn = producer._txn_manager
+    seen: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    producer._sender.markers_seen = seen
+
+    async def confirm() -> None:
+        try:
+            missing = await unconfirmed(producer.client, txn.producer_id, txn.producer_epoch, ends)
+        except BaseException:
+            seen.set_result(False)
+            raise
+        seen.set_result(not missing)
+        txn.notify_task_waiter()  # the sender sends what waited, if anything did
+        if missing:
+            where = ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in missing))
+            raise UnconfirmedCommit(
+                f"producer {txn.producer_id} epoch {txn.producer_epoch} committed, and no "
+                f"marker of it showed in {where}: no other transaction may follow (it would "
+                "tie those records to its own outcome); the next epoch commits them"
+            )
+
+    task = asyncio.ensure_future(confirm())
+    task.add_done_callback(_log_unconfirmed)
+    return task
+
+
+def _log_unconfirmed(task: "asyncio.Task[None]") -> None:
+    """Say at once that a commit went unconfirmed (the next commit raises it again)."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("%s", task.exception())

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from aiokafka import errors as kafka_errors
 from aiokafka.client import CoordinationType
-from aiokafka.producer.sender import Sender, TxnOffsetCommitHandler
+from aiokafka.producer.sender import TxnOffsetCommitHandler
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     Boolean,
@@ -34,6 +34,8 @@ from aiokafka.protocol.types import (
     Schema,
     TaggedFields,
 )
+
+from ecommerce_streams.exactly_once.confirmed_commits import HeldSender
 
 #: No leader epoch is known for a committed offset (Kafka's ``-1``).
 NO_LEADER_EPOCH = -1
@@ -221,8 +223,9 @@ class FencedTxnOffsetCommitHandler(TxnOffsetCommitHandler):  # type: ignore[misc
         return retry
 
 
-class GroupFencedSender(Sender):  # type: ignore[misc]
-    """aiokafka's sender, committing a transaction's offsets with the worker's membership."""
+class GroupFencedSender(HeldSender):
+    """aiokafka's sender, committing a transaction's offsets with the worker's membership
+    (and holding a transaction while the last commit's markers are unseen, if asked)."""
 
     member_of: MemberOf
 

@@ -17,9 +17,9 @@ from faust.types import TP, AppT
 from faust.types.tuples import FutureMessage
 
 from ecommerce_streams.exactly_once.confirmed_commits import (
-    UnconfirmedCommit,
+    confirm_in_background,
+    hold_until_confirmed,
     log_ends,
-    unconfirmed,
 )
 from ecommerce_streams.exactly_once.group_fencing import fence_by_group
 from ecommerce_streams.exactly_once.leftovers import (
@@ -76,12 +76,16 @@ class SettlingProducer(faust_aiokafka.Producer):
         self._unsettled: dict[FutureMessage, TP | None] = {}
         self._commit_notes: CommitNotes | None = None  # opened at the first commit
         self._group_offsets: dict[str, TopicPartition] = {}  # group: its offsets partition
+        # tid: its producer and the confirmation of that producer's last commit
+        self._confirmations: dict[str, tuple[Any, asyncio.Task[None]]] = {}
         super().__init__(*args, **kwargs)
         # Faust's buffer type does not declare the hook we take over (gap 2).
         self.buffer._send_pending = self._send_buffered  # type: ignore[attr-defined]
 
     def _new_producer(self, transactional_id: str | None = None) -> Any:
         producer = super()._new_producer(transactional_id=transactional_id)
+        if transactional_id is not None and repaired(self.app, Repair.CONFIRMED_COMMITS):
+            hold_until_confirmed(producer)  # no transaction over unseen markers (gap 16)
         if transactional_id is not None and repaired(self.app, Repair.WORKER_TRANSACTIONS):
             fence_by_group(producer, self.app)  # zombies fenced by the group (KIP-447)
         return producer
@@ -154,16 +158,31 @@ class SettlingProducer(faust_aiokafka.Producer):
             producer = self._transaction_producers.get(tid)
             if producer is None:
                 raise ProducerSendError(f"commit for a transaction never begun: {tid}")
+            await self._last_commit_confirmed(tid, producer)
             await self._send_offsets_once_acknowledged(producer, offsets, group_id)
             confirming = repaired(self.app, Repair.CONFIRMED_COMMITS)
             ends = await self._log_ends(producer, offsets, group_id) if confirming else {}
             await producer.commit_transaction()
+            if ends:  # at once: nothing of the next transaction may reach the coordinator
+                self._confirmations[tid] = (producer, confirm_in_background(producer, ends))
             if repaired(self.app, Repair.SEALED_LEFTOVERS):
                 self._note_commit(tid, producer, offsets)
-            if ends:
-                await self._confirm(producer, ends)
             if start_new_transaction:
                 await producer.begin_transaction()
+
+    async def _last_commit_confirmed(self, tid: str, producer: Any) -> None:
+        """Wait for the markers of this producer's last commit; raise if one never showed.
+
+        A confirmation left by an earlier producer of ``tid`` (stopped at a rebalance, its
+        leftovers sealed by the producer that replaced it) is dropped.
+        """
+        confirming, confirmation = self._confirmations.pop(tid, (None, None))
+        if confirmation is None:
+            return
+        if confirming is producer:
+            await confirmation
+        else:
+            confirmation.cancel()
 
     async def _log_ends(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str
@@ -187,20 +206,6 @@ class SettlingProducer(faust_aiokafka.Producer):
             )
             self._group_offsets[group_id] = tp
         return tp
-
-    @staticmethod
-    async def _confirm(producer: Any, ends: Mapping[TopicPartition, int]) -> None:
-        """Raise :class:`UnconfirmedCommit` unless every partition shows the commit's marker."""
-        txn = producer._txn_manager
-        missing = await unconfirmed(producer.client, txn.producer_id, txn.producer_epoch, ends)
-        if missing:
-            where = ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in missing))
-            raise UnconfirmedCommit(
-                f"producer {txn.producer_id} epoch {txn.producer_epoch} committed, and no "
-                f"marker of it showed in {where}: "
-                "no other transaction may follow (it would tie those records to its own "
-                "outcome); the next epoch commits them"
-            )
 
     def _note_commit(self, tid: str, producer: Any, offsets: Mapping[TP, int]) -> None:
         """Note on disk that this producer id and epoch committed now, and one offset it gave

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import faust
 import pytest
+from aiokafka.producer.sender import Sender
 from faust import streams as faust_streams
 from faust.types import TP
 from faust.types.tuples import Message
 
-from ecommerce_streams.exactly_once.confirmed_commits import UnconfirmedCommit
+from ecommerce_streams.exactly_once.confirmed_commits import HeldSender, UnconfirmedCommit
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
 from ecommerce_streams.exactly_once.leftovers import group_offsets_partition, last_commit, note_path
 from ecommerce_streams.exactly_once.outbox import outbox_of
@@ -40,6 +41,7 @@ SHARED = frozenset({settings.topics.order_events})
 def markers_that_show(monkeypatch: pytest.MonkeyPatch) -> set[TP]:
     """No broker here: logs end at 0, and every commit's markers show but in the partitions
     a test puts in the returned set."""
+    import ecommerce_streams.exactly_once.confirmed_commits as confirmed_commits
     import ecommerce_streams.exactly_once.producer as module
 
     missing: set[TP] = set()
@@ -51,7 +53,7 @@ def markers_that_show(monkeypatch: pytest.MonkeyPatch) -> set[TP]:
         return missing & set(ends)
 
     monkeypatch.setattr(module, "log_ends", log_ends)
-    monkeypatch.setattr(module, "unconfirmed", unconfirmed)
+    monkeypatch.setattr(confirmed_commits, "unconfirmed", unconfirmed)
     return missing
 
 
@@ -64,6 +66,7 @@ class TransactionProducer:
         self._name = name
         self._txn_manager = RecordingTransaction(calls, set())
         self.client = None
+        self._sender = HeldSender.__new__(HeldSender)
 
     async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
         """Take part in the round; only concurrent commits ever get past the barrier."""
@@ -134,6 +137,9 @@ class RecordingTransaction:
         """Record a partition joining the transaction."""
         self._calls.append(f"add {tp.topic}[{tp.partition}]")
 
+    def notify_task_waiter(self) -> None:
+        """Wake the sender (nothing to wake here)."""
+
 
 class RecordingProducer:
     """A transactional producer stand-in that wrote to order-events[3] and shipments[3]."""
@@ -143,6 +149,7 @@ class RecordingProducer:
         written = {TP("order-events", 3), TP("shipments", 3)}
         self._txn_manager = RecordingTransaction(self.calls, written)
         self.client = None
+        self._sender = HeldSender.__new__(HeldSender)
 
     async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
         """Record the offsets joining the transaction."""
@@ -161,46 +168,95 @@ class RecordingProducer:
         self.calls.append("begin")
 
 
-async def commit_once() -> tuple[SettlingProducer, RecordingProducer]:
-    """Commit one transaction that wrote order-events[3] and shipments[3]."""
+def producer_committing_for(recording: RecordingProducer) -> SettlingProducer:
+    """An app's producer whose one transaction is ``recording``'s."""
     producer = producer_of_app()
-    recording = RecordingProducer()
     producer._transaction_producers = {"shop-0-3": recording}
     producer._trn_locks = {"shop-0-3": asyncio.Lock()}
+    return producer
+
+
+async def commit(producer: SettlingProducer) -> None:
+    """Commit the transaction: offset 42 of orders[3] for group ``shop``."""
     await producer.commit_transactions({"shop-0-3": {TP("orders", 3): 42}}, "shop")
-    return producer, recording
 
 
-async def test_a_commit_whose_markers_all_showed_begins_the_next_transaction() -> None:
-    _, recording = await commit_once()
+async def test_the_next_transaction_reaches_the_coordinator_once_the_commits_markers_showed() -> (
+    None
+):
+    recording = RecordingProducer()
+    producer = producer_committing_for(recording)
 
+    await commit(producer)
+    held = recording._sender.markers_seen  # the next transaction, held until they show
+    assert held is not None
+    await producer._confirmations["shop-0-3"][1]
+
+    assert held.result() is True
     assert recording.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
 
 
-async def test_a_commit_whose_marker_a_partition_never_got_begins_no_other_transaction(
+async def test_a_commit_whose_marker_a_partition_never_got_is_followed_by_no_other(
     markers_that_show: set[TP],
 ) -> None:
     markers_that_show.add(TP("shipments", 3))
+    recording = RecordingProducer()
+    producer = producer_committing_for(recording)
+    await commit(producer)
 
     with pytest.raises(UnconfirmedCommit, match=r"shipments\[3\]"):
-        await commit_once()
+        await commit(producer)
+
+    assert recording._sender.markers_seen is not None
+    assert recording._sender.markers_seen.result() is False  # held for good
+    assert recording.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
 
 
 async def test_a_commit_left_unconfirmed_is_noted_for_the_next_epoch(
     markers_that_show: set[TP],
 ) -> None:
     markers_that_show.add(TP("__consumer_offsets", group_offsets_partition("shop", 4)))
-    producer = producer_of_app()
-    recording = RecordingProducer()
-    producer._transaction_producers = {"shop-0-3": recording}
-    producer._trn_locks = {"shop-0-3": asyncio.Lock()}
+    producer = producer_committing_for(RecordingProducer())
+    await commit(producer)
 
     with pytest.raises(UnconfirmedCommit):
-        await producer.commit_transactions({"shop-0-3": {TP("orders", 3): 42}}, "shop")
+        await commit(producer)
 
     note = last_commit(note_path(Path(producer.app.conf.datadir), "shop-0-3"))
     assert note is not None and (note.producer_id, note.producer_epoch) == (1, 0)
-    assert recording.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit"]
+
+
+async def test_a_commit_by_the_producer_that_replaced_an_unconfirmed_one_goes_ahead(
+    markers_that_show: set[TP],
+) -> None:
+    markers_that_show.add(TP("shipments", 3))
+    producer = producer_committing_for(RecordingProducer())
+    await commit(producer)
+    successor = RecordingProducer()  # a rebalance stopped the first; its leftovers sealed
+    producer._transaction_producers["shop-0-3"] = successor
+    markers_that_show.clear()
+
+    await commit(producer)
+
+    assert successor.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
+
+
+def test_a_held_sender_sends_nothing_to_the_coordinator_until_the_markers_showed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Sender, "_maybe_do_transactional_request", lambda self: "request")
+    sender = HeldSender.__new__(HeldSender)
+    loop = asyncio.new_event_loop()
+    try:
+        sender.markers_seen = loop.create_future()
+        assert sender._maybe_do_transactional_request() is None
+        sender.markers_seen.set_result(True)
+        assert sender._maybe_do_transactional_request() == "request"
+        sender.markers_seen = loop.create_future()
+        sender.markers_seen.set_result(False)
+        assert sender._maybe_do_transactional_request() is None
+    finally:
+        loop.close()
 
 
 async def test_a_transactions_offsets_go_out_while_its_records_are_acknowledged() -> None:

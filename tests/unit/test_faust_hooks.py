@@ -14,6 +14,7 @@ from aiokafka.consumer.group_coordinator import GroupCoordinator
 from aiokafka.consumer.subscription_state import TopicPartitionState
 from aiokafka.producer.message_accumulator import MessageAccumulator
 from aiokafka.producer.sender import BaseHandler, Sender, TxnOffsetCommitHandler
+from aiokafka.producer.transaction_manager import TransactionManager
 from aiokafka.protocol.commit import OffsetFetchRequest
 from faust.stores import rocksdb as rocksdb_store
 from faust.tables.recovery import Recovery
@@ -22,6 +23,7 @@ from faust.transport import producer as faust_producer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Worker as ModeWorker
 
+from ecommerce_streams.exactly_once.confirmed_commits import HeldSender
 from ecommerce_streams.exactly_once.consumer import GatedConsumer, RepairedConsumerThread
 from ecommerce_streams.exactly_once.group_fencing import (
     FencedTxnOffsetCommitHandler,
@@ -41,6 +43,7 @@ OVERRIDES = [
     (SettlingProducer, faust_aiokafka.Producer, "commit_transactions"),
     (SettlingProducer, faust_aiokafka.Producer, "_new_producer"),
     (GroupFencedSender, Sender, "_do_txn_offset_commit"),
+    (HeldSender, Sender, "_maybe_do_transactional_request"),
     (FencedTxnOffsetCommitHandler, TxnOffsetCommitHandler, "create_request"),
     (FencedTxnOffsetCommitHandler, TxnOffsetCommitHandler, "handle_response"),
     (CachedTable, faust.Table, "on_key_set"),
@@ -117,6 +120,7 @@ USED = [
     (GroupCoordinator, "_group_instance_id"),
     (AIOKafkaProducer, "_sender"),
     (Sender, "_txn_manager"),
+    (TransactionManager, "notify_task_waiter"),
     (Sender, "_find_coordinator"),
     (BaseHandler, "_default_backoff"),
     (OffsetFetchRequest, "_consumer_group"),
