@@ -48,6 +48,9 @@ MARKER_WAIT_SECONDS = 10.0
 #: How long one read waits at most for a record in a partition whose marker has not shown:
 #: the leader answers as the marker lands.
 MARKER_POLL_MS = 500
+#: The size of a batch holding one marker: a read of n partitions asks for n of these, so
+#: the leader answers once all their markers can be there, not at the first of them.
+MARKER_BATCH_BYTES = 78
 
 
 class UnconfirmedCommit(RuntimeError):
@@ -83,22 +86,39 @@ async def unconfirmed(
     positions = dict(ends)
     deadline = time.monotonic() + wait_seconds
     while positions:
-        for leader, owned in leaders_of(client, positions).items():
-            found: dict[TopicPartition, list[LoggedBatch]] = {}
-            reached: dict[TopicPartition, int] = {}
-            reading = {tp: positions[tp] for tp in owned}
-            wait_ms = max(0, min(MARKER_POLL_MS, int((deadline - time.monotonic()) * 1000)))
-            onward = await fetch_batches(
-                client, leader, reading, found, wait_ms=wait_ms, reached=reached
-            )
-            for tp in owned:
+        wait_ms = max(0, min(MARKER_POLL_MS, int((deadline - time.monotonic()) * 1000)))
+        reads = [
+            _read_for_markers(client, leader, {tp: positions[tp] for tp in owned}, wait_ms)
+            for leader, owned in leaders_of(client, positions).items()
+        ]
+        for found, onward in await asyncio.gather(*reads):
+            for tp, position in onward.items():
                 if marked(found.get(tp, ()), producer_id, producer_epoch):
                     del positions[tp]
                 else:  # other records, or none yet: read on after what was read
-                    positions[tp] = onward.get(tp, reached.get(tp, positions[tp]))
+                    positions[tp] = position
         if positions and time.monotonic() >= deadline:
             break
     return set(positions)
+
+
+async def _read_for_markers(
+    client: Any, leader: int, reading: Mapping[TopicPartition, int], wait_ms: int
+) -> tuple[dict[TopicPartition, list[LoggedBatch]], dict[TopicPartition, int]]:
+    """One read of a leader's partitions, answered once a marker can be there in each of
+    them (or ``wait_ms`` ran out): what it found, and where each partition reads on."""
+    found: dict[TopicPartition, list[LoggedBatch]] = {}
+    reached: dict[TopicPartition, int] = {}
+    onward = await fetch_batches(
+        client,
+        leader,
+        reading,
+        found,
+        wait_ms=wait_ms,
+        min_bytes=MARKER_BATCH_BYTES * len(reading),
+        reached=reached,
+    )
+    return found, {tp: onward.get(tp, reached.get(tp, start)) for tp, start in reading.items()}
 
 
 class HeldSender(Sender):  # type: ignore[misc]

@@ -93,20 +93,22 @@ async def fetch_batches(
     found: dict[TopicPartition, list[LoggedBatch]],
     *,
     wait_ms: int = 0,
+    min_bytes: int = 1,
     reached: dict[TopicPartition, int] | None = None,
 ) -> dict[TopicPartition, int]:
     """Read one round above the given positions into ``found`` (read uncommitted); where each
     partition goes on, for those not read up to their high watermark yet.
 
-    With ``wait_ms`` the leader answers once any of them has a record there, or when that
-    ran out; ``reached`` gets, for every partition, the offset after the last batch read.
+    With ``wait_ms`` the leader answers once ``min_bytes`` are there to read in all of them
+    together, or when that ran out; ``reached`` gets, for every partition, the offset after
+    the last batch read.
     """
     topics: dict[str, list[tuple[int, int, int]]] = {}
     for tp, offset in positions.items():
         topics.setdefault(tp.topic, []).append((tp.partition, offset, SCAN_BYTES))
     request = FetchRequest(
         max_wait_time=wait_ms,
-        min_bytes=1 if wait_ms else 0,
+        min_bytes=min_bytes if wait_ms else 0,
         max_bytes=SCAN_BYTES * max(1, len(positions)),
         isolation_level=READ_UNCOMMITTED,
         topics=list(topics.items()),
