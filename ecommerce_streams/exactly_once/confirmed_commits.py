@@ -35,8 +35,8 @@ from ecommerce_streams.exactly_once.log_reading import (
     LATEST,
     READ_UNCOMMITTED,
     LoggedBatch,
+    current_leaders,
     fetch_batches,
-    leaders_of,
     list_offsets,
 )
 
@@ -60,9 +60,15 @@ class UnconfirmedCommit(RuntimeError):
 async def log_ends(client: Any, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
     """Each partition's high watermark, read just before a commit: its records and the
     producer's earlier markers lie below, the commit's marker at or above."""
+    leaders = await current_leaders(client, tps, MARKER_WAIT_SECONDS)
     ends: dict[TopicPartition, int] = {}
-    for leader, owned in leaders_of(client, tps).items():
-        ends.update(await list_offsets(client, leader, owned, READ_UNCOMMITTED, LATEST))
+    for found in await asyncio.gather(
+        *(
+            list_offsets(client, leader, owned, READ_UNCOMMITTED, LATEST)
+            for leader, owned in leaders.items()
+        )
+    ):
+        ends.update(found)
     return ends
 
 
@@ -86,10 +92,11 @@ async def unconfirmed(
     positions = dict(ends)
     deadline = time.monotonic() + wait_seconds
     while positions:
+        leaders = await current_leaders(client, positions, max(0.0, deadline - time.monotonic()))
         wait_ms = max(0, min(MARKER_POLL_MS, int((deadline - time.monotonic()) * 1000)))
         reads = [
             _read_for_markers(client, leader, {tp: positions[tp] for tp in owned}, wait_ms)
-            for leader, owned in leaders_of(client, positions).items()
+            for leader, owned in leaders.items()
         ]
         for found, onward in await asyncio.gather(*reads):
             for tp, position in onward.items():

@@ -5,6 +5,8 @@ What a commit left open (``leftovers.py``) and whether its markers landed
 a client's connections, the record batches' headers parsed with aiokafka.
 """
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,12 @@ SCAN_BYTES = 1 << 20
 SCAN_ROUNDS = 16
 #: The markers Kafka writes: the ``type`` of a control record (after its ``version``).
 ABORT, COMMIT = 0, 1
+#: The pause between two metadata refreshes while a partition's leader is unknown.
+LEADER_POLL_SECONDS = 0.1
+
+
+class LeaderUnknown(RuntimeError):
+    """No leader is known for a partition to be read."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,34 @@ def leaders_of(
     for tp in tps:
         leader = (cluster or client.cluster).leader_for_partition(tp)
         if leader is None or leader < 0:
-            raise RuntimeError(f"no leader known for {tp}")
+            raise LeaderUnknown(f"no leader known for {tp}")
         by_leader.setdefault(leader, []).append(tp)
     return by_leader
+
+
+async def current_leaders(
+    client: Any, tps: Iterable[TopicPartition], wait_seconds: float
+) -> dict[int, list[TopicPartition]]:
+    """The partitions by their leader in the client's metadata, refreshed (their topics
+    followed from then on) while one has none, for at most ``wait_seconds``.
+
+    A producer's client knows only the topics it wrote to (a producer new after a
+    rebalance has never seen the group's offsets topic), and no leader for a while after
+    a broker restart.
+    """
+    tps = list(tps)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return leaders_of(client, tps)
+        except LeaderUnknown:
+            if time.monotonic() >= deadline:
+                raise
+        for topic in {tp.topic for tp in tps}:
+            client.add_topic(topic)
+        await client.force_metadata_update()
+        if any(client.cluster.leader_for_partition(tp) in (None, -1) for tp in tps):
+            await asyncio.sleep(LEADER_POLL_SECONDS)
 
 
 async def read_batches(

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -49,13 +50,32 @@ async def unverified_partitions(bootstrap: str) -> AsyncIterator[None]:
         await admin.alter_configs(
             [ConfigResource(ConfigResourceType.BROKER, "1", {VERIFICATION: "false"})]
         )
-        await asyncio.sleep(0.5)  # dynamic configs apply asynchronously
+        await broker_setting_applied(admin, VERIFICATION, "false")
         try:
             yield
         finally:
             await admin.alter_configs(
                 [ConfigResource(ConfigResourceType.BROKER, "1", {VERIFICATION: "true"})]
             )
+
+
+async def broker_setting_applied(admin: Any, name: str, value: str) -> None:
+    """Wait until the broker describes its setting with the value just given it: dynamic
+    settings apply asynchronously, later on a busy host than on a quiet one."""
+    resource = ConfigResource(ConfigResourceType.BROKER, "1")
+    for _ in range(100):
+        described = await admin.describe_configs([resource])
+        entries = {
+            entry[0]: entry[1]
+            for response in described
+            for described_resource in response.resources
+            for entry in described_resource[4]
+        }
+        if entries.get(name) == value:
+            await asyncio.sleep(0.2)  # the describing and the appending paths apply it apart
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the broker never applied {name}={value}")
 
 
 async def producer_of(bootstrap: str, transactional_id: str) -> AIOKafkaProducer:
@@ -227,6 +247,20 @@ async def test_a_commit_whose_markers_skipped_partitions_is_unconfirmed_in_just_
     assert sealed == missing
     assert await committed_values(broker, at.left) == [b"confirmed"]
     assert await committed_offset(broker, at.group, at.source) == 7
+
+
+async def test_a_producer_that_never_wrote_the_groups_offsets_topic_finds_where_it_ends(
+    broker: str,
+) -> None:
+    producer = await producer_of(broker, unique("fresh"))  # as one begun after a rebalance
+    try:
+        group_tp = TopicPartition(GROUP_OFFSETS_TOPIC, 0)
+        assert producer.client.cluster.leader_for_partition(group_tp) is None
+        ends = await log_ends(producer.client, [group_tp])
+    finally:
+        await producer.stop()
+
+    assert set(ends) == {group_tp}
 
 
 async def test_records_of_a_noted_commit_the_coordinator_aborted_are_aborted_by_the_next_epoch(

@@ -29,7 +29,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     asked: list[tuple[int, int]] = []
     every_leader_asked = asyncio.Barrier(len(LEADERS))
 
-    def leaders_of(client: Any, tps: Any) -> dict[int, list[TopicPartition]]:
+    async def current_leaders(
+        client: Any, tps: Any, wait_seconds: float
+    ) -> dict[int, list[TopicPartition]]:
         return {leader: [tp for tp in owned if tp in set(tps)] for leader, owned in LEADERS.items()}
 
     async def fetch_batches(
@@ -48,7 +50,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
             found[tp] = [LoggedBatch(offset, PRODUCER_ID, EPOCH, 0, COMMIT)]
         return {}
 
-    monkeypatch.setattr(confirmed_commits, "leaders_of", leaders_of)
+    monkeypatch.setattr(confirmed_commits, "current_leaders", current_leaders)
     monkeypatch.setattr(confirmed_commits, "fetch_batches", fetch_batches)
     return asked
 
