@@ -116,7 +116,7 @@ async def _read_for_markers(
     them (or ``wait_ms`` ran out): what it found, and where each partition reads on."""
     found: dict[TopicPartition, list[LoggedBatch]] = {}
     reached: dict[TopicPartition, int] = {}
-    onward = await fetch_batches(
+    await fetch_batches(
         client,
         leader,
         reading,
@@ -125,7 +125,7 @@ async def _read_for_markers(
         min_bytes=MARKER_BATCH_BYTES * len(reading),
         reached=reached,
     )
-    return found, {tp: onward.get(tp, reached.get(tp, start)) for tp, start in reading.items()}
+    return found, {tp: reached.get(tp, start) for tp, start in reading.items()}
 
 
 class HeldSender(Sender):  # type: ignore[misc]

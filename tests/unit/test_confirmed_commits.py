@@ -39,12 +39,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
         node: int,
         positions: Mapping[TopicPartition, int],
         found: dict[TopicPartition, list[LoggedBatch]],
-        *,
-        wait_ms: int = 0,
-        min_bytes: int = 1,
-        reached: dict[TopicPartition, int] | None = None,
+        **options: Any,
     ) -> dict[TopicPartition, int]:
-        asked.append((node, min_bytes))
+        asked.append((node, options["min_bytes"]))
         await every_leader_asked.wait()
         for tp, offset in positions.items():
             found[tp] = [LoggedBatch(offset, PRODUCER_ID, EPOCH, 0, COMMIT)]
