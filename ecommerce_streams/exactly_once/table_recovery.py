@@ -28,9 +28,12 @@ applied to the store. Only then is Faust told that the partition is up to date, 
 its own restore has nothing left to do. Kept files are read again from the offset they
 end with: if that record's transaction did not commit after all (a broker shutting
 down acknowledged the commit but wrote no markers, and the next owner aborted it), the
-files are dropped and the partition is restored whole.
+files are dropped and the partition is restored whole. Kept files naming an offset at or
+past the last stable offset but below the high watermark end with a commit whose markers
+are not written yet: the restore waits for them (within its pass) rather than drop them.
 """
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -60,9 +63,20 @@ _RESTORED_SECONDS = re.compile(r"restored \d+ records into .* partitions in ([\d
 #: altogether when a step overruns it.
 RESTORE_PASS_SECONDS = 30.0
 
+#: How often a restore asks again whether a kept commit's markers have been written.
+STABLE_POLL_SECONDS = 0.05
+
 
 class PassOver(Exception):
     """A restore pass reached its deadline in the middle of a check."""
+
+
+class FilesAhead(Exception):
+    """Kept files name an offset the changelog never reached: it was created again."""
+
+    def __init__(self, end: int) -> None:
+        super().__init__(f"changelog ends at {end}")
+        self.end = end
 
 
 class ChangelogMessage(NamedTuple):
@@ -132,6 +146,27 @@ class ChangelogRestorer:
                 return bool(records[0].offset == offset)
         return False
 
+    async def _stable_past(self, kafka_tp: TopicPartition, offset: int, deadline: float) -> int:
+        """Wait until the last stable offset passes ``offset``; return it.
+
+        Kept files name the last record of a commit the broker answered, but it writes the
+        commit markers after answering: until they are written the stable offset stays at
+        the transaction's first record. Raises :class:`FilesAhead` when no record at
+        ``offset`` was ever written (the changelog was deleted and created again) and
+        :class:`PassOver` when the markers have not come by ``deadline``.
+        """
+        if self._uncommitted_reader is None:
+            self._uncommitted_reader = await self._reader("read_uncommitted")
+        written = (await self._uncommitted_reader.end_offsets([kafka_tp]))[kafka_tp]
+        if offset >= written:
+            raise FilesAhead(written)
+        consumer = await self._started_consumer()
+        while (stable := (await consumer.end_offsets([kafka_tp]))[kafka_tp]) <= offset:
+            if time.monotonic() >= deadline:
+                raise PassOver(f"{kafka_tp} stable below kept offset {offset} at the pass end")
+            await asyncio.sleep(STABLE_POLL_SECONDS)
+        return int(stable)
+
     async def restore(self, tables: Mapping[TP, Any], *, deadline: float) -> dict[TP, int]:
         """Apply each partition's committed records; return the finished ones with their ends.
 
@@ -153,11 +188,16 @@ class ChangelogRestorer:
         unchecked: dict[TopicPartition, int] = {}
         for kafka_tp, tp in partitions.items():
             persisted = tables[tp].persisted_offset(tp)
-            start = 0 if persisted is None else persisted + 1
-            if start > ends[kafka_tp]:
-                start = _drop_files_ahead(tables[tp], tp, persisted, ends[kafka_tp])
-            elif persisted is not None:
-                start = unchecked[kafka_tp] = persisted  # read it again: is it committed?
+            start = 0
+            if persisted is not None:
+                try:
+                    if persisted >= ends[kafka_tp]:
+                        ends[kafka_tp] = await self._stable_past(kafka_tp, persisted, deadline)
+                    start = unchecked[kafka_tp] = persisted  # read it again: is it committed?
+                except FilesAhead as ahead:
+                    _drop_files_ahead(tables[tp], tp, persisted, ahead.end)
+                except PassOver:
+                    continue  # its markers are still being written: the next pass goes on
             if start >= ends[kafka_tp]:
                 finished[tp] = ends[kafka_tp]
                 continue
@@ -237,7 +277,7 @@ class ChangelogRestorer:
         self._consumer = self._uncommitted_reader = None
 
 
-def _drop_files_ahead(table: Any, tp: TP, persisted: int | None, end: int) -> int:
+def _drop_files_ahead(table: Any, tp: TP, persisted: int, end: int) -> None:
     """Delete a partition's files that name an offset past its changelog's end: restore all.
 
     Kept files (``kept-local-state``) hold committed changes up to the offset they name; a
@@ -251,7 +291,6 @@ def _drop_files_ahead(table: Any, tp: TP, persisted: int | None, end: int) -> in
         end,
     )
     table.data.drop_partition(tp.partition)
-    return 0
 
 
 def _as_changelog_records(tp: TP, records: Iterable[Any]) -> list[ChangelogRecord]:

@@ -160,6 +160,32 @@ async def test_kept_files_ending_at_a_committed_record_or_a_marker_are_kept(brok
     assert after_commit.rows == after_restore.rows == {b"sku-1": b"10", b"sku-2": b"5"}
 
 
+async def test_kept_files_of_a_commit_whose_markers_are_not_written_yet_wait_for_them(
+    broker: str,
+) -> None:
+    # Offsets: 0 sku-1, 1 marker, 2 sku-2 of a transaction still open: the stable end is 2,
+    # as it is between a commit's answer and its markers. Files naming offset 2 are not
+    # ahead of the changelog: the restore waits for the markers instead of dropping them.
+    tp = await new_changelog(broker, [(True, {b"sku-1": b"10"})])
+    producer = AIOKafkaProducer(bootstrap_servers=broker, transactional_id=f"{tp.topic}-open")
+    await producer.start()
+    try:
+        await producer.begin_transaction()
+        await producer.send_and_wait(tp.topic, b"5", key=b"sku-2", partition=0)
+        store = PartitionStore(persisted=2)
+        store.rows = {b"sku-1": b"10", b"sku-2": b"5"}
+        [unmarked] = await restore(broker, tp, store, seconds=1)
+        await producer.commit_transaction()
+        [marked] = await restore(broker, tp, store)
+    finally:
+        await producer.stop()
+
+    assert unmarked == {}
+    assert store.dropped == []
+    assert store.rows == {b"sku-1": b"10", b"sku-2": b"5"}
+    assert marked == {tp: 4}
+
+
 async def test_a_check_of_kept_files_unanswered_by_the_pass_deadline_ends_the_pass(
     broker: str,
 ) -> None:
