@@ -23,6 +23,7 @@ anything (``leftovers.py``); no transaction of ours tied those records to anothe
 """
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -35,9 +36,10 @@ from ecommerce_streams.exactly_once.log_reading import (
     LATEST,
     READ_UNCOMMITTED,
     LoggedBatch,
-    current_leaders,
+    ReadRefused,
     fetch_batches,
     list_offsets,
+    read_each_leader,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,16 +61,22 @@ class UnconfirmedCommit(RuntimeError):
 
 async def log_ends(client: Any, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
     """Each partition's high watermark, read just before a commit: its records and the
-    producer's earlier markers lie below, the commit's marker at or above."""
-    leaders = await current_leaders(client, tps, MARKER_WAIT_SECONDS)
+    producer's earlier markers lie below, the commit's marker at or above. A leader that
+    refuses the read while it moves or restarts is asked again, for ``MARKER_WAIT_SECONDS``."""
+    deadline = time.monotonic() + MARKER_WAIT_SECONDS
     ends: dict[TopicPartition, int] = {}
-    for found in await asyncio.gather(
-        *(
-            list_offsets(client, leader, owned, READ_UNCOMMITTED, LATEST)
-            for leader, owned in leaders.items()
+    left = list(tps)
+    while left:
+        found, left = await read_each_leader(
+            client,
+            left,
+            deadline,
+            lambda leader, owned: list_offsets(client, leader, owned, READ_UNCOMMITTED, LATEST),
         )
-    ):
-        ends.update(found)
+        for offsets in found:
+            ends.update(offsets)
+        if left and time.monotonic() >= deadline:
+            raise ReadRefused(f"where the logs of {sorted(left)} end went unanswered")
     return ends
 
 
@@ -88,17 +96,19 @@ async def unconfirmed(
     wait_seconds: float = MARKER_WAIT_SECONDS,
 ) -> set[TopicPartition]:
     """The partitions where no marker of the producer id and epoch showed at or after their
-    ``ends`` within ``wait_seconds`` (empty once every one has)."""
+    ``ends`` within ``wait_seconds`` (empty once every one has). A leader that refuses a
+    read while it moves or restarts is asked again until then."""
     positions = dict(ends)
     deadline = time.monotonic() + wait_seconds
     while positions:
-        leaders = await current_leaders(client, positions, max(0.0, deadline - time.monotonic()))
         wait_ms = max(0, min(MARKER_POLL_MS, int((deadline - time.monotonic()) * 1000)))
-        reads = [
-            _read_for_markers(client, leader, {tp: positions[tp] for tp in owned}, wait_ms)
-            for leader, owned in leaders.items()
-        ]
-        for found, onward in await asyncio.gather(*reads):
+        reads, _ = await read_each_leader(
+            client,
+            positions,
+            deadline,
+            functools.partial(_read_for_markers, client, positions, wait_ms),
+        )
+        for found, onward in reads:
             for tp, position in onward.items():
                 if marked(found.get(tp, ()), producer_id, producer_epoch):
                     del positions[tp]
@@ -110,10 +120,16 @@ async def unconfirmed(
 
 
 async def _read_for_markers(
-    client: Any, leader: int, reading: Mapping[TopicPartition, int], wait_ms: int
+    client: Any,
+    positions: Mapping[TopicPartition, int],
+    wait_ms: int,
+    leader: int,
+    owned: Iterable[TopicPartition],
 ) -> tuple[dict[TopicPartition, list[LoggedBatch]], dict[TopicPartition, int]]:
-    """One read of a leader's partitions, answered once a marker can be there in each of
-    them (or ``wait_ms`` ran out): what it found, and where each partition reads on."""
+    """One read of a leader's partitions from their positions, answered once a marker can be
+    there in each of them (or ``wait_ms`` ran out): what it found, and where each partition
+    reads on."""
+    reading = {tp: positions[tp] for tp in owned}
     found: dict[TopicPartition, list[LoggedBatch]] = {}
     reached: dict[TopicPartition, int] = {}
     await fetch_batches(

@@ -7,11 +7,12 @@ a client's connections, the record batches' headers parsed with aiokafka.
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.protocol.offset import OffsetRequest
 from aiokafka.record.control_record import ControlRecord
@@ -29,10 +30,36 @@ SCAN_ROUNDS = 16
 ABORT, COMMIT = 0, 1
 #: The pause between two metadata refreshes while a partition's leader is unknown.
 LEADER_POLL_SECONDS = 0.1
+#: Errors of a partition a leader gives while it moves or restarts: unknown topic or
+#: partition (3), leader not available (5), not leader (6), replica not available (9),
+#: storage error (56), fenced or unknown leader epoch (74, 75), offset not available (78).
+PASSING_ERRORS = frozenset({3, 5, 6, 9, 56, 74, 75, 78})
+
+Read = TypeVar("Read")
 
 
 class LeaderUnknown(RuntimeError):
     """No leader is known for a partition to be read."""
+
+
+class ReadRefused(RuntimeError):
+    """A leader refused or dropped a read for a reason that passes (it moved, or restarts)."""
+
+
+def _partition_error(what: str, error_code: int) -> RuntimeError:
+    """The exception for a partition's error: :class:`ReadRefused` where it passes."""
+    kind = ReadRefused if error_code in PASSING_ERRORS else RuntimeError
+    return kind(f"{what} failed: {error_code}")
+
+
+async def _send(client: Any, node: int, request: Any) -> Any:
+    """Send a request to a node; a connection lost or a request timed out is refused."""
+    try:
+        return await client.send(node, request)
+    except KafkaError as error:
+        if error.retriable:
+            raise ReadRefused(f"node {node}: {error!r}") from error
+        raise
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,35 @@ async def current_leaders(
             await asyncio.sleep(LEADER_POLL_SECONDS)
 
 
+async def read_each_leader(
+    client: Any,
+    tps: Iterable[TopicPartition],
+    deadline: float,
+    read: Callable[[int, list[TopicPartition]], Awaitable[Read]],
+) -> tuple[list[Read], list[TopicPartition]]:
+    """Run ``read`` on every leader's partitions at once: what the reads returned, and the
+    partitions whose read was refused (:class:`ReadRefused`; the metadata is refreshed and a
+    moment passes before the caller asks again, ``deadline`` a monotonic time)."""
+    leaders = await current_leaders(client, tps, max(0.0, deadline - time.monotonic()))
+    owners = list(leaders.items())
+    answers = await asyncio.gather(
+        *(read(leader, owned) for leader, owned in owners), return_exceptions=True
+    )
+    results: list[Read] = []
+    refused: list[TopicPartition] = []
+    for (_, owned), answer in zip(owners, answers, strict=True):
+        if isinstance(answer, ReadRefused):
+            refused.extend(owned)
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            results.append(answer)
+    if refused:
+        await client.force_metadata_update()
+        await asyncio.sleep(LEADER_POLL_SECONDS)
+    return results, refused
+
+
 async def read_batches(
     client: Any, tps: Iterable[TopicPartition], cluster: Any, isolation: int, since: int
 ) -> dict[TopicPartition, list[LoggedBatch]]:
@@ -108,12 +164,12 @@ async def list_offsets(
     for tp in tps:
         topics.setdefault(tp.topic, []).append((tp.partition, since))
     request = OffsetRequest(replica_id=-1, isolation_level=isolation, topics=list(topics.items()))
-    response = await client.send(node, request)
+    response = await _send(client, node, request)
     offsets: dict[TopicPartition, int] = {}
     for topic, partitions in response.topics:
         for partition, error_code, _timestamp, offset, *_ in partitions:
             if error_code:
-                raise RuntimeError(f"ListOffsets of {topic}[{partition}] failed: {error_code}")
+                raise _partition_error(f"ListOffsets of {topic}[{partition}]", error_code)
             if offset >= 0:
                 offsets[TopicPartition(topic, partition)] = offset
     return offsets
@@ -146,13 +202,13 @@ async def fetch_batches(
         isolation_level=READ_UNCOMMITTED,
         topics=list(topics.items()),
     )
-    response = await client.send(node, request)
+    response = await _send(client, node, request)
     onward: dict[TopicPartition, int] = {}
     for topic, partitions in response.topics:
         for partition, error_code, highwater, *rest in partitions:
             tp, records = TopicPartition(topic, partition), rest[-1]
             if error_code:
-                raise RuntimeError(f"Fetch of {tp} failed: {error_code}")
+                raise _partition_error(f"Fetch of {tp}", error_code)
             position = positions[tp]
             batches = MemoryRecords(records) if records else None
             while batches is not None and batches.has_next():

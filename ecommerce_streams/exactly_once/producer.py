@@ -159,9 +159,7 @@ class SettlingProducer(faust_aiokafka.Producer):
             if producer is None:
                 raise ProducerSendError(f"commit for a transaction never begun: {tid}")
             await self._last_commit_confirmed(tid, producer)
-            await self._send_offsets_once_acknowledged(producer, offsets, group_id)
-            confirming = repaired(self.app, Repair.CONFIRMED_COMMITS)
-            ends = await self._log_ends(producer, offsets, group_id) if confirming else {}
+            ends = await self._offsets_sent_and_log_ends(producer, offsets, group_id)
             await producer.commit_transaction()
             if ends:  # at once: nothing of the next transaction may reach the coordinator
                 self._confirmations[tid] = (producer, confirm_in_background(producer, ends))
@@ -184,13 +182,36 @@ class SettlingProducer(faust_aiokafka.Producer):
         else:
             confirmation.cancel()
 
+    async def _offsets_sent_and_log_ends(
+        self, producer: Any, offsets: Mapping[TP, int], group_id: str
+    ) -> dict[TopicPartition, int]:
+        """Send the offsets once the records are acknowledged and, meanwhile, read where the
+        logs the commit writes end (``confirmed-commits``; empty without it).
+
+        Every partition of the transaction is known by then (step 2 handed its records to
+        the producer), and every earlier marker of the producer was seen: any end read
+        from now on lies above them and below the commit's markers.
+        """
+        if not repaired(self.app, Repair.CONFIRMED_COMMITS):
+            await self._send_offsets_once_acknowledged(producer, offsets, group_id)
+            return {}
+        ends_read = asyncio.ensure_future(self._log_ends(producer, offsets, group_id))
+        try:
+            await self._send_offsets_once_acknowledged(producer, offsets, group_id)
+        except BaseException:
+            ends_read.cancel()
+            raise
+        return await ends_read
+
     async def _log_ends(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str
     ) -> dict[TopicPartition, int]:
-        """Where the logs of the partitions this commit writes end before it
-        (``confirmed-commits``): its records, and its group's offsets if it has any."""
+        """Where the logs of the partitions this commit writes end before it: its records
+        (joined or still joining the transaction), and its group's offsets if it has any."""
+        transaction = producer._txn_manager
         tps = {
-            TopicPartition(tp.topic, tp.partition) for tp in producer._txn_manager.txn_partitions
+            TopicPartition(tp.topic, tp.partition)
+            for tp in (*transaction.txn_partitions, *transaction.partitions_to_add())
         }
         if offsets:
             tps.add(await self._group_offsets_partition(producer, group_id))

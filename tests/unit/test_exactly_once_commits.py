@@ -133,6 +133,10 @@ class RecordingTransaction:
         """Whether the transaction is open (a failed commit ends it)."""
         return self.open
 
+    def partitions_to_add(self) -> set[TP]:
+        """Partitions written whose AddPartitionsToTxn has not been answered (none)."""
+        return set()
+
     def maybe_add_partition_to_txn(self, tp: TP) -> None:
         """Record a partition joining the transaction."""
         self._calls.append(f"add {tp.topic}[{tp.partition}]")
@@ -277,6 +281,30 @@ async def test_a_transactions_offsets_go_out_while_its_records_are_acknowledged(
     records_acknowledged.set_result(None)
     await asyncio.wait_for(commit, timeout=5)
     assert recording.calls == [offsets, "commit", "begin"]
+
+
+async def test_where_the_logs_end_is_read_while_the_transactions_records_are_acknowledged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ecommerce_streams.exactly_once.producer as module
+
+    recording = RecordingProducer()
+    producer = producer_committing_for(recording)
+    records_acknowledged = asyncio.get_running_loop().create_future()
+    outbox_of(producer.app)._acknowledging = records_acknowledged  # step 2 under way
+
+    async def log_ends(client: object, tps: set[TP]) -> dict[TP, int]:
+        recording.calls.append("log ends")
+        return dict.fromkeys(tps, 0)
+
+    monkeypatch.setattr(module, "log_ends", log_ends)
+    committing = asyncio.create_task(commit(producer))
+    await asyncio.sleep(0.01)
+    assert "log ends" in recording.calls, "the log ends waited for the records"
+
+    records_acknowledged.set_result(None)
+    await asyncio.wait_for(committing, timeout=5)
+    assert recording.calls[-2:] == ["commit", "begin"]
 
 
 async def test_a_table_change_joins_its_changelog_partition_to_the_events_transaction_at_once() -> (
