@@ -41,6 +41,8 @@ from bench.restore_log import restore_span
 from bench.routing import rule_documents
 from bench.tailing import CommittedTail
 from bench.worker_metrics import (
+    LOOP_LAG,
+    MARKERS_SEEN,
     TRANSACTIONS_COMMITTED,
     increase,
     mean_commit_round_ms,
@@ -48,7 +50,7 @@ from bench.worker_metrics import (
     read_commit_rounds,
     read_commit_steps,
     read_counter,
-    read_loop_lag,
+    read_histogram,
 )
 from ecommerce_streams.harness.deployment import Deployment
 from ecommerce_streams.harness.load import LoadProfile, order_id_of, send_load
@@ -351,7 +353,8 @@ async def _latency(
     try:
         rounds_before = await read_commit_rounds(urls)
         steps_before = await read_commit_steps(urls)
-        lag_before = await read_loop_lag(urls)
+        lag_before = await read_histogram(urls, LOOP_LAG)
+        markers_before = await read_histogram(urls, MARKERS_SEEN)
         began = time.monotonic()
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
@@ -366,7 +369,8 @@ async def _latency(
         )
         rounds_after = await read_commit_rounds(urls)
         steps_after = await read_commit_steps(urls)
-        lag_after = await read_loop_lag(urls)
+        lag_after = await read_histogram(urls, LOOP_LAG)
+        markers_after = await read_histogram(urls, MARKERS_SEEN)
     finally:
         await tail.stop()
     latencies = trace(tail.arrivals, set(topics.sources()), topics.order_events)
@@ -379,6 +383,7 @@ async def _latency(
         "commit_round_ms_mean": mean_commit_round_ms(rounds_before, rounds_after),
         "commit_steps_ms_mean": mean_commit_steps_ms(steps_before, steps_after),
         "loop_lag_ms_mean": mean_commit_round_ms(lag_before, lag_after),
+        "markers_seen_ms_mean": mean_commit_round_ms(markers_before, markers_after),
         **latencies.summary(),
     }
 

@@ -150,8 +150,9 @@ def _latency_table(cases: list[dict[str, Any]]) -> list[str]:
         "| one-hop to sent, then to seen: p50/p95/p99 ms "
         "| full saga record p50/p95/p99 ms | full saga visible p50/p95/p99 ms "
         "| mean commit round ms (units / changes / transactions / stores) "
-        "| event loop lag mean ms | orders (untraced) | inputs timed (no output) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| event loop lag mean ms | markers seen mean ms "
+        "| orders (untraced) | inputs timed (no output) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for case in cases:
         for phase, label in PHASES.items():
@@ -165,6 +166,7 @@ def _latency_table(cases: list[dict[str, Any]]) -> list[str]:
                 f"| {_triple(latency, 'one_hop_sent')}, {_triple(latency, 'one_hop_committed')} "
                 f"| {_triple(latency, 'record')} | {_triple(latency, 'visible')} "
                 f"| {_commit_round(latency)} | {_fmt(latency.get('loop_lag_ms_mean'), 1)} "
+                f"| {_fmt(latency.get('markers_seen_ms_mean'), 1)} "
                 f"| {_fmt(latency['samples'])} ({_fmt(latency['untraced'])}) "
                 f"| {_fmt(latency.get('one_hop_samples'))} "
                 f"({_fmt(latency.get('one_hop_without_output'))}) |"
@@ -259,6 +261,10 @@ def _notes() -> list[str]:
         "- **event loop lag**: how much later than asked a worker's event loop woke a task "
         "that sleeps 50 ms at a time (`es_event_loop_lag_seconds`), over the latency phase. "
         "Each broker reply of a commit round waits about this long for the loop as well.",
+        "- **markers seen**: how long after a commit's answer a marker of it had been read in "
+        "every partition it wrote (`es_commit_markers_seen_seconds`, `confirmed-commits`), "
+        "over the latency phase: the producer's next transaction reaches its coordinator no "
+        "sooner. Empty where the repair is off or no commit was confirmed.",
         "- **records written / source message**: every record in the output topics and table "
         "changelogs once the backlog drained, over its source messages; in brackets at the "
         "end of the case, over every source message sent (the latency phases too, whose "

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 TRANSACTIONS_COMMITTED = "es_transactions_committed_total"
 COMMIT_ROUND_SECONDS = "es_commit_round_seconds_sum"
 COMMIT_ROUNDS = "es_commit_round_seconds_count"
-LOOP_LAG_SECONDS = "es_event_loop_lag_seconds_sum"
-LOOP_LAG_SAMPLES = "es_event_loop_lag_seconds_count"
+LOOP_LAG = "es_event_loop_lag_seconds"
+MARKERS_SEEN = "es_commit_markers_seen_seconds"
 
 
 def sample_total(text: str, sample: str, **labels: str) -> float:
@@ -63,9 +63,13 @@ async def read_commit_rounds(urls: Sequence[str]) -> tuple[list[float | None], l
     return await read_counter(urls, COMMIT_ROUND_SECONDS), await read_counter(urls, COMMIT_ROUNDS)
 
 
-async def read_loop_lag(urls: Sequence[str]) -> tuple[list[float | None], list[float | None]]:
-    """Seconds the event loop woke late and the wake-ups watched, per worker."""
-    return await read_counter(urls, LOOP_LAG_SECONDS), await read_counter(urls, LOOP_LAG_SAMPLES)
+async def read_histogram(
+    urls: Sequence[str], name: str
+) -> tuple[list[float | None], list[float | None]]:
+    """A histogram's seconds and observations, per worker: ``LOOP_LAG`` (how late the event
+    loop woke, and the wake-ups watched), ``MARKERS_SEEN`` (how long commits' markers took
+    to show, and the commits confirmed)."""
+    return await read_counter(urls, f"{name}_sum"), await read_counter(urls, f"{name}_count")
 
 
 def mean_commit_round_ms(

@@ -80,6 +80,12 @@ commit_steps = Histogram(
     ["step"],
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1.0),
 )
+commit_markers_seen = Histogram(
+    "es_commit_markers_seen_seconds",
+    "From a commit's answer until a marker of it was read in every partition it wrote "
+    "(confirmed-commits): the producer's next transaction reaches its coordinator no sooner.",
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1.0, 10.0),
+)
 collector_pauses = Histogram(
     "es_gc_pause_seconds",
     "Python's cyclic garbage collections and how long each stopped the worker, by generation "

@@ -32,6 +32,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.producer.sender import Sender
 
+from ecommerce_streams import metrics
 from ecommerce_streams.exactly_once.log_reading import (
     LATEST,
     READ_UNCOMMITTED,
@@ -179,12 +180,15 @@ def confirm_in_background(
     producer._sender.markers_seen = seen
 
     async def confirm() -> None:
+        answered = time.monotonic()
         try:
             missing = await unconfirmed(producer.client, txn.producer_id, txn.producer_epoch, ends)
         except BaseException:
             seen.set_result(False)
             raise
         seen.set_result(not missing)
+        if not missing:
+            metrics.commit_markers_seen.observe(time.monotonic() - answered)
         txn.notify_task_waiter()  # the sender sends what waited, if anything did
         if missing:
             where = ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in missing))

@@ -25,6 +25,7 @@ def latency_phase(rate: float, one_hop_p99: float, visible_p50: float) -> dict[s
         "commit_round_ms_mean": 12.0,
         "commit_steps_ms_mean": {"units": 0.5, "changes": 1.0, "transactions": 10.0, "stores": 0.5},
         "loop_lag_ms_mean": 2.5,
+        "markers_seen_ms_mean": 7.5,
         "one_hop_samples": 180,
         "one_hop_without_output": 50,
     }

@@ -15,7 +15,7 @@ def _render(with_soak: bool) -> str:
     return render_markdown(figures, json_name="run.json", chart_name="run.png")
 
 
-def test_a_latency_row_per_case_and_phase_splits_one_hop_beside_the_full_saga() -> None:
+def test_a_latency_row_splits_one_hop_beside_the_full_saga_and_the_markers_wait() -> None:
     markdown = _render(with_soak=False)
 
     rows = [line for line in markdown.splitlines() if line.startswith("| exactly_once x1 | 50 (")]
@@ -24,7 +24,7 @@ def test_a_latency_row_per_case_and_phase_splits_one_hop_beside_the_full_saga() 
         "fixed | 25 / 50 / 50 | 5 / 5 / 5, 45 / 45 / 45 | 50 / 50 / 50 | 100 / 200 / 300 |"
         in (rows[0])
     )
-    assert "| 12.0 (0.5 / 1.0 / 10.0 / 0.5) | 2.5 | 100 (0) |" in rows[0]
+    assert "| 12.0 (0.5 / 1.0 / 10.0 / 0.5) | 2.5 | 7.5 | 100 (0) |" in rows[0]
     assert "| exactly_once x1 | 260 (260), half max |" in markdown
     assert "one-hop p50/p95/p99 ms" in markdown
 

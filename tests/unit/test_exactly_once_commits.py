@@ -20,6 +20,7 @@ from aiokafka.producer.sender import Sender
 from faust import streams as faust_streams
 from faust.types import TP
 from faust.types.tuples import Message
+from prometheus_client import REGISTRY
 
 from ecommerce_streams.exactly_once.confirmed_commits import HeldSender, UnconfirmedCommit
 from ecommerce_streams.exactly_once.gate import TransactionPoisoned
@@ -214,6 +215,28 @@ async def test_a_commit_whose_marker_a_partition_never_got_is_followed_by_no_oth
     assert recording._sender.markers_seen is not None
     assert recording._sender.markers_seen.result() is False  # held for good
     assert recording.calls == [f"offsets { ({TP('orders', 3): 42}) }", "commit", "begin"]
+
+
+def markers_seen_count() -> float:
+    """How many commits the worker's metrics saw confirmed so far."""
+    return REGISTRY.get_sample_value("es_commit_markers_seen_seconds_count") or 0.0
+
+
+async def test_how_long_a_commits_markers_took_to_show_is_measured_only_when_they_all_did(
+    markers_that_show: set[TP],
+) -> None:
+    producer = producer_committing_for(RecordingProducer())
+    before = markers_seen_count()
+    await commit(producer)
+    await producer._confirmations["shop-0-3"][1]
+    confirmed = markers_seen_count()
+    markers_that_show.add(TP("shipments", 3))
+    await commit(producer)
+    with pytest.raises(UnconfirmedCommit):
+        await producer._confirmations["shop-0-3"][1]
+
+    assert confirmed == before + 1
+    assert markers_seen_count() == confirmed
 
 
 async def test_a_commit_left_unconfirmed_is_noted_for_the_next_epoch(
