@@ -124,9 +124,10 @@ the code):
    acknowledged, Faust-buffered ones too (``producer.py``);
 3. offsets to commit: per partition, after the last event every reader processed
    (``consumer.py``, ``units.py``);
-4. per transactional producer, all at once: send its partitions' offsets and read
-   where its partitions' logs end while step 2's records are acknowledged, commit, note
-   the commit on disk, see its markers in every partition (gap 16), begin the next
+4. per transactional producer, all at once: send its partitions' offsets while step
+   2's records are acknowledged and, once they are, read where its partitions' logs end
+   while the offsets go out; commit, note the commit on disk, see its markers in every
+   partition (gap 16), begin the next
    (``transactions.py``, ``producer.py``, ``confirmed_commits.py``); any failure
    poisons the gate and crashes the worker;
 5. only then write the committed changes to the local stores, each partition's in one

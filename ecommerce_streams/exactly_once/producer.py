@@ -2,7 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, cast
@@ -185,23 +185,31 @@ class SettlingProducer(faust_aiokafka.Producer):
     async def _offsets_sent_and_log_ends(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str
     ) -> dict[TopicPartition, int]:
-        """Send the offsets once the records are acknowledged and, meanwhile, read where the
-        logs the commit writes end (``confirmed-commits``; empty without it).
+        """Send the offsets once the records are acknowledged and, from then on, read where
+        the logs the commit writes end (``confirmed-commits``; empty without it).
 
-        Every partition of the transaction is known by then (step 2 handed its records to
-        the producer), and every earlier marker of the producer was seen: any end read
-        from now on lies above them and below the commit's markers.
+        Read once the records are acknowledged, each end lies past the transaction's own
+        records, so the confirmation's first read finds its marker rather than them; read
+        while the offsets are still being sent, it costs the round no round trip. Every
+        earlier marker of the producer was seen before: every end lies above them and
+        below the commit's markers.
         """
         if not repaired(self.app, Repair.CONFIRMED_COMMITS):
             await self._send_offsets_once_acknowledged(producer, offsets, group_id)
             return {}
-        ends_read = asyncio.ensure_future(self._log_ends(producer, offsets, group_id))
+        ends_read: list[asyncio.Future[dict[TopicPartition, int]]] = []
+
+        def read_log_ends() -> None:
+            ends_read.append(asyncio.ensure_future(self._log_ends(producer, offsets, group_id)))
+
         try:
-            await self._send_offsets_once_acknowledged(producer, offsets, group_id)
+            await self._send_offsets_once_acknowledged(producer, offsets, group_id, read_log_ends)
         except BaseException:
-            ends_read.cancel()
+            for reading in ends_read:
+                reading.cancel()
             raise
-        return await ends_read
+        [reading] = ends_read
+        return await reading
 
     async def _log_ends(
         self, producer: Any, offsets: Mapping[TP, int], group_id: str
@@ -242,9 +250,14 @@ class SettlingProducer(faust_aiokafka.Producer):
         self._commit_notes.note(tid, txn.producer_id, txn.producer_epoch, committed_at_ms, source)
 
     async def _send_offsets_once_acknowledged(
-        self, producer: Any, offsets: Mapping[TP, int], group_id: str
+        self,
+        producer: Any,
+        offsets: Mapping[TP, int],
+        group_id: str,
+        on_acknowledged: Callable[[], None] = lambda: None,
     ) -> None:
-        """Add the offsets to the transaction and wait until its records are acknowledged.
+        """Add the offsets to the transaction and wait until its records are acknowledged
+        (``on_acknowledged`` is called then).
 
         Both must be done before the commit (step 2, then 4). With ``overlapped-commits``
         the offsets (AddOffsetsToTxn, then TxnOffsetCommit) go out while the records are
@@ -255,6 +268,7 @@ class SettlingProducer(faust_aiokafka.Producer):
         acknowledged = outbox_of(self.app).acknowledged
         if not repaired(self.app, Repair.OVERLAPPED_COMMITS):
             await acknowledged()
+            on_acknowledged()
             await producer.send_offsets_to_transaction(offsets, group_id)
             return
         offsets_sent = asyncio.ensure_future(
@@ -265,4 +279,5 @@ class SettlingProducer(faust_aiokafka.Producer):
         except BaseException:
             offsets_sent.cancel()
             raise
+        on_acknowledged()
         await offsets_sent

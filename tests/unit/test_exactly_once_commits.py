@@ -306,12 +306,25 @@ async def test_a_transactions_offsets_go_out_while_its_records_are_acknowledged(
     assert recording.calls == [offsets, "commit", "begin"]
 
 
-async def test_where_the_logs_end_is_read_while_the_transactions_records_are_acknowledged(
+class SlowOffsetsProducer(RecordingProducer):
+    """A producer whose offsets are answered only once the test says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offsets_answered = asyncio.get_running_loop().create_future()
+
+    async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
+        """Record the offsets, then wait for their answer."""
+        await super().send_offsets_to_transaction(offsets, group_id)
+        await self.offsets_answered
+
+
+async def test_where_the_logs_end_is_read_once_the_records_are_acknowledged_beside_the_offsets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import ecommerce_streams.exactly_once.producer as module
 
-    recording = RecordingProducer()
+    recording = SlowOffsetsProducer()
     producer = producer_committing_for(recording)
     records_acknowledged = asyncio.get_running_loop().create_future()
     outbox_of(producer.app)._acknowledging = records_acknowledged  # step 2 under way
@@ -323,9 +336,14 @@ async def test_where_the_logs_end_is_read_while_the_transactions_records_are_ack
     monkeypatch.setattr(module, "log_ends", log_ends)
     committing = asyncio.create_task(commit(producer))
     await asyncio.sleep(0.01)
-    assert "log ends" in recording.calls, "the log ends waited for the records"
+    assert "log ends" not in recording.calls, "the log ends were read below the records"
 
     records_acknowledged.set_result(None)
+    await asyncio.sleep(0.01)
+    assert "log ends" in recording.calls, "the log ends waited for the offsets"
+    assert "commit" not in recording.calls
+
+    recording.offsets_answered.set_result(None)
     await asyncio.wait_for(committing, timeout=5)
     assert recording.calls[-2:] == ["commit", "begin"]
 
