@@ -72,7 +72,8 @@ broker; each is closed here by a small subclass, never a fork:
     while the rebalance began is not processed (:func:`process_event`).
 12. **A seek can hit a partition a newer rebalance took away** (``IllegalStateError``,
     then a poisoned transaction): such a partition is skipped; the newer rebalance
-    seeks it.
+    seeks it. aiokafka's seek to committed offsets meets the same when a rebalance
+    lands while it fetches them: it is made again on the new assignment.
 13. **Faust's slow-processing check crashes the worker** by reading the position of a
     partition that has none yet (an aiokafka assertion): :class:`RepairedConsumerThread`
     skips such partitions.

@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 #: The longest a fetch waits at the broker for records to become visible.
 FETCH_MAX_WAIT_MS = 100
 
+#: How often a seek to committed offsets is tried while rebalances move partitions away.
+SEEK_ATTEMPTS = 5
+SEEK_RETRY_SECONDS = 0.1
+
 #: The code of ``asyncio.Event.wait``: how Faust's fetch loop waits for a rebalance.
 _EVENT_WAIT = asyncio.Event.wait.__code__
 
@@ -212,7 +216,7 @@ class GatedConsumer(faust_aiokafka.Consumer):
         gate = gate_of(self.app)
         self.stop_flow()  # Faust resumes the flow once the streams are ready
         async with gate.exclusive():
-            committed = await self.seek_to_committed()  # keyed by aiokafka partitions
+            committed = await self._seek_to_committed_as_assigned()
             from_start = []
             for kafka_tp, offset in committed.items():
                 tp = ensure_TP(kafka_tp)
@@ -233,6 +237,25 @@ class GatedConsumer(faust_aiokafka.Consumer):
             if from_start:
                 await self._seek_to_beginning_if_assigned(from_start)
         return None
+
+    async def _seek_to_committed_as_assigned(self) -> Mapping[Any, int | None]:
+        """Seek every assigned partition to its committed offset, keyed by aiokafka partitions.
+
+        aiokafka fetches the offsets one partition at a time and then seeks: a newer
+        rebalance that takes a partition away meanwhile makes the seek raise (gap 12).
+        The assignment is then read again and the seek repeated, a bounded number of times.
+        """
+        attempts = 1
+        while self.assignment():
+            try:
+                return await self.seek_to_committed()
+            except IllegalStateError as moved:
+                if attempts == SEEK_ATTEMPTS:
+                    raise
+                logger.info("exactly-once: seeking to committed offsets again: %s", moved)
+                attempts += 1
+                await asyncio.sleep(SEEK_RETRY_SECONDS)
+        return {}
 
     async def _seek_if_assigned(self, kafka_tp: Any, offset: int) -> bool:
         """Seek, unless a newer rebalance took the partition away meanwhile (gap 12)."""

@@ -18,6 +18,7 @@ from faust.types import TP
 
 from ecommerce_streams.exactly_once import parse_repairs
 from ecommerce_streams.exactly_once.consumer import GatedConsumer
+from ecommerce_streams.exactly_once.gate import gate_of
 from ecommerce_streams.exactly_once.offset_fetch import LoadAwareCoordinator
 from ecommerce_streams.operations.topic_setup import ensure_topics
 from ecommerce_streams.topic_names import TopicNames
@@ -108,5 +109,39 @@ async def test_a_workers_consumer_reads_committed_offsets_only_from_a_loaded_coo
 
         assert type(group._coordinator) is LoadAwareCoordinator
         assert await group.committed(partition) == 1
+    finally:
+        await group.stop()
+
+
+async def test_a_seek_to_committed_offsets_a_newer_rebalance_interrupts_is_made_again(
+    broker: str, topic: str
+) -> None:
+    group = AIOKafkaConsumer(
+        bootstrap_servers=broker, group_id=f"{topic}-group", enable_auto_commit=False
+    )
+    await group.start()
+    try:
+        first, second = TopicPartition(topic, 0), TopicPartition(topic, 1)
+        group.assign([first, second])
+        await group.commit({first: 1, second: 1})
+        fetch_committed = group.committed
+
+        async def committed_then_rebalanced(partition: TopicPartition) -> int | None:
+            """The committed offset, fetched while a newer rebalance takes the partition away."""
+            offset = await fetch_committed(partition)
+            if len(group.assignment()) == 2:
+                group.assign([{first, second}.difference([partition]).pop()])
+            return offset
+
+        group.committed = committed_then_rebalanced  # type: ignore[method-assign]
+        ours = shop_consumer(broker, group)
+        ours._thread.seek_to_committed = group.seek_to_committed  # in this loop, not a thread
+        ours.in_transaction = True  # as in a worker process
+
+        await ours.perform_seek()
+
+        [kept] = group.assignment()
+        assert gate_of(ours.app).poisoned is None
+        assert await group.position(kept) == 1
     finally:
         await group.stop()
