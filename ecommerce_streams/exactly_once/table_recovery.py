@@ -124,6 +124,12 @@ class ChangelogRestorer:
         await consumer.start()
         return consumer
 
+    async def _uncommitted(self) -> AIOKafkaConsumer:
+        """The read_uncommitted reader, started on first use."""
+        if self._uncommitted_reader is None:
+            self._uncommitted_reader = await self._reader("read_uncommitted")
+        return self._uncommitted_reader
+
     async def _aborted(self, kafka_tp: TopicPartition, offset: int, deadline: float) -> bool:
         """Whether ``offset`` holds a data record a read_committed reader does not see.
 
@@ -132,9 +138,7 @@ class ChangelogRestorer:
         transaction that did not commit. Raises :class:`PassOver` when the read has not
         answered by ``deadline``: the next pass asks again.
         """
-        if self._uncommitted_reader is None:
-            self._uncommitted_reader = await self._reader("read_uncommitted")
-        reader = self._uncommitted_reader
+        reader = await self._uncommitted()
         reader.assign([kafka_tp])
         reader.seek(kafka_tp, offset)
         end = (await reader.end_offsets([kafka_tp]))[kafka_tp]
@@ -155,9 +159,7 @@ class ChangelogRestorer:
         ``offset`` was ever written (the changelog was deleted and created again) and
         :class:`PassOver` when the markers have not come by ``deadline``.
         """
-        if self._uncommitted_reader is None:
-            self._uncommitted_reader = await self._reader("read_uncommitted")
-        written = (await self._uncommitted_reader.end_offsets([kafka_tp]))[kafka_tp]
+        written = (await (await self._uncommitted()).end_offsets([kafka_tp]))[kafka_tp]
         if offset >= written:
             raise FilesAhead(written)
         consumer = await self._started_consumer()
