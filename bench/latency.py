@@ -60,6 +60,8 @@ class Latencies:
     """The first part of each one hop: the input's send until the worker sent that record."""
     one_hop_committed: list[float] = field(default_factory=list)
     """The rest: that record's send until it was seen committed (the commit, the tail's fetch)."""
+    one_hop_at: list[float] = field(default_factory=list)
+    """When each timed input was sent (its record timestamp, seconds)."""
 
     def summary(self) -> dict[str, float | int | None]:
         """p50/p95/p99/max of every latency in milliseconds, and the sample counts."""
@@ -80,6 +82,31 @@ class Latencies:
         out["one_hop_samples"] = len(self.one_hop)
         out["one_hop_without_output"] = self.without_output
         return out
+
+    def slowest_one_hops(self, share: float = 0.01, least: int = 5) -> list[dict[str, float]]:
+        """The slowest ``share`` of one hops (at least ``least``), in the order they were sent.
+
+        Each gives when its input was sent, in seconds after the first timed input, and
+        its milliseconds in all, to sent and then to seen: whether a p99 comes from one
+        stall (a few adjacent seconds) or from hops spread over the phase.
+        """
+        if not self.one_hop:
+            return []
+        count = max(least, math.ceil(share * len(self.one_hop)))
+        first = min(self.one_hop_at)
+        hops = zip(
+            self.one_hop_at, self.one_hop, self.one_hop_sent, self.one_hop_committed, strict=True
+        )
+        slowest = sorted(hops, key=lambda hop: hop[1], reverse=True)[:count]
+        return [
+            {
+                "at_s": round(at - first, 2),
+                "ms": round(total * 1000, 1),
+                "sent_ms": round(sent * 1000, 1),
+                "seen_ms": round(seen * 1000, 1),
+            }
+            for at, total, sent, seen in sorted(slowest)
+        ]
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -107,6 +134,7 @@ def trace(arrivals: Iterable[Arrival], sources: set[str], decisions_topic: str) 
         without_output=len(links.inputs) - len(hops),
         one_hop_sent=[output.timestamp - source.timestamp for source, output in hops],
         one_hop_committed=[output.received_at - output.timestamp for _, output in hops],
+        one_hop_at=[source.timestamp for source, _ in hops],
     )
 
 

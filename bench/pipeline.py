@@ -385,6 +385,7 @@ async def _latency(
         "loop_lag_ms_mean": mean_commit_round_ms(lag_before, lag_after),
         "markers_seen_ms_mean": mean_commit_round_ms(markers_before, markers_after),
         **latencies.summary(),
+        "one_hop_slowest": latencies.slowest_one_hops(),
     }
 
 

@@ -92,6 +92,7 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         ]
     lines += _throughput_table(results)
     lines += _latency_table(results["cases"])
+    lines += _slowest_hops(results["cases"])
     lines += _cost_table(results["cases"])
     lines += _notes()
     lines += _ceilings(results["ceilings"])
@@ -172,6 +173,21 @@ def _latency_table(cases: list[dict[str, Any]]) -> list[str]:
                 f"({_fmt(latency.get('one_hop_without_output'))}) |"
             )
     return [*lines, ""]
+
+
+def _slowest_hops(cases: list[dict[str, Any]]) -> list[str]:
+    """Per case and phase, the slowest 1 % of one hops: when each input was sent, and ms."""
+    lines = []
+    for case in cases:
+        for phase, label in PHASES.items():
+            slowest = (case["latency"].get(phase) or {}).get("one_hop_slowest")
+            if slowest:
+                hops = ", ".join(f"{hop['at_s']:.1f} s ({hop['ms']:.0f})" for hop in slowest)
+                lines.append(f"- {case['case']}, {label}: {hops}")
+    if not lines:
+        return []
+    intro = "Slowest 1 % of one hops (input sent, seconds into the phase, and its ms):"
+    return [intro, "", *lines, ""]
 
 
 def _cost_table(cases: list[dict[str, Any]]) -> list[str]:

@@ -235,6 +235,23 @@ def test_summary_reports_one_hop_and_its_split_at_the_derived_send_beside_the_fu
     assert summary["visible_p50_ms"] is None
 
 
+def test_the_slowest_one_hops_are_listed_in_the_order_their_inputs_were_sent() -> None:
+    placed, paid = _source(PLACED, 1), _source(PAID, 2)
+    arrivals = [
+        _arrival("orders", placed, 10.0),
+        _arrival("inventory-commands", derive(placed, RESERVE), 10.05, received=10.4),
+        _arrival("payments", paid, 12.0),
+        _arrival("order-events", derive(paid, CONFIRMED), 12.3, received=12.35),
+    ]
+
+    latencies = trace(arrivals, SOURCES, "order-events")
+
+    assert latencies.slowest_one_hops(least=1) == [
+        {"at_s": 0.0, "ms": 400.0, "sent_ms": 50.0, "seen_ms": 350.0}
+    ]
+    assert [hop["at_s"] for hop in latencies.slowest_one_hops(least=2)] == [0.0, 2.0]
+
+
 def test_percentiles_are_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50.0

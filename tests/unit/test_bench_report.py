@@ -29,6 +29,13 @@ def test_a_latency_row_splits_one_hop_beside_the_full_saga_and_the_markers_wait(
     assert "one-hop p50/p95/p99 ms" in markdown
 
 
+def test_the_slowest_one_hops_are_listed_per_case_and_phase_with_when_they_were_sent() -> None:
+    markdown = _render(with_soak=False)
+
+    assert "Slowest 1 % of one hops" in markdown
+    assert "- exactly_once x1, fixed: 3.2 s (50), 3.3 s (62)" in markdown
+
+
 def test_the_cost_table_shows_commits_round_time_and_records_of_the_backlog_and_every_phase() -> (
     None
 ):
