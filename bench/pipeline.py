@@ -41,6 +41,7 @@ from bench.restore_log import restore_span
 from bench.routing import rule_documents
 from bench.tailing import CommittedTail
 from bench.worker_metrics import (
+    GC_PAUSE,
     LOOP_LAG,
     MARKERS_SEEN,
     TRANSACTIONS_COMMITTED,
@@ -355,6 +356,7 @@ async def _latency(
         steps_before = await read_commit_steps(urls)
         lag_before = await read_histogram(urls, LOOP_LAG)
         markers_before = await read_histogram(urls, MARKERS_SEEN)
+        full_gc_before = await read_histogram(urls, GC_PAUSE, generation="2")
         began = time.monotonic()
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
@@ -371,6 +373,7 @@ async def _latency(
         steps_after = await read_commit_steps(urls)
         lag_after = await read_histogram(urls, LOOP_LAG)
         markers_after = await read_histogram(urls, MARKERS_SEEN)
+        full_gc_after = await read_histogram(urls, GC_PAUSE, generation="2")
     finally:
         await tail.stop()
     latencies = trace(tail.arrivals, set(topics.sources()), topics.order_events)
@@ -384,6 +387,8 @@ async def _latency(
         "commit_steps_ms_mean": mean_commit_steps_ms(steps_before, steps_after),
         "loop_lag_ms_mean": mean_commit_round_ms(lag_before, lag_after),
         "markers_seen_ms_mean": mean_commit_round_ms(markers_before, markers_after),
+        "full_gc_pauses": increase(full_gc_before[1], full_gc_after[1]),
+        "full_gc_pause_ms_mean": mean_commit_round_ms(full_gc_before, full_gc_after),
         **latencies.summary(),
         "one_hop_slowest": latencies.slowest_one_hops(),
     }

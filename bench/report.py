@@ -180,10 +180,13 @@ def _slowest_hops(cases: list[dict[str, Any]]) -> list[str]:
     lines = []
     for case in cases:
         for phase, label in PHASES.items():
-            slowest = (case["latency"].get(phase) or {}).get("one_hop_slowest")
+            latency = case["latency"].get(phase) or {}
+            slowest = latency.get("one_hop_slowest")
             if slowest:
                 hops = ", ".join(f"{hop['at_s']:.1f} s ({hop['ms']:.0f})" for hop in slowest)
-                lines.append(f"- {case['case']}, {label}: {hops}")
+                collections = latency.get("full_gc_pauses")
+                gc_note = "" if collections is None else f"; full collections: {collections:.0f}"
+                lines.append(f"- {case['case']}, {label}: {hops}{gc_note}")
     if not lines:
         return []
     intro = "Slowest 1 % of one hops (input sent, seconds into the phase, and its ms):"

@@ -16,6 +16,7 @@ COMMIT_ROUND_SECONDS = "es_commit_round_seconds_sum"
 COMMIT_ROUNDS = "es_commit_round_seconds_count"
 LOOP_LAG = "es_event_loop_lag_seconds"
 MARKERS_SEEN = "es_commit_markers_seen_seconds"
+GC_PAUSE = "es_gc_pause_seconds"
 
 
 def sample_total(text: str, sample: str, **labels: str) -> float:
@@ -41,10 +42,12 @@ async def metric_pages(urls: Sequence[str]) -> list[str | None]:
     return pages
 
 
-async def read_counter(urls: Sequence[str], sample: str) -> list[float | None]:
-    """``sample`` on each worker's ``/metrics`` (base URLs given); None where unreadable."""
+async def read_counter(urls: Sequence[str], sample: str, **labels: str) -> list[float | None]:
+    """``sample`` (with these labels) on each worker's ``/metrics`` (base URLs given); None
+    where unreadable."""
     return [
-        None if page is None else sample_total(page, sample) for page in await metric_pages(urls)
+        None if page is None else sample_total(page, sample, **labels)
+        for page in await metric_pages(urls)
     ]
 
 
@@ -64,12 +67,16 @@ async def read_commit_rounds(urls: Sequence[str]) -> tuple[list[float | None], l
 
 
 async def read_histogram(
-    urls: Sequence[str], name: str
+    urls: Sequence[str], name: str, **labels: str
 ) -> tuple[list[float | None], list[float | None]]:
     """A histogram's seconds and observations, per worker: ``LOOP_LAG`` (how late the event
     loop woke, and the wake-ups watched), ``MARKERS_SEEN`` (how long commits' markers took
-    to show, and the commits confirmed)."""
-    return await read_counter(urls, f"{name}_sum"), await read_counter(urls, f"{name}_count")
+    to show, and the commits confirmed), ``GC_PAUSE`` (with ``generation="2"``: the full
+    collections, and how long they stopped the worker)."""
+    return (
+        await read_counter(urls, f"{name}_sum", **labels),
+        await read_counter(urls, f"{name}_count", **labels),
+    )
 
 
 def mean_commit_round_ms(

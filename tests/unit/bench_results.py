@@ -28,6 +28,7 @@ def latency_phase(rate: float, one_hop_p99: float, visible_p50: float) -> dict[s
         "markers_seen_ms_mean": 7.5,
         "one_hop_samples": 180,
         "one_hop_without_output": 50,
+        "full_gc_pauses": 0.0,
         "one_hop_slowest": [
             {"at_s": 3.25, "ms": one_hop_p99, "sent_ms": 5.0, "seen_ms": one_hop_p99 - 5},
             {"at_s": 3.3, "ms": one_hop_p99 + 12, "sent_ms": 5.0, "seen_ms": one_hop_p99 + 7},

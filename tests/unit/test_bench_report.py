@@ -33,7 +33,7 @@ def test_the_slowest_one_hops_are_listed_per_case_and_phase_with_when_they_were_
     markdown = _render(with_soak=False)
 
     assert "Slowest 1 % of one hops" in markdown
-    assert "- exactly_once x1, fixed: 3.2 s (50), 3.3 s (62)" in markdown
+    assert "- exactly_once x1, fixed: 3.2 s (50), 3.3 s (62); full collections: 0" in markdown
 
 
 def test_the_cost_table_shows_commits_round_time_and_records_of_the_backlog_and_every_phase() -> (

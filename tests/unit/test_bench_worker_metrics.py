@@ -1,13 +1,20 @@
 """Unit tests: the benchmark counts the workers' transaction commits from their /metrics."""
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from bench.worker_metrics import (
+    GC_PAUSE,
     TRANSACTIONS_COMMITTED,
     increase,
     mean_commit_round_ms,
+    read_histogram,
     sample_total,
 )
+from ecommerce_streams.harness.kafka import free_port
 
 
 def _page() -> str:
@@ -47,3 +54,35 @@ def test_the_mean_commit_round_is_the_seconds_over_the_rounds_between_readings()
 
 def test_no_commit_round_between_readings_has_no_mean() -> None:
     assert mean_commit_round_ms(([1.0], [4.0]), ([1.0], [4.0])) is None
+
+
+@pytest.fixture
+async def worker_url() -> AsyncIterator[str]:
+    """A real local server whose /metrics shows collections: two young, one full of 0.2 s."""
+    registry = CollectorRegistry()
+    pauses = Histogram(GC_PAUSE, "Collections.", ["generation"], registry=registry)
+    pauses.labels("0").observe(0.001)
+    pauses.labels("0").observe(0.003)
+    pauses.labels("2").observe(0.2)
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_histogram_is_read_for_one_label_value(worker_url: str) -> None:
+    full = await read_histogram([worker_url], GC_PAUSE, generation="2")
+    every = await read_histogram([worker_url], GC_PAUSE)
+
+    assert full == ([0.2], [1.0])
+    assert every[1] == [3.0]
