@@ -142,7 +142,8 @@ still applied, acknowledged and counted as processed on its own, so a commit (st
 waits for the batch in flight, never for half an event. A fetched message reaches the
 agents' input queues in the fetch loop's own turn when nothing can hold it up
 (``consumer.py``, speed-up ``direct-delivery``); Faust races each one against a
-rebalance with four tasks.
+rebalance with four tasks. Offsets are committed without the text table of them Faust
+formats for a log line no worker writes (speed-up ``untabled-offsets``).
 
 What a commit round costs: the round trips of its transactions, which run at once
 (speed-up ``concurrent-commits``); with one producer per worker (speed-up

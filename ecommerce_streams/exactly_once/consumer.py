@@ -300,7 +300,10 @@ class GatedConsumer(faust_aiokafka.Consumer):
     async def _commit_offsets(
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
     ) -> bool:
-        did_commit = await super()._commit_offsets(offsets, start_new_transaction)
+        if repaired(self.app, Repair.UNTABLED_OFFSETS):
+            did_commit = await self._commit_assigned(offsets, start_new_transaction)
+        else:
+            did_commit = await super()._commit_offsets(offsets, start_new_transaction)
         if did_commit:
             gate = gate_of(self.app)
             gate.forget_committed(offsets)
@@ -309,4 +312,35 @@ class GatedConsumer(faust_aiokafka.Consumer):
             # seconds for every partition of a busy worker.
             now = time.monotonic()
             self._thread.tp_last_committed_at.update({tp: now for tp in offsets})
+        return did_commit
+
+    async def _commit_assigned(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool
+    ) -> bool:
+        """Commit the offsets of assigned partitions as Faust does, without a table of them.
+
+        Faust formats every offset it commits into a text table for a log line at a level
+        no worker writes: about a fifth of a commit round's CPU (speed-up
+        ``untabled-offsets``). Offsets of revoked partitions are discarded, as Faust does.
+        """
+        assignment = self.assignment()
+        committable = {tp: offset for tp, offset in offsets.items() if tp in assignment}
+        revoked = {tp: offset for tp, offset in offsets.items() if tp not in assignment}
+        if revoked:
+            logger.info("Discarded commit for revoked partitions, read again later: %r", revoked)
+        if not committable:
+            return False
+        if self.in_transaction:
+            did_commit = bool(
+                await self.transactions.commit(
+                    committable, start_new_transaction=start_new_transaction
+                )
+            )
+        else:
+            await self.app.producer.flush()
+            did_commit = await self._commit(committable)
+        if did_commit:
+            self.app.tables.on_commit(committable)
+        self._committed_offset.update(committable)
+        self.app.monitor.on_tp_commit(committable)
         return did_commit

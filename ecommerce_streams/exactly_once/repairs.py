@@ -35,6 +35,7 @@ class Repair(StrEnum):
     LINGER_UNTIL_COMMIT = "linger-until-commit"
     QUICK_ADD_RETRIES = "quick-add-retries"
     SEALED_LEFTOVERS = "sealed-leftovers"
+    UNTABLED_OFFSETS = "untabled-offsets"
 
 
 #: Every repair and speed-up.

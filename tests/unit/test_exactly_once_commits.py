@@ -18,6 +18,7 @@ import faust
 import pytest
 from aiokafka.producer.sender import Sender
 from faust import streams as faust_streams
+from faust.transport import consumer as faust_consumer
 from faust.types import TP
 from faust.types.tuples import Message
 from prometheus_client import REGISTRY
@@ -429,3 +430,30 @@ async def test_a_transactional_commit_counts_for_fausts_slow_commit_check(
     assert await consumer._commit_offsets({ORDER_EVENTS_6: 5})
 
     assert ORDER_EVENTS_6 in consumer._thread.tp_last_committed_at
+
+
+async def test_committing_offsets_formats_no_table_of_them_and_drops_revoked_partitions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer = flowing_app().consumer
+    committed: list[dict[TP, int]] = []
+    tables: list[object] = []
+
+    async def commit_in_transactions(offsets: dict[TP, int], start_new_transaction: bool) -> bool:
+        committed.append(dict(offsets))
+        return True
+
+    def logtable(*args: object, **kwargs: object) -> str:
+        tables.append(args)
+        return ""
+
+    monkeypatch.setattr(faust_consumer.terminal, "logtable", logtable)
+    monkeypatch.setattr(consumer, "assignment", lambda: {ORDER_EVENTS_6})
+    monkeypatch.setattr(consumer.transactions, "commit", commit_in_transactions)
+
+    assert await consumer._commit_offsets({ORDER_EVENTS_6: 5, TP("order-events", 7): 9})
+
+    assert tables == []
+    assert committed == [{ORDER_EVENTS_6: 5}]
+    assert consumer._committed_offset[ORDER_EVENTS_6] == 5
+    assert TP("order-events", 7) not in consumer._committed_offset
