@@ -4,8 +4,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
-from aiohttp import web
-
 from ecommerce_streams.harness.kafka import free_port
 from ecommerce_streams.routing.actions import RULES, SUBSCRIPTIONS, RoutingActions
 from ecommerce_streams.routing.catalogue import Codec
@@ -14,6 +12,7 @@ from ecommerce_streams.web.http_server import ProblemRunner
 from ecommerce_streams.web.ingestion import EventProducer
 from ecommerce_streams.worker.app import app
 from ecommerce_streams.worker.run import load_services
+from tests.local_server import served
 
 T = TypeVar("T")
 
@@ -58,11 +57,5 @@ async def serving() -> AsyncIterator[str]:
     ingestion.producer = EventProducer(f"127.0.0.1:{free_port()}")
     routing_api.actions = memory_actions()
     app.web.init_server()
-    runner = ProblemRunner(app.web.web_app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(ProblemRunner(app.web.web_app, access_log=None)) as url:
+        yield url

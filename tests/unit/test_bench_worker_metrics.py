@@ -14,7 +14,7 @@ from bench.worker_metrics import (
     read_histogram,
     sample_total,
 )
-from ecommerce_streams.harness.kafka import free_port
+from tests.local_server import served
 
 
 def _page() -> str:
@@ -70,14 +70,8 @@ async def worker_url() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(web.AppRunner(app)) as url:
+        yield url
 
 
 async def test_a_histogram_is_read_for_one_label_value(worker_url: str) -> None:
