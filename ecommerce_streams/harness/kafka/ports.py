@@ -47,7 +47,7 @@ def outgoing_port_range(source: Path = LOCAL_PORT_RANGE) -> range:
 
 
 def listening_port_range(outgoing: range | None = None) -> range:
-    """Ports for our listeners: the larger free side of the outgoing range, above 1024.
+    """Ports for our listeners: the larger side of the outgoing range, from 10000 up.
 
     A port the kernel may hand an outgoing connection can be taken while nothing listens
     on it: a client retrying a stopped broker's port gets that very port as its own and
