@@ -79,7 +79,7 @@ async def read_histogram(
     )
 
 
-def mean_commit_round_ms(
+def histogram_mean_ms(
     before: tuple[list[float | None], list[float | None]],
     after: tuple[list[float | None], list[float | None]],
 ) -> float | None:
@@ -116,4 +116,4 @@ async def read_commit_steps(urls: Sequence[str]) -> StepReadings:
 
 def mean_commit_steps_ms(before: StepReadings, after: StepReadings) -> dict[str, float | None]:
     """The mean of each commit step between two readings, in ms."""
-    return {step: mean_commit_round_ms(before[step], after[step]) for step in COMMIT_STEPS}
+    return {step: histogram_mean_ms(before[step], after[step]) for step in COMMIT_STEPS}

@@ -20,7 +20,7 @@ def test_the_report_names_each_variant_and_the_output_spread() -> None:
         "sent": 1000,
         "seen": 1000,
         "one_hop_ms": {50: 7.4, 95: 12.7, 99: 19.6},
-        "mean_commit_round_ms": 5.1,
+        "histogram_mean_ms": 5.1,
     }
     shape = {"rate": 50.0, "seconds": 20.0, "partitions": 4, "outputs": 8, "output_partitions": 32}
     result = {"shape": shape, "runs": {variant: [run] for variant in VARIANTS}}
