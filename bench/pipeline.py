@@ -36,7 +36,15 @@ from typing import Any
 from bench.lag import marker_slack, wait_caught_up
 from bench.latency import trace
 from bench.machine import load_average
-from bench.process_usage import cpu_ms_per, cpu_seconds, rss_mb, total_cpu_seconds
+from bench.own_cores import give_workers_own_cores, release_cores
+from bench.process_usage import (
+    core_shares,
+    cpu_ms_per,
+    cpu_seconds,
+    read_usage,
+    rss_mb,
+    total_cpu_seconds,
+)
 from bench.restore_log import restore_span
 from bench.routing import rule_documents
 from bench.tailing import CommittedTail
@@ -98,6 +106,8 @@ class Case:
     restore: bool = True
     routing_rules: int | None = None
     """See :attr:`bench.plan.Plan.routing_rules`."""
+    own_cores: bool = False
+    """See :attr:`bench.plan.Plan.own_cores`."""
 
     @property
     def name(self) -> str:
@@ -146,7 +156,9 @@ async def run_case(
             result["latency"] = {}
             for index, (name, rate) in enumerate(latency_rates(case, result["throughput"])):
                 seed = case.seed + LATENCY_SEED_OFFSET + index
-                result["latency"][name] = await _latency(bootstrap, deployment, case, rate, seed)
+                result["latency"][name] = await _latency(
+                    bootstrap, deployment, case, rate, seed, broker_pid
+                )
                 say(f"  {case.name}: latency {name} {result['latency'][name]}")
             result["load_average_latency"] = load_average()
             phases = result["latency"].values()
@@ -166,6 +178,8 @@ async def run_case(
                 say(f"  {case.name}: restore {result['restore']}")
     finally:
         stop_workers(deployment)
+        if case.own_cores:
+            release_cores(broker_pid)
     result["crash_restarts"] = supervisor.restarts
     result["load_average_end"] = load_average()
     return result
@@ -216,6 +230,9 @@ async def _drain_backlog(
         await supervisor.wait_ready()
         ready = time.time()
         pids = [w.pid for w in deployment.workers]
+        if case.own_cores:
+            running = [pid for pid in pids if pid is not None]
+            result["own_cores"] = give_workers_own_cores(running, broker_pid)
         rss_at_ready = [rss_mb(pid) for pid in pids]
         urls = [w.url for w in deployment.workers]
         cpu_before = (total_cpu_seconds(pids), cpu_seconds(broker_pid))
@@ -311,6 +328,13 @@ def _cpu(
     return figures
 
 
+def per_second(amount: float | None, seconds: float) -> float | None:
+    """``amount`` over ``seconds``, to one decimal (None when either is missing)."""
+    if amount is None or seconds <= 0:
+        return None
+    return round(amount / seconds, 1)
+
+
 def _commits(
     committed: float | None, messages: int, ready: float, drained_at: float | None
 ) -> dict[str, Any]:
@@ -323,13 +347,18 @@ def _commits(
         return {"transactions_committed": None, "commits_per_second": None}
     return {
         "transactions_committed": round(committed),
-        "commits_per_second": round(committed / wall, 1),
+        "commits_per_second": per_second(committed, wall),
         "source_events_per_commit": round(messages / committed, 1) if committed else None,
     }
 
 
 async def _latency(
-    bootstrap: str, deployment: Deployment, case: Case, rate: float, seed: int
+    bootstrap: str,
+    deployment: Deployment,
+    case: Case,
+    rate: float,
+    seed: int,
+    broker_pid: int | None,
 ) -> dict[str, Any]:
     """Offer a new stream at ``rate`` messages/s; time each input's first hop and each saga.
 
@@ -357,6 +386,9 @@ async def _latency(
         lag_before = await read_histogram(urls, LOOP_LAG)
         markers_before = await read_histogram(urls, MARKERS_SEEN)
         full_gc_before = await read_histogram(urls, GC_PAUSE, generation="2")
+        pids = [worker.pid for worker in deployment.workers]
+        commits_before = await read_counter(urls, TRANSACTIONS_COMMITTED)
+        usage_before = read_usage(pids, broker_pid)
         began = time.monotonic()
         sent = await send_load(bootstrap, topics, profile, rate=rate)
         send_seconds = time.monotonic() - began
@@ -369,6 +401,8 @@ async def _latency(
             marker_slack=marker_slack(case.partitions),
             timeout=60.0,
         )
+        usage_after = read_usage(pids, broker_pid)
+        commits_after = await read_counter(urls, TRANSACTIONS_COMMITTED)
         rounds_after = await read_commit_rounds(urls)
         steps_after = await read_commit_steps(urls)
         lag_after = await read_histogram(urls, LOOP_LAG)
@@ -389,6 +423,10 @@ async def _latency(
         "markers_seen_ms_mean": histogram_mean_ms(markers_before, markers_after),
         "full_gc_pauses": increase(full_gc_before[1], full_gc_after[1]),
         "full_gc_pause_ms_mean": histogram_mean_ms(full_gc_before, full_gc_after),
+        "core_shares": core_shares(usage_before, usage_after, len(pids)),
+        "commits_per_second": per_second(
+            increase(commits_before, commits_after), usage_after.at - usage_before.at
+        ),
         **latencies.summary(),
         "one_hop_slowest": latencies.slowest_one_hops(),
     }

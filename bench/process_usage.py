@@ -5,6 +5,8 @@ when other processes take the cores, CPU seconds per event much less so.
 """
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -49,3 +51,58 @@ def cpu_ms_per(before: float | None, after: float | None, count: int) -> float |
     if before is None or after is None or not count:
         return None
     return round((after - before) / count * 1000, 2)
+
+
+def run_queue_wait_seconds(pid: int | None) -> float | None:
+    """Seconds the process's main thread has waited runnable for a core (``schedstat``)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except OSError:
+        return None
+    return int(fields[1]) / 1e9
+
+
+@dataclass(frozen=True)
+class UsageReading:
+    """CPU used so far by the workers, the broker and this process, at one moment."""
+
+    at: float
+    workers: float | None
+    workers_waiting: float | None
+    broker: float | None
+    bench: float | None
+
+
+def read_usage(workers: list[int | None], broker: int | None) -> UsageReading:
+    """Read the CPU seconds of ``workers``, ``broker`` and this process, and the workers' waits."""
+    waits = [run_queue_wait_seconds(pid) for pid in workers]
+    return UsageReading(
+        at=time.monotonic(),
+        workers=total_cpu_seconds(workers),
+        workers_waiting=None if None in waits else sum(w for w in waits if w is not None),
+        broker=cpu_seconds(broker),
+        bench=cpu_seconds(os.getpid()),
+    )
+
+
+def core_shares(before: UsageReading, after: UsageReading, workers: int) -> dict[str, float | None]:
+    """Each party's CPU between two readings as a share of one core (workers: per worker).
+
+    ``workers_waiting`` is how much of the time a worker's main thread (its event loop)
+    was ready to run but waited for a core: what the other processes on the machine cost it.
+    """
+    wall = after.at - before.at
+
+    def share(start: float | None, end: float | None, per: int = 1) -> float | None:
+        if start is None or end is None or wall <= 0:
+            return None
+        return round((end - start) / wall / per, 3)
+
+    return {
+        "workers": share(before.workers, after.workers, workers),
+        "workers_waiting": share(before.workers_waiting, after.workers_waiting, workers),
+        "broker": share(before.broker, after.broker),
+        "bench": share(before.bench, after.bench),
+    }

@@ -90,6 +90,7 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
             "rows of the same run rather than runs.",
             "",
         ]
+    lines += _own_cores(results["cases"])
     lines += _throughput_table(results)
     lines += _latency_table(results["cases"])
     lines += _slowest_hops(results["cases"])
@@ -111,6 +112,18 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         "",
     ]
     return "\n".join(lines)
+
+
+def _own_cores(cases: list[dict[str, Any]]) -> list[str]:
+    """Which cases ran their workers on cores of their own, and on which."""
+    lines = [
+        f"**Workers on cores of their own** in {case['case']}: worker cores "
+        f"{case['own_cores']['workers']}, the broker and the bench on "
+        f"{case['own_cores']['broker_and_bench']} (`--own-cores`)."
+        for case in cases
+        if case.get("own_cores")
+    ]
+    return [line for own in lines for line in (own, "")]
 
 
 def _throughput_table(results: dict[str, Any]) -> list[str]:
@@ -186,11 +199,25 @@ def _slowest_hops(cases: list[dict[str, Any]]) -> list[str]:
                 hops = ", ".join(f"{hop['at_s']:.1f} s ({hop['ms']:.0f})" for hop in slowest)
                 collections = latency.get("full_gc_pauses")
                 gc_note = "" if collections is None else f"; full collections: {collections:.0f}"
-                lines.append(f"- {case['case']}, {label}: {hops}{gc_note}")
+                cpu_note = _phase_load(latency)
+                lines.append(f"- {case['case']}, {label}: {hops}{gc_note}{cpu_note}")
     if not lines:
         return []
     intro = "Slowest 1 % of one hops (input sent, seconds into the phase, and its ms):"
     return [intro, "", *lines, ""]
+
+
+def _phase_load(latency: dict[str, Any]) -> str:
+    """The phase's commits per second and CPU as shares of a core: who ran beside the workers."""
+    shares = latency.get("core_shares")
+    if not shares:
+        return ""
+    return (
+        f"; {_fmt(latency.get('commits_per_second'), 1)} commits/s"
+        f"; CPU in the phase: each worker {_percent(shares.get('workers'))} of a core"
+        f" (its event loop waiting for a core {_percent(shares.get('workers_waiting'))}),"
+        f" broker {_percent(shares.get('broker'))}, bench {_percent(shares.get('bench'))}"
+    )
 
 
 def _cost_table(cases: list[dict[str, Any]]) -> list[str]:

@@ -140,6 +140,7 @@ async def _measure(
             seed=plan.seed,
             extra_env=dict(plan.env),
             routing_rules=plan.routing_rules,
+            own_cores=plan.own_cores,
         )
         say(f"case {case.name}")
         results["cases"].append(

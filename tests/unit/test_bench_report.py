@@ -33,7 +33,16 @@ def test_the_slowest_one_hops_are_listed_per_case_and_phase_with_when_they_were_
     markdown = _render(with_soak=False)
 
     assert "Slowest 1 % of one hops" in markdown
-    assert "- exactly_once x1, fixed: 3.2 s (50), 3.3 s (62); full collections: 0" in markdown
+    assert "- exactly_once x1, fixed: 3.2 s (50), 3.3 s (62); full collections: 0;" in markdown
+
+
+def test_each_latency_phase_shows_its_commit_rate_and_who_else_took_the_cores() -> None:
+    markdown = _render(with_soak=False)
+
+    assert (
+        "; 41.5 commits/s; CPU in the phase: each worker 40% of a core"
+        " (its event loop waiting for a core 25%), broker 90%, bench 15%"
+    ) in markdown
 
 
 def test_the_cost_table_shows_commits_round_time_and_records_of_the_backlog_and_every_phase() -> (
@@ -71,3 +80,18 @@ def test_a_case_without_commit_steps_shows_only_its_mean_commit_round() -> None:
     untimed = {"commit_round_ms_mean": None, "commit_steps_ms_mean": dict.fromkeys(("units",))}
 
     assert _commit_round(untimed) == "n/a"
+
+
+def test_a_case_whose_workers_had_cores_of_their_own_says_which() -> None:
+    pinned = case("exactly_once", 1, rate=650)
+    pinned["own_cores"] = {"workers": [1], "broker_and_bench": [0]}
+    figures = results([pinned], None)
+    figures["targets"] = evaluate(figures)
+
+    markdown = render_markdown(figures, json_name="run.json", chart_name="run.png")
+
+    assert (
+        "**Workers on cores of their own** in exactly_once x1: worker cores [1], "
+        "the broker and the bench on [0] (`--own-cores`)."
+    ) in markdown
+    assert "cores of their own" not in _render(with_soak=False)
