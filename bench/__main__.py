@@ -105,6 +105,11 @@ def _run(argv: list[str]) -> int:
         help="our own cluster of this many nodes (topics replicated on all), not one broker",
     )
     parser.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="measure on the broker as started, without the uncounted warm-up case",
+    )
+    parser.add_argument(
         "--own-cores",
         action="store_true",
         help="pin each worker to a core of its own, the broker and the bench to the rest",
@@ -113,7 +118,7 @@ def _run(argv: list[str]) -> int:
     _add_broker_and_out(parser)
     args = parser.parse_args(argv)
     plan, name = (QUICK, "quick") if args.quick else (FULL, "full")
-    plan = replace(plan, own_cores=args.own_cores)
+    plan = replace(plan, own_cores=args.own_cores, warm_up=not args.no_warm_up)
     plan = replace(plan, env=(*plan.env, *args.env))
     if args.brokers > 1:
         plan = replace(plan, env=(*plan.env, ("ES_REPLICATION", str(args.brokers))))

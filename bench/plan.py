@@ -26,6 +26,8 @@ class Plan:
     routing_rules: int | None = None
     """Rules the router evaluates (the shipped examples, then rules that match little);
     0: the router is off (``ES_ROUTING=false``); None: the shipped examples only."""
+    warm_up: bool = True
+    """An uncounted case warms the bench's own broker up first (``bench/warm_up.py``)."""
     own_cores: bool = False
     """Each worker pinned to a core of its own, the broker and the bench to the rest."""
 

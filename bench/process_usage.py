@@ -26,16 +26,42 @@ def rss_mb(pid: int | None) -> float | None:
     return None
 
 
+JIT_THREADS = ("C1 CompilerThre", "C2 CompilerThre")
+"""The names (truncated to 15 characters by Linux) of a HotSpot JVM's JIT compiler threads."""
+
+
 def cpu_seconds(pid: int | None) -> float | None:
     """User + system CPU seconds the process (all its threads) has used so far."""
     if pid is None:
         return None
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
+
+
+def _stat_cpu_seconds(stat_path: Path) -> float:
+    fields = stat_path.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def threads_cpu_seconds(pid: int | None, names: tuple[str, ...]) -> float | None:
+    """CPU seconds of the process's threads whose name starts with one of ``names``."""
+    if pid is None:
+        return None
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total = 0.0
+    for tid in tids:
+        task = Path(f"/proc/{pid}/task/{tid}")
+        try:
+            if task.joinpath("comm").read_text().strip().startswith(names):
+                total += _stat_cpu_seconds(task / "stat")
+        except OSError:  # the thread ended meanwhile
+            continue
+    return total
 
 
 def total_cpu_seconds(pids: list[int | None]) -> float | None:
@@ -72,6 +98,7 @@ class UsageReading:
     workers: float | None
     workers_waiting: float | None
     broker: float | None
+    broker_jit: float | None
     bench: float | None
 
 
@@ -83,6 +110,7 @@ def read_usage(workers: list[int | None], broker: int | None) -> UsageReading:
         workers=total_cpu_seconds(workers),
         workers_waiting=None if None in waits else sum(w for w in waits if w is not None),
         broker=cpu_seconds(broker),
+        broker_jit=threads_cpu_seconds(broker, JIT_THREADS),
         bench=cpu_seconds(os.getpid()),
     )
 
@@ -92,6 +120,8 @@ def core_shares(before: UsageReading, after: UsageReading, workers: int) -> dict
 
     ``workers_waiting`` is how much of the time a worker's main thread (its event loop)
     was ready to run but waited for a core: what the other processes on the machine cost it.
+    ``broker_jit`` is the part of the broker's that its JIT compiler took: a broker still
+    warming up.
     """
     wall = after.at - before.at
 
@@ -104,5 +134,6 @@ def core_shares(before: UsageReading, after: UsageReading, workers: int) -> dict
         "workers": share(before.workers, after.workers, workers),
         "workers_waiting": share(before.workers_waiting, after.workers_waiting, workers),
         "broker": share(before.broker, after.broker),
+        "broker_jit": share(before.broker_jit, after.broker_jit),
         "bench": share(before.bench, after.bench),
     }

@@ -90,6 +90,7 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
             "rows of the same run rather than runs.",
             "",
         ]
+    lines += _warm_up(results.get("broker_warm_up"))
     lines += _own_cores(results["cases"])
     lines += _throughput_table(results)
     lines += _latency_table(results["cases"])
@@ -112,6 +113,24 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
         "",
     ]
     return "\n".join(lines)
+
+
+def _warm_up(warm_up: dict[str, Any] | None) -> list[str]:
+    """How the bench's broker was warmed up before the measured cases, if it was."""
+    if not warm_up:
+        return [
+            "The broker was measured as started (no warm-up case): its JIT compiler may "
+            "still take a share of a core in the first case (`broker_jit` below).",
+            "",
+        ]
+    quiet = "quiet" if warm_up["quiet"] else "still busy"
+    return [
+        f"**Broker warmed up** by an uncounted exactly-once case of {warm_up['orders']:,} "
+        f"orders ({warm_up['seconds']:.0f} s); its JIT compiler used "
+        f"{_fmt(warm_up['jit_cpu_seconds'], 1)} CPU s meanwhile and was then {quiet} "
+        f"({_percent(warm_up['jit_share_last_window'])} of a core).",
+        "",
+    ]
 
 
 def _own_cores(cases: list[dict[str, Any]]) -> list[str]:
@@ -216,7 +235,9 @@ def _phase_load(latency: dict[str, Any]) -> str:
         f"; {_fmt(latency.get('commits_per_second'), 1)} commits/s"
         f"; CPU in the phase: each worker {_percent(shares.get('workers'))} of a core"
         f" (its event loop waiting for a core {_percent(shares.get('workers_waiting'))}),"
-        f" broker {_percent(shares.get('broker'))}, bench {_percent(shares.get('bench'))}"
+        f" broker {_percent(shares.get('broker'))}"
+        f" (its JIT compiler {_percent(shares.get('broker_jit'))}),"
+        f" bench {_percent(shares.get('bench'))}"
     )
 
 

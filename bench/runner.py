@@ -19,6 +19,7 @@ from bench.plan import Plan
 from bench.report import read_latest, render_markdown, render_soak, write_json
 from bench.soak import Soak, run_soak
 from bench.targets import evaluate
+from bench.warm_up import warm_up_broker, warm_up_case
 from ecommerce_streams.harness.kafka import EmbeddedKafka, free_port
 from ecommerce_streams.harness.kafka.cluster import EmbeddedCluster
 from ecommerce_streams.harness.kafka.environment import default_home
@@ -129,6 +130,11 @@ async def _measure(
     )
     results["ceilings"]["load_average"] = load_average()
     say(f"ceilings: {results['ceilings']}")
+    if broker_pid is not None and plan.warm_up:
+        warm_up = warm_up_case(plan.orders, plan.latency_seconds, plan.partitions, dict(plan.env))
+        results["broker_warm_up"] = await warm_up_broker(
+            bootstrap, broker_pid, workdir / "warm-up", warm_up, say
+        )
     results["cases"] = []
     for guarantee, workers in plan.cases:
         case = Case(

@@ -30,7 +30,13 @@ def latency_phase(rate: float, one_hop_p99: float, visible_p50: float) -> dict[s
         "one_hop_without_output": 50,
         "full_gc_pauses": 0.0,
         "commits_per_second": 41.5,
-        "core_shares": {"workers": 0.4, "workers_waiting": 0.25, "broker": 0.9, "bench": 0.15},
+        "core_shares": {
+            "workers": 0.4,
+            "workers_waiting": 0.25,
+            "broker": 0.9,
+            "broker_jit": 0.05,
+            "bench": 0.15,
+        },
         "one_hop_slowest": [
             {"at_s": 3.25, "ms": one_hop_p99, "sent_ms": 5.0, "seen_ms": one_hop_p99 - 5},
             {"at_s": 3.3, "ms": one_hop_p99 + 12, "sent_ms": 5.0, "seen_ms": one_hop_p99 + 7},

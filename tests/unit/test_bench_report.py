@@ -41,7 +41,7 @@ def test_each_latency_phase_shows_its_commit_rate_and_who_else_took_the_cores() 
 
     assert (
         "; 41.5 commits/s; CPU in the phase: each worker 40% of a core"
-        " (its event loop waiting for a core 25%), broker 90%, bench 15%"
+        " (its event loop waiting for a core 25%), broker 90% (its JIT compiler 5%), bench 15%"
     ) in markdown
 
 
@@ -95,3 +95,25 @@ def test_a_case_whose_workers_had_cores_of_their_own_says_which() -> None:
         "the broker and the bench on [0] (`--own-cores`)."
     ) in markdown
     assert "cores of their own" not in _render(with_soak=False)
+
+
+def test_the_markdown_says_how_the_broker_was_warmed_up_or_that_it_was_not() -> None:
+    figures = results([case("exactly_once", 1, rate=650)], None)
+    figures["targets"] = evaluate(figures)
+    cold = render_markdown(figures, json_name="run.json", chart_name="run.png")
+    figures["broker_warm_up"] = {
+        "orders": 3000,
+        "case_seconds": 80.2,
+        "seconds": 85.3,
+        "jit_cpu_seconds": 21.4,
+        "jit_share_last_window": 0.02,
+        "quiet": True,
+    }
+
+    warm = render_markdown(figures, json_name="run.json", chart_name="run.png")
+
+    assert "The broker was measured as started (no warm-up case)" in cold
+    assert (
+        "**Broker warmed up** by an uncounted exactly-once case of 3,000 orders (85 s); "
+        "its JIT compiler used 21.4 CPU s meanwhile and was then quiet (2% of a core)."
+    ) in warm
