@@ -328,13 +328,6 @@ def _cpu(
     return figures
 
 
-def per_second(amount: float | None, seconds: float) -> float | None:
-    """``amount`` over ``seconds``, to one decimal (None when either is missing)."""
-    if amount is None or seconds <= 0:
-        return None
-    return round(amount / seconds, 1)
-
-
 def _commits(
     committed: float | None, messages: int, ready: float, drained_at: float | None
 ) -> dict[str, Any]:
@@ -347,7 +340,7 @@ def _commits(
         return {"transactions_committed": None, "commits_per_second": None}
     return {
         "transactions_committed": round(committed),
-        "commits_per_second": per_second(committed, wall),
+        "commits_per_second": _rate(committed, wall, 1),
         "source_events_per_commit": round(messages / committed, 1) if committed else None,
     }
 
@@ -424,8 +417,8 @@ async def _latency(
         "full_gc_pauses": increase(full_gc_before[1], full_gc_after[1]),
         "full_gc_pause_ms_mean": histogram_mean_ms(full_gc_before, full_gc_after),
         "core_shares": core_shares(usage_before, usage_after, len(pids)),
-        "commits_per_second": per_second(
-            increase(commits_before, commits_after), usage_after.at - usage_before.at
+        "commits_per_second": _rate(
+            increase(commits_before, commits_after), usage_after.at - usage_before.at, 1
         ),
         **latencies.summary(),
         "one_hop_slowest": latencies.slowest_one_hops(),
@@ -537,8 +530,9 @@ async def _restore(bootstrap: str, supervisor: Supervisor, empty_startup: float)
     }
 
 
-def _rate(amount: float, seconds: float | None, digits: int = 0) -> float | None:
-    if not seconds:
+def _rate(amount: float | None, seconds: float | None, digits: int = 0) -> float | None:
+    """``amount`` per second, to ``digits`` (None when either is missing or no time passed)."""
+    if amount is None or not seconds or seconds < 0:
         return None
     return round(amount / seconds, digits) if digits else round(amount / seconds)
 
