@@ -90,7 +90,8 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
             "rows of the same run rather than runs.",
             "",
         ]
-    lines += _warm_up(results.get("broker_warm_up"))
+    if machine["kafka"] != "external":
+        lines += _warm_up(results.get("broker_warm_up"))
     lines += _own_cores(results["cases"])
     lines += _throughput_table(results)
     lines += _latency_table(results["cases"])
@@ -116,7 +117,7 @@ def render_markdown(results: dict[str, Any], *, json_name: str, chart_name: str)
 
 
 def _warm_up(warm_up: dict[str, Any] | None) -> list[str]:
-    """How the bench's broker was warmed up before the measured cases, if it was."""
+    """How the bench's own broker was warmed up before the measured cases, if it was."""
     if not warm_up:
         return [
             "The broker was measured as started (no warm-up case): its JIT compiler may "

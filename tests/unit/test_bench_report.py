@@ -117,3 +117,14 @@ def test_the_markdown_says_how_the_broker_was_warmed_up_or_that_it_was_not() -> 
         "**Broker warmed up** by an uncounted exactly-once case of 3,000 orders (85 s); "
         "its JIT compiler used 21.4 CPU s meanwhile and was then quiet (2% of a core)."
     ) in warm
+
+
+def test_a_run_on_the_users_own_broker_says_nothing_of_warming_it_up() -> None:
+    figures = results([case("exactly_once", 1, rate=650)], None)
+    figures["machine"]["kafka"] = "external"
+    figures["targets"] = evaluate(figures)
+
+    markdown = render_markdown(figures, json_name="run.json", chart_name="run.png")
+
+    assert "Broker warmed up" not in markdown
+    assert "measured as started" not in markdown
