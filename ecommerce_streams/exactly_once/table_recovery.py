@@ -28,9 +28,18 @@ applied to the store. Only then is Faust told that the partition is up to date, 
 its own restore has nothing left to do. Kept files are read again from the offset they
 end with: if that record's transaction did not commit after all (a broker shutting
 down acknowledged the commit but wrote no markers, and the next owner aborted it), the
-files are dropped and the partition is restored whole. Kept files naming an offset at or
-past the last stable offset but below the high watermark end with a commit whose markers
-are not written yet: the restore waits for them (within its pass) rather than drop them.
+files are dropped and the partition is restored whole.
+
+A partition is read only once no transaction that was open in it when the pass began is
+open any more: its last stable offset has reached the high watermark of that moment. An
+open transaction there is not this worker's current one: it is the previous owner's, and is
+either aborted (its restart, the group's adoption of a removed worker's id, or the
+transaction timeout) or a commit whose markers the broker skipped (gap 16), which the
+previous owner's next epoch commits again (``leftovers.py``). Read up to the stable
+offset before then, the restore missed that commit's changes while the group's offsets
+said its events were done: an order missed a step of its saga and never ended.
+Kept files naming an offset at or past the last stable offset end with such a commit
+too: they are kept, and the restore waits for its markers (within its pass) likewise.
 """
 
 import asyncio
@@ -63,20 +72,12 @@ _RESTORED_SECONDS = re.compile(r"restored \d+ records into .* partitions in ([\d
 #: altogether when a step overruns it.
 RESTORE_PASS_SECONDS = 30.0
 
-#: How often a restore asks again whether a kept commit's markers have been written.
+#: How often a restore asks again whether the transactions open in a partition have ended.
 STABLE_POLL_SECONDS = 0.05
 
 
 class PassOver(Exception):
     """A restore pass reached its deadline in the middle of a check."""
-
-
-class FilesAhead(Exception):
-    """Kept files name an offset the changelog never reached: it was created again."""
-
-    def __init__(self, end: int) -> None:
-        super().__init__(f"changelog ends at {end}")
-        self.end = end
 
 
 class ChangelogMessage(NamedTuple):
@@ -150,22 +151,17 @@ class ChangelogRestorer:
                 return bool(records[0].offset == offset)
         return False
 
-    async def _stable_past(self, kafka_tp: TopicPartition, offset: int, deadline: float) -> int:
-        """Wait until the last stable offset passes ``offset``; return it.
+    async def _stable_at(self, kafka_tp: TopicPartition, written: int, deadline: float) -> int:
+        """Wait until the last stable offset reaches ``written``; return it.
 
-        Kept files name the last record of a commit the broker answered, but it writes the
-        commit markers after answering: until they are written the stable offset stays at
-        the transaction's first record. Raises :class:`FilesAhead` when no record at
-        ``offset`` was ever written (the changelog was deleted and created again) and
-        :class:`PassOver` when the markers have not come by ``deadline``.
+        ``written`` is the high watermark when the pass began: every transaction open then
+        has ended once the stable offset reaches it. Raises :class:`PassOver` when one has
+        not by ``deadline``: the next pass asks again.
         """
-        written = (await (await self._uncommitted()).end_offsets([kafka_tp]))[kafka_tp]
-        if offset >= written:
-            raise FilesAhead(written)
         consumer = await self._started_consumer()
-        while (stable := (await consumer.end_offsets([kafka_tp]))[kafka_tp]) <= offset:
+        while (stable := (await consumer.end_offsets([kafka_tp]))[kafka_tp]) < written:
             if time.monotonic() >= deadline:
-                raise PassOver(f"{kafka_tp} stable below kept offset {offset} at the pass end")
+                raise PassOver(f"{kafka_tp} stable at {stable}, below {written}, at the pass end")
             await asyncio.sleep(STABLE_POLL_SECONDS)
         return int(stable)
 
@@ -183,6 +179,7 @@ class ChangelogRestorer:
         consumer = await self._started_consumer()
         partitions = {TopicPartition(tp.topic, tp.partition): tp for tp in tables}
         consumer.assign(list(partitions))
+        written = await (await self._uncommitted()).end_offsets(list(partitions))
         ends = await consumer.end_offsets(list(partitions))
         finished: dict[TP, int] = {}
         pending: set[TopicPartition] = set()
@@ -190,16 +187,17 @@ class ChangelogRestorer:
         unchecked: dict[TopicPartition, int] = {}
         for kafka_tp, tp in partitions.items():
             persisted = tables[tp].persisted_offset(tp)
+            if persisted is not None and persisted >= written[kafka_tp]:
+                _drop_files_ahead(tables[tp], tp, persisted, written[kafka_tp])
+                persisted = None
+            if ends[kafka_tp] < written[kafka_tp]:
+                try:
+                    ends[kafka_tp] = await self._stable_at(kafka_tp, written[kafka_tp], deadline)
+                except PassOver:
+                    continue  # a transaction open in it has not ended: the next pass goes on
             start = 0
             if persisted is not None:
-                try:
-                    if persisted >= ends[kafka_tp]:
-                        ends[kafka_tp] = await self._stable_past(kafka_tp, persisted, deadline)
-                    start = unchecked[kafka_tp] = persisted  # read it again: is it committed?
-                except FilesAhead as ahead:
-                    _drop_files_ahead(tables[tp], tp, persisted, ahead.end)
-                except PassOver:
-                    continue  # its markers are still being written: the next pass goes on
+                start = unchecked[kafka_tp] = persisted  # read it again: is it committed?
             if start >= ends[kafka_tp]:
                 finished[tp] = ends[kafka_tp]
                 continue

@@ -40,18 +40,19 @@ async def run_faults(kafka: EmbeddedKafka, tmp_path: Path, *faults: Fault, seed:
         extra_env={"ES_EXACTLY_ONCE_REPAIRS": repairs} if repairs else None,
         verify_timeout=600,
     )
-    print(run.notes)
     assert run.report is not None
-    print(run.report.render())
+    outcome = "\n".join([*run.notes, *run.errors, run.report.render(limit=None)])
+    (tmp_path / "report.txt").write_text(outcome + "\n")  # kept beside the workers' logs
+    print(outcome)
     return run
 
 
 def assert_exactly_once(run: ChaosRun) -> None:
     """Recovered in time, every invariant held, every order decided once."""
     assert run.errors == []
-    assert run.recovery_seconds is not None
     assert run.report is not None
-    assert run.report.violations == []
+    assert run.report.violations[:10] == []  # a wedge comes first, then what it left undone
+    assert run.recovery_seconds is not None
     assert run.report.orders == ORDERS
     assert run.report.without_terminal == 0
     assert run.report.confirmed + sum(run.report.rejected.values()) + run.report.cancelled == ORDERS

@@ -186,6 +186,40 @@ async def test_kept_files_of_a_commit_whose_markers_are_not_written_yet_wait_for
     assert marked == {tp: 4}
 
 
+@pytest.mark.parametrize(("outcome", "restored"), [("commit", b"reserved"), ("abort", b"pending")])
+async def test_a_restore_waits_until_a_transaction_left_open_in_the_changelog_has_ended(
+    broker: str, outcome: str, restored: bytes
+) -> None:
+    # Offsets: 0 ord-1, 1 marker, 2 ord-1 of the previous owner's transaction, still open
+    # (e.g. a commit whose markers the broker skipped, until that owner's next epoch commits
+    # it again). A new owner that restored up to the stable offset (2) ended without it
+    # while the group's offsets said its event was done: the order's next step found it
+    # pending.
+    tp = await new_changelog(broker, [(True, {b"ord-1": b"pending"})])
+    previous_owner = AIOKafkaProducer(
+        bootstrap_servers=broker, transactional_id=f"{tp.topic}-previous-owner"
+    )
+    await previous_owner.start()
+    try:
+        await previous_owner.begin_transaction()
+        await previous_owner.send_and_wait(tp.topic, b"reserved", key=b"ord-1", partition=0)
+        store = PartitionStore()
+        [while_open] = await restore(broker, tp, store, seconds=1)
+        end = (
+            previous_owner.commit_transaction
+            if outcome == "commit"
+            else previous_owner.abort_transaction
+        )
+        await end()
+        [once_ended] = await restore(broker, tp, store)
+    finally:
+        await previous_owner.stop()
+
+    assert while_open == {}
+    assert store.rows == {b"ord-1": restored}
+    assert once_ended == {tp: 4}
+
+
 async def test_a_check_of_kept_files_unanswered_by_the_pass_deadline_ends_the_pass(
     broker: str,
 ) -> None:
