@@ -159,10 +159,16 @@ class ChangelogRestorer:
         not by ``deadline``: the next pass asks again.
         """
         consumer = await self._started_consumer()
+        waited = time.monotonic()
         while (stable := (await consumer.end_offsets([kafka_tp]))[kafka_tp]) < written:
             if time.monotonic() >= deadline:
                 raise PassOver(f"{kafka_tp} stable at {stable}, below {written}, at the pass end")
             await asyncio.sleep(STABLE_POLL_SECONDS)
+        logger.info(
+            "restoring %s once its open transactions ended, after %.2fs",
+            kafka_tp,
+            time.monotonic() - waited,
+        )
         return int(stable)
 
     async def restore(self, tables: Mapping[TP, Any], *, deadline: float) -> dict[TP, int]:
@@ -193,8 +199,9 @@ class ChangelogRestorer:
             if ends[kafka_tp] < written[kafka_tp]:
                 try:
                     ends[kafka_tp] = await self._stable_at(kafka_tp, written[kafka_tp], deadline)
-                except PassOver:
-                    continue  # a transaction open in it has not ended: the next pass goes on
+                except PassOver as over:
+                    logger.info("not restored yet, a transaction is open in it: %s", over)
+                    continue  # the next pass goes on
             start = 0
             if persisted is not None:
                 start = unchecked[kafka_tp] = persisted  # read it again: is it committed?
