@@ -41,7 +41,10 @@ broker; each is closed here by a small subclass, never a fork:
 6. **Recovery can restore part of a partition** and serve it: it ends on the fetch
    position, not on applied records, drops fetched records on a rebalance, and keeps
    stale start offsets. :class:`~ecommerce_streams.exactly_once.table_recovery.CompleteRecovery`
-   restores active partitions with its own read-committed consumer before Faust does.
+   restores active partitions with its own read-committed consumer before Faust does,
+   each once the transactions open in it when it began have ended: up to the stable
+   offset alone, it missed a commit whose markers a broker skipped (gap 16) and which
+   the previous owner sealed a moment later.
 7. **Revoked partitions keep their files**, which can hold writes of a transaction
    that was then aborted. :class:`FreshPartitionStore` deletes them on revocation.
 8. **The revocation commit commits nothing.** On a rebalance Faust forgets the
