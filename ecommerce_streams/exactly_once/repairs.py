@@ -47,15 +47,24 @@ ALL_REPAIRS = frozenset(Repair)
 #: ``worker-transactions`` was here until ``orphaned-transactions`` closed gap 18.
 UNPROVEN: frozenset[Repair] = frozenset({Repair.LINGER_UNTIL_COMMIT})
 
-#: What an app runs with unless told otherwise: every repair the campaign has proven.
-DEFAULT_REPAIRS = ALL_REPAIRS - UNPROVEN
+#: Speed-ups that no longer pay on today's commit path; opted into with ``all`` or by name.
+#: ``overlapped-commits``: produced a commit's records while its offsets went to the
+#: coordinator, whose transaction verification (KIP-890) then refused some of them for a
+#: 5 ms retry; in four interleaved pairs without it the backlog drained faster with less
+#: CPU per event (bench/results/overlap-ab-20261203).
+NOT_PAYING: frozenset[Repair] = frozenset({Repair.OVERLAPPED_COMMITS})
+
+#: What an app runs with unless told otherwise: every repair the campaign has proven,
+#: without the speed-ups that do not pay.
+DEFAULT_REPAIRS = ALL_REPAIRS - UNPROVEN - NOT_PAYING
 
 
 def parse_repairs(spec: str) -> frozenset[Repair]:
     """``default``, ``all`` or ``none``, names to add to it, ``-name`` to drop one.
 
     A list of names alone is exactly those; ``-name`` alone drops one from ``default``;
-    ``default,name`` adds one that is not proven (``linger-until-commit``) to the proven ones.
+    ``default,name`` adds one that is not proven (``linger-until-commit``) or does not pay
+    (``overlapped-commits``) to the default ones.
     """
     names = [part.strip() for part in spec.split(",") if part.strip()]
     bases = {"default": DEFAULT_REPAIRS, "all": ALL_REPAIRS, "none": frozenset()}

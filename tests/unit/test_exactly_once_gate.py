@@ -12,7 +12,7 @@ from ecommerce_streams.exactly_once import (
     parse_repairs,
 )
 from ecommerce_streams.exactly_once.gate import DEFAULT_COMMIT_MAX_EVENTS
-from ecommerce_streams.exactly_once.repairs import UNPROVEN
+from ecommerce_streams.exactly_once.repairs import NOT_PAYING, UNPROVEN
 from ecommerce_streams.settings import Settings
 from ecommerce_streams.worker.app import ShopApp
 
@@ -136,9 +136,17 @@ def test_one_producer_per_worker_runs_by_default_with_the_adoption_of_removed_wo
 
 
 def test_by_default_every_proven_repair_runs_and_one_can_be_dropped_by_name() -> None:
-    assert parse_repairs("default") == frozenset(Repair) - UNPROVEN
+    assert parse_repairs("default") == frozenset(Repair) - UNPROVEN - NOT_PAYING
     assert parse_repairs("all") == frozenset(Repair)
     assert parse_repairs("-commit-gate") == parse_repairs("default") - {Repair.COMMIT_GATE}
+
+
+def test_overlapped_commits_are_off_by_default_and_can_be_added_by_name() -> None:
+    # They cost produce retries (KIP-890 verification) and, in four interleaved pairs, a
+    # backlog drained slower with more CPU per event (bench/results/overlap-ab-20261203).
+    assert Repair.OVERLAPPED_COMMITS not in parse_repairs("default")
+    assert Repair.OVERLAPPED_COMMITS in parse_repairs("default,overlapped-commits")
+    assert Repair.OVERLAPPED_COMMITS in parse_repairs("all")
 
 
 def test_a_backlog_commit_round_takes_4000_events_or_2_seconds_by_default() -> None:
